@@ -1,0 +1,91 @@
+/** Text the extension shows: the status bar item, its tooltip, a completion's title, log lines. No `vscode` import. */
+import type { CompletionResult } from '../engine/engine';
+
+export type EngineState =
+  | { kind: 'loading'; target: string }
+  | { kind: 'ready' }
+  | { kind: 'downloading'; model: string; percent?: number }
+  | { kind: 'error'; message: string };
+
+export interface LastCompletionStats {
+  tokens: number;
+  tokensPerSecond: number;
+  drafted: number;
+  accepted: number;
+  /** accepted / drafted, 0 without drafts. */
+  acceptance: number;
+}
+
+export interface StatusInfo {
+  enabled: boolean;
+  state: EngineState;
+  target: string;
+  drafter: string;
+  seed: number;
+  /** The seed was chosen by a command, not the setting. */
+  seedOverridden: boolean;
+  coupling: string;
+  last?: LastCompletionStats;
+  /** A generation is running. */
+  busy?: boolean;
+}
+
+export function formatAcceptance(s: Pick<LastCompletionStats, 'drafted' | 'accepted'>): string {
+  return s.drafted > 0 ? `${Math.round((100 * s.accepted) / s.drafted)}%` : '—';
+}
+
+export function formatRate(tokensPerSecond: number): string {
+  if (!Number.isFinite(tokensPerSecond) || tokensPerSecond <= 0) return '—';
+  return tokensPerSecond >= 100 ? `${Math.round(tokensPerSecond)} tok/s` : `${tokensPerSecond.toFixed(1)} tok/s`;
+}
+
+/** The status bar item's text (with codicons). */
+export function statusBarText(info: StatusInfo): string {
+  const s = info.state;
+  if (s.kind === 'downloading') {
+    return `$(cloud-download) Lockstep ${s.percent === undefined ? '…' : `${Math.floor(s.percent)}%`}`;
+  }
+  if (s.kind === 'loading') return '$(loading~spin) Lockstep: loading';
+  if (s.kind === 'error') return '$(error) Lockstep: error';
+  if (!info.enabled) return '$(circle-slash) Lockstep: off';
+  const icon = info.busy ? '$(sync~spin)' : '$(sparkle)';
+  const parts = [`${icon} Lockstep`];
+  if (info.last) parts.push(formatRate(info.last.tokensPerSecond), formatAcceptance(info.last));
+  parts.push(info.drafter, `seed ${info.seed}`);
+  return parts.join(' · ');
+}
+
+export function statusTooltip(info: StatusInfo): string {
+  const s = info.state;
+  const lines: string[] = [];
+  const state = s.kind === 'loading' ? `loading ${s.target}` : s.kind === 'downloading'
+    ? `downloading ${s.model}${s.percent === undefined ? '' : ` (${Math.floor(s.percent)}%)`}`
+    : s.kind === 'error' ? `error: ${s.message}` : info.enabled ? 'ready' : 'inline completions off';
+  lines.push(`Lockstep — ${state}`);
+  lines.push(`Target: ${info.target}`);
+  lines.push(`Drafter: ${info.drafter}`);
+  lines.push(`Coupling: ${info.coupling}${info.coupling === 'standard' ? ' (not drafter-invariant)' : ''}`);
+  lines.push(`Seed: ${info.seed}${info.seedOverridden ? ' (chosen this session; the lockstep.seed setting is unchanged)' : ''}`);
+  if (info.last) {
+    lines.push(
+      `Last completion: ${info.last.tokens} tokens, ${formatRate(info.last.tokensPerSecond)}, acceptance ${formatAcceptance(info.last)}` +
+        (info.last.drafted > 0 ? ` (${info.last.accepted}/${info.last.drafted})` : ''),
+    );
+  }
+  lines.push('Click for the Lockstep menu.');
+  return lines.join('\n');
+}
+
+/** The title of a completion item's command: everything needed to reproduce the completion. */
+export function completionTitle(r: { seed: number; drafter: string; coupling: string; tokens: number; tokensPerSecond: number }, fromCache = false): string {
+  return `Lockstep · seed ${r.seed} · ${r.coupling} · drafter ${r.drafter}${fromCache ? ' · cached' : ` · ${r.tokens} tokens · ${formatRate(r.tokensPerSecond)}`}`;
+}
+
+/** A per-completion log line (debug level). */
+export function completionLogLine(r: CompletionResult, where: string, mode: string): string {
+  const acc = r.drafted > 0 ? `${(100 * r.acceptance).toFixed(0)}% (${r.accepted}/${r.drafted})` : 'n/a';
+  return `completion at ${where}: ${r.tokens} tokens in ${(r.seconds * 1000).toFixed(0)} ms ` +
+    `(prefill ${(r.prefillSeconds * 1000).toFixed(0)} ms, ${r.promptTokens} prompt tokens), ${formatRate(r.tokensPerSecond)}, ` +
+    `acceptance ${acc}, ${r.targetCalls} target calls, ${r.drafterCalls} drafter calls, drafter ${r.drafter}, ` +
+    `coupling ${r.coupling}, seed ${r.seed}, mode ${mode}, stop ${r.stopReason}${r.cancelled ? ' (cancelled)' : ''}`;
+}
