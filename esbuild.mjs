@@ -1,10 +1,16 @@
-// Bundles the CLI and the engine's worker thread into dist/. onnxruntime-node stays external: it carries native
-// binaries and ships in node_modules (and, later, inside the extension package).
+// Bundles the CLI, the engine's worker thread and the VS Code extension into dist/. onnxruntime-node stays external:
+// it carries native binaries and ships in node_modules (inside the .vsix too: see scripts/package-vsix.mjs). `vscode`
+// is provided by the editor. The extension (dist/extension.js) starts dist/worker.js, next to it, for inference.
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
 const options = {
-  entryPoints: { cli: 'src/cli/index.ts', worker: 'src/engine/worker.ts', demo: 'src/cli/demo.ts' },
+  entryPoints: {
+    cli: 'src/cli/index.ts',
+    worker: 'src/engine/worker.ts',
+    demo: 'src/cli/demo.ts',
+    extension: 'src/vscode/extension.ts',
+  },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

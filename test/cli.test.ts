@@ -314,13 +314,14 @@ describe('model catalog', () => {
 
   test('the shipped catalog loads and every bundled model is present', () => {
     const c = loadCatalog();
-    assert.deepEqual(c.models.map((m) => m.id), ['lockstep-target', 'lockstep-drafter-a', 'lockstep-drafter-b']);
-    for (const m of c.models) {
+    const bundled = c.models.filter((m) => m.bundled);
+    assert.deepEqual(bundled.map((m) => m.id), ['lockstep-target', 'lockstep-drafter-a', 'lockstep-drafter-b']);
+    for (const m of bundled) {
       const dir = resolveModelDir(m.id, c);
       assert.ok(fs.existsSync(path.join(dir, 'config.json')), dir);
     }
     assert.equal(resolveModelDir('models/lockstep-target', c, root), path.join(root, 'models', 'lockstep-target'));
-    assert.throws(() => resolveModelDir('x', c), /unknown model 'x': not a catalog id \(known: lockstep-target, lockstep-drafter-a, lockstep-drafter-b\) and not a directory/);
+    assert.throws(() => resolveModelDir('x', c), /unknown model 'x': not a catalog id \(known: lockstep-target, lockstep-drafter-a, lockstep-drafter-b[^)]*\) and not a directory/);
   });
 
   test('validation errors name the entry and the field', () => {
@@ -357,7 +358,7 @@ describe('model catalog', () => {
     assert.throws(() => resolveModelDir('qwen2.5-coder-0.5b', cat), /model 'qwen2\.5-coder-0\.5b' is not downloaded — run `lockstep download qwen2\.5-coder-0\.5b`/);
     assertOneLineError(await run('complete', '--prefix', 'x', '--catalog', file, '--target', 'qwen2.5-coder-0.5b'), /not downloaded — run `lockstep download/);
     // The rest of the catalog still works.
-    assert.equal(validateCatalog(c, file).models.length, 4);
+    assert.equal(validateCatalog(c, file).models.length, good().models.length + 1);
   });
 
   test('a bad catalog given to the CLI is one line naming the entry and field', async () => {

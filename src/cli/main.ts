@@ -5,6 +5,7 @@
  *   lockstep verify                         the same prompts and seeds through several drafters/couplings/γ:
  *                                           the text must be byte-identical (drafter invariance)
  *   lockstep bench [sub-command]            the benchmarks (speed, coupling, overhead, invariance, latency): bench/
+ *   lockstep download <id>...               fetch catalog models from the Hugging Face Hub (src/models/downloadCommand.ts)
  *
  * main() returns the exit code; every error is one line on stderr (`lockstep: <message>`), with the stack only
  * under --debug.
@@ -14,11 +15,12 @@ import * as path from 'node:path';
 import { CompletionMode, CompletionRequest, CompletionResult, Engine } from '../engine/engine';
 import { CouplingKind } from '../engine/types';
 import {
-  Catalog, CatalogEntry, entryForDir, entryStatus, findEntry, loadCatalog, packageRoot, resolveModelDir,
+  Catalog, CatalogEntry, entryForDir, entryStatus, findEntry, loadCatalog, packageRoot, ResolvedModel, resolveModel, resolveModelDir,
 } from '../models/catalog';
 import * as A from './args';
 import { UsageError } from './args';
 import { benchCommand, benchHelp } from '../../bench/cli';
+import { downloadCommand, downloadHelp } from '../models/downloadCommand';
 
 // ---------------------------------------------------------------- I/O
 
@@ -104,6 +106,7 @@ Usage:
   lockstep verify [options]                          check that every drafter gives byte-identical text
   lockstep bench [speed|coupling|overhead|invariance|latency|all] [options]
                                                      benchmarks: speedup, coupling quality, overhead, invariance, latency
+  lockstep download <id>... [options]                download catalog models from the Hugging Face Hub (--list: what there is)
   lockstep help [command]                            this help, or a command's options
   lockstep --version
 
@@ -146,7 +149,8 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
       const sub = rest[0];
       if (sub === undefined) out.stdout(`${USAGE}\n`);
       else if (sub === 'complete' || sub === 'verify' || sub === 'bench') out.stdout(`${commandHelp(sub)}\n`);
-      else throw new UsageError(`unknown command '${sub}' (commands: complete, verify, bench)`);
+      else if (sub === 'download') out.stdout(`${downloadHelp()}\n`);
+      else throw new UsageError(`unknown command '${sub}' (commands: complete, verify, bench, download)`);
       return 0;
     }
     if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
@@ -160,9 +164,11 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
         return await verifyCommand(rest, out);
       case 'bench':
         return await benchCommand(rest, out);
+      case 'download':
+        return await downloadCommand(rest, out);
       default:
-        if (cmd.startsWith('-')) throw new UsageError(`expected a command before ${cmd} (commands: complete, verify, bench)`);
-        throw new UsageError(`unknown command '${cmd}' (commands: complete, verify, bench; see 'lockstep --help')`);
+        if (cmd.startsWith('-')) throw new UsageError(`expected a command before ${cmd} (commands: complete, verify, bench, download)`);
+        throw new UsageError(`unknown command '${cmd}' (commands: complete, verify, bench, download; see 'lockstep --help')`);
     }
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
@@ -298,7 +304,7 @@ export interface DrafterPlan {
   /** The name complete() gets. */
   requestName: string;
   /** Model directories to load with addDrafter (name → dir). */
-  load?: { name: string; dir: string };
+  load?: { name: string; dir: string; variant?: string };
 }
 
 export interface EngineSetup {
@@ -345,13 +351,16 @@ function planDrafter(spec: string, catalog: Catalog, cwd: string): DrafterPlan {
   const lookup = spec.startsWith('prompt-lookup+');
   const model = lookup ? spec.slice('prompt-lookup+'.length) : spec;
   if (model === '') throw new UsageError(`drafter '${spec}' names no model after 'prompt-lookup+'`);
-  let dir: string;
+  let resolved: ResolvedModel;
   try {
-    dir = resolveModelDir(model, catalog, cwd);
+    resolved = resolveModel(model, catalog, cwd);
   } catch (e) {
     throw new CliError(`drafter: ${(e as Error).message}`);
   }
-  return { spec, requestName: lookup ? `prompt-lookup+${model}` : model, load: { name: model, dir } };
+  return {
+    spec, requestName: lookup ? `prompt-lookup+${model}` : model,
+    load: { name: model, dir: resolved.dir, variant: resolved.variant },
+  };
 }
 
 interface ModelOptions {
@@ -364,12 +373,13 @@ interface ModelOptions {
 export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd: string): Promise<EngineSetup> {
   const catalog = openCatalog(opts.catalog, cwd);
   const targetSpec = opts.target ?? 'lockstep-target';
-  let targetDir: string;
+  let target: ResolvedModel;
   try {
-    targetDir = resolveModelDir(targetSpec, catalog, cwd);
+    target = resolveModel(targetSpec, catalog, cwd);
   } catch (e) {
     throw new CliError(`target: ${(e as Error).message}`);
   }
+  const targetDir = target.dir;
   const targetEntry = entryFor(catalog, targetSpec, targetDir);
   const plans = drafterSpecs.map((s) => planDrafter(s, catalog, cwd));
   // Catalog families settle tokenizer compatibility before anything loads; the engine checks the vocabulary itself.
@@ -383,12 +393,14 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
       );
     }
   }
-  const engine = await Engine.create({ target: targetDir, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim });
+  const engine = await Engine.create({
+    target: targetDir, variant: target.variant, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim,
+  });
   try {
     const loaded = new Set<string>();
     for (const p of plans) {
       if (!p.load || loaded.has(p.load.name)) continue;
-      await engine.addDrafter(p.load.name, p.load.dir);
+      await engine.addDrafter(p.load.name, p.load.dir, p.load.variant);
       loaded.add(p.load.name);
     }
   } catch (e) {

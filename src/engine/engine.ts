@@ -13,6 +13,8 @@ import { CouplingKind, SamplingSettings } from './types';
 export interface DrafterSpec {
   name: string;
   dir: string;
+  /** onnx/ variant of this drafter (defaults to fp32). */
+  variant?: string;
 }
 
 export interface EngineOptions {
@@ -23,7 +25,7 @@ export interface EngineOptions {
   threads?: number;
   /** FIM template name; recognised from the tokenizer when absent. */
   fim?: string;
-  /** onnx/ variant (fp32, fp16, q4f16 …). */
+  /** onnx/ variant of the target (fp32, fp16, q4f16 …); each drafter names its own. */
   variant?: string;
   executionProviders?: string[];
 }
@@ -101,12 +103,12 @@ export class Engine {
       threads: options.threads, variant: options.variant, executionProviders: options.executionProviders,
     });
     const engine = new Engine(options.target, target, tokenizer, fim, options);
-    for (const d of options.drafters ?? []) await engine.addDrafter(d.name, d.dir);
+    for (const d of options.drafters ?? []) await engine.addDrafter(d.name, d.dir, d.variant);
     return engine;
   }
 
   /** Loads a model drafter; refuses one whose vocabulary differs from the target's. */
-  async addDrafter(name: string, dir: string): Promise<void> {
+  async addDrafter(name: string, dir: string, variant?: string): Promise<void> {
     if (this.drafters.has(name)) throw new Error(`a drafter named "${name}" is already loaded`);
     const tok = TokenizerWrapper.fromDir(dir);
     if (tok.vocabularyFingerprint() !== this.tokenizer.vocabularyFingerprint()) {
@@ -117,7 +119,7 @@ export class Engine {
     }
     // The drafter's logits never reach the output, so it may take the cheaper one-token path (no padding).
     const model = await CausalLM.load(dir, {
-      threads: this.options.threads, variant: this.options.variant, executionProviders: this.options.executionProviders,
+      threads: this.options.threads, variant, executionProviders: this.options.executionProviders,
       minTokensPerCall: 1,
     });
     const drafter = new ModelDrafter(name, model);

@@ -292,6 +292,11 @@ function validateDownloadFields(e: Record<string, unknown>, fail: FailAt): void 
     fail('verify', `must be one of ${VERIFY_MODES.map((v) => `"${v}"`).join(', ')}`, e.verify);
   }
   const common = e.files === undefined ? [] : validateFileList(e.files, 'files', fail, false);
+  const seenCommon = new Set<string>();
+  for (const p of common) {
+    if (seenCommon.has(p)) fail('files', `lists "${p}" twice`, e.files);
+    seenCommon.add(p);
+  }
   let variantNames: string[] = [];
   if (e.variants !== undefined) {
     if (!isPlainObject(e.variants) || Object.keys(e.variants).length === 0) {
@@ -318,11 +323,6 @@ function validateDownloadFields(e: Record<string, unknown>, fail: FailAt): void 
       }
     }
   }
-  const seenCommon = new Set<string>();
-  for (const p of common) {
-    if (seenCommon.has(p)) fail('files', `lists "${p}" twice`, e.files);
-    seenCommon.add(p);
-  }
   if (e.defaultVariant !== undefined) {
     if (typeof e.defaultVariant !== 'string' || !RE.variant.test(e.defaultVariant)) fail('defaultVariant', 'must be a variant name', e.defaultVariant);
     if (!variantNames.includes(e.defaultVariant as string)) {
@@ -335,6 +335,18 @@ function validateDownloadFields(e: Record<string, unknown>, fail: FailAt): void 
   if (e.repo !== undefined) {
     if (e.commit === undefined) fail('commit', 'must be given with "repo": a 40-hex commit, or "main" (resolved and pinned on first download)', e.commit);
     if (e.files === undefined && e.variants === undefined) fail('files', 'or "variants" must list the files to download', e.files);
+  }
+  if (e.verify === 'pinned') {
+    // "pinned" promises that nothing is left to the first download.
+    const all = [...((e.files as unknown[] | undefined) ?? []), ...Object.values((e.variants as Record<string, CatalogVariant> | undefined) ?? {}).flatMap((v) => v.files)];
+    const loose = all.find((f) => typeof f === 'string' || f === null || typeof f !== 'object' || (f as CatalogFileSpec).size == null || (f as CatalogFileSpec).sha256 == null);
+    if (!/^[0-9a-f]{40}$/.test(String(e.commit))) {
+      fail('verify', 'is "pinned" but the commit is not a 40-hex commit; pin it, or use "on-first-download"', e.verify);
+    }
+    if (loose !== undefined) {
+      const p = typeof loose === 'string' ? loose : (loose as CatalogFileSpec).path;
+      fail('verify', `is "pinned" but ${describe(p)} has no size or sha256; pin them, or use "on-first-download"`, e.verify);
+    }
   }
 }
 

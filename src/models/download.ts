@@ -53,7 +53,7 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CatalogEntry, ModelFile, defaultVariantOf, downloadedDir, filesFor, variantNames } from './catalog';
+import { CatalogEntry, ModelFile, defaultVariantOf, downloadedDir, filesFor, isDownloadable, variantNames } from './catalog';
 import {
   defaultModelsDir, isCommitHash, localPath, noExistMarker, repoCacheDir, repoFolderName, resolveCachedCommit,
   snapshotDir, snapshotFileComplete, snapshotFileSettled, writeRef,
@@ -120,6 +120,8 @@ export interface DownloadOptions {
   retryMaxMs?: number;
   /** A response that sends nothing for this long is dropped and retried (default 60 s). */
   stallTimeoutMs?: number;
+  /** A request whose response head has not come after this long is dropped and retried (default 30 s). */
+  answerTimeoutMs?: number;
   /** A lock older than this (not refreshed by its holder) is taken over (default 120 s). */
   lockStaleMs?: number;
   /** How often a waiting download looks at the lock (default 250 ms). */
@@ -220,6 +222,7 @@ interface Ctx {
   retryBaseMs: number;
   retryMaxMs: number;
   stallTimeoutMs: number;
+  answerTimeoutMs: number;
   lockStaleMs: number;
   lockPollMs: number;
   /** Progress accounting. */
@@ -232,7 +235,7 @@ interface Ctx {
 
 export async function downloadModelDetailed(entry: CatalogEntry, options: DownloadOptions = {}): Promise<DownloadResult> {
   const env = options.env ?? process.env;
-  if (entry.repo === undefined || entry.commit === undefined) {
+  if (!isDownloadable(entry) || entry.repo === undefined || entry.commit === undefined) {
     throw new DownloadError('invalid', entry.bundled !== undefined
       ? `model '${entry.id}' ships with Lockstep (${entry.bundled}); there is nothing to download`
       : `model '${entry.id}' has no Hugging Face repository and commit in the catalog; it cannot be downloaded`);
@@ -269,14 +272,15 @@ export async function downloadModelDetailed(entry: CatalogEntry, options: Downlo
   const ctx: Ctx = {
     entry, repo, repoDir, cacheDir, endpoint, endpointOrigin: new URL(endpoint).origin, token, signal: options.signal, opts: options,
     retries: options.retries ?? 5, retryBaseMs: options.retryBaseMs ?? 1000, retryMaxMs: options.retryMaxMs ?? 30_000,
-    stallTimeoutMs: options.stallTimeoutMs ?? 60_000, lockStaleMs: options.lockStaleMs ?? 120_000, lockPollMs: options.lockPollMs ?? 250,
+    stallTimeoutMs: options.stallTimeoutMs ?? 60_000, answerTimeoutMs: options.answerTimeoutMs ?? 30_000, lockStaleMs: options.lockStaleMs ?? 120_000, lockPollMs: options.lockPollMs ?? 250,
     done: 0, total: undefined, lastEmit: 0, fileIndex: 0, fileCount: 0,
   };
 
   // 1. Metadata (HEAD) for every file not yet whole; the first answer pins a branch revision to its commit.
   emit(ctx, { stage: 'checking' }, true);
   const todo: { file: ModelFile; meta: FileMeta }[] = [];
-  for (const file of files) {
+  // Required files first: a 404 of an optional one may not say which commit "main" is.
+  for (const file of [...files.filter((f) => !f.optional), ...files.filter((f) => f.optional)]) {
     if (commit !== undefined && snapshotFileSettled(ctx.repoDir, commit, file)) continue;
     const meta = await withRetries(ctx, file.path, () => headFile(ctx, commit ?? entry.commit!, file));
     if (commit === undefined) {
@@ -312,6 +316,7 @@ export async function downloadModelDetailed(entry: CatalogEntry, options: Downlo
     todo.push({ file, meta });
   }
   if (commit === undefined) throw new DownloadError('http', `cannot download ${repo}: no file answered`); // no files at all
+  todo.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file)); // transfers in catalog order
 
   // 2. Space check (best effort), progress totals.
   const sizes = todo.map(({ file, meta }) => file.size ?? meta.size);
@@ -487,11 +492,19 @@ function requestOnce(ctx: Ctx, url: URL, method: 'GET' | 'HEAD', extra: Record<s
   if (ctx.token && url.origin === ctx.endpointOrigin) headers.Authorization = `Bearer ${ctx.token}`;
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.request(url, { method, headers, signal: ctx.signal }, resolve);
-    req.setTimeout(ctx.stallTimeoutMs, () => {
-      req.destroy(Object.assign(new Error(`no answer from ${url.host} for ${ctx.stallTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
+    const req = mod.request(url, { method, headers, signal: ctx.signal }, (res) => {
+      clearTimeout(answerTimer);
+      resolve(res);
     });
-    req.on('error', reject);
+    const timeout = (ms: number) => () =>
+      req.destroy(Object.assign(new Error(`no answer from ${url.host} for ${ms / 1000} s`), { code: 'ETIMEDOUT' }));
+    // No response head within answerTimeoutMs (a dropped connection attempt, a stuck server), or a silent socket.
+    const answerTimer = setTimeout(timeout(ctx.answerTimeoutMs), ctx.answerTimeoutMs);
+    req.setTimeout(ctx.stallTimeoutMs, timeout(ctx.stallTimeoutMs));
+    req.on('error', (e) => {
+      clearTimeout(answerTimer);
+      reject(e);
+    });
     req.end();
   });
 }
@@ -682,8 +695,8 @@ function fileSize(p: string): number {
   }
 }
 
-async function hashFile(p: string, hash: crypto.Hash, signal?: AbortSignal): Promise<void> {
-  const stream = fs.createReadStream(p, { signal });
+async function hashFile(p: string, hash: crypto.Hash, signal?: AbortSignal, length?: number): Promise<void> {
+  const stream = fs.createReadStream(p, { signal, ...(length !== undefined && length > 0 ? { start: 0, end: length - 1 } : {}) });
   for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
 }
 
@@ -716,6 +729,9 @@ async function transfer(
     fs.truncateSync(incomplete, 0);
     offset = 0;
   }
+  // The sha256 covers the kept bytes too: hash them before asking for the rest (not while a response waits).
+  let hash = crypto.createHash('sha256');
+  if (offset > 0) await hashFile(incomplete, hash, ctx.signal, offset);
   ctx.done += offset;
   emit(ctx, { stage: 'downloading', file, fileBytes: offset, fileTotal: expected.size ?? undefined }, true);
   const r = await request(ctx, url, 'GET', offset > 0 ? { Range: `bytes=${offset}-` } : {});
@@ -736,6 +752,7 @@ async function transfer(
       // The server ignored the Range header: start from 0.
       ctx.done -= offset;
       offset = 0;
+      hash = crypto.createHash('sha256');
     }
     const cl = header(h, 'content-length');
     total = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
@@ -757,8 +774,6 @@ async function transfer(
   }
   const size = expected.size ?? total ?? null;
 
-  const hash = crypto.createHash('sha256');
-  if (offset > 0) await hashFile(incomplete, hash, ctx.signal);
   let fh: fs.promises.FileHandle;
   try {
     fh = await fs.promises.open(incomplete, offset > 0 ? 'a' : 'w');

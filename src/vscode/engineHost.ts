@@ -18,7 +18,10 @@ export interface HostLogger {
   error(message: string): void;
 }
 
-/** The largest request id the shared cancel flag can hold: cancel(LAST_ID) cancels every request. */
+/**
+ * The largest request id the shared cancel flag can hold: cancel(LAST_ID) cancels every request the client will ever
+ * get, so it is only for a client being stopped. A live client is cancelled up to its last issued id.
+ */
 const LAST_ID = 0x7ffffffe;
 
 export class EngineHost {
@@ -27,6 +30,8 @@ export class EngineHost {
   private readyPromise: Promise<EngineInfo> | undefined;
   private generation = 0;
   private disposed = false;
+  /** The id of the last request given to the current client (0: none yet). */
+  private lastId = 0;
 
   constructor(
     private readonly log: HostLogger,
@@ -122,16 +127,18 @@ export class EngineHost {
   /** Starts a completion on the current engine; `supersede` cancels every earlier request. */
   complete(request: CompletionRequest, supersede = true): { id: number; result: Promise<CompletionResult> } {
     if (!this.client) throw new Error('no engine is running');
-    return this.client.complete(request, supersede);
+    const job = this.client.complete(request, supersede);
+    this.lastId = job.id;
+    return job;
   }
 
   cancel(id: number): void {
     this.client?.cancel(id);
   }
 
-  /** Cancels everything queued or running. */
+  /** Cancels everything queued or running (later requests run normally). */
   cancelAll(): void {
-    this.client?.cancel(LAST_ID);
+    if (this.lastId > 0) this.client?.cancel(this.lastId);
   }
 
   async dispose(): Promise<void> {
@@ -143,6 +150,7 @@ export class EngineHost {
   private stopClient(): Promise<void> {
     const old = this.client;
     this.client = undefined;
+    this.lastId = 0;
     if (!old) return Promise.resolve();
     old.cancel(LAST_ID);
     return old.dispose().catch((e: Error) => this.log.warn(`stopping the old engine: ${e.message}`));

@@ -105,10 +105,10 @@ export function checkDrafterModel(spec: string, target: ResolvedTarget, env: Mod
 }
 
 /** The drafter models of the target's family that are available now (bundled or downloaded), recommended first. */
-export function availableDrafters(target: ResolvedTarget, env: ModelEnv): { id: string; entry: CatalogEntry; dir: string }[] {
+export function availableDrafters(target: ResolvedTarget, env: ModelEnv): { id: string; entry: CatalogEntry; dir: string; variant?: string }[] {
   const fam = target.entry?.family;
   const rec = target.entry?.recommendedDrafters ?? [];
-  const out: { id: string; entry: CatalogEntry; dir: string }[] = [];
+  const out: { id: string; entry: CatalogEntry; dir: string; variant?: string }[] = [];
   let targetSig: string | undefined;
   for (const m of env.catalog.models) {
     if (m.role === 'target' || m.id === target.entry?.id) continue;
@@ -120,7 +120,7 @@ export function availableDrafters(target: ResolvedTarget, env: ModelEnv): { id: 
       targetSig ??= tokenizerSignature(target.dir) ?? '';
       if (tokenizerSignature(st.dir) !== targetSig) continue;
     }
-    out.push({ id: m.id, entry: m, dir: st.dir });
+    out.push({ id: m.id, entry: m, dir: st.dir, variant: st.variant });
   }
   const rank = (id: string): number => {
     const i = rec.indexOf(id);
@@ -146,9 +146,14 @@ export interface ResolvedDrafter {
 export function autoDrafter(target: ResolvedTarget, env: ModelEnv): ResolvedDrafter {
   const first = availableDrafters(target, env)[0];
   if (first && (target.entry?.recommendedDrafters ?? []).includes(first.id)) {
-    return { spec: 'auto', request: first.id, label: first.id, load: { name: first.id, dir: first.dir } };
+    return { spec: 'auto', request: first.id, label: first.id, load: drafterLoad(first.id, first.dir, first.variant) };
   }
   return { spec: 'auto', request: 'prompt-lookup', label: 'prompt-lookup' };
+}
+
+/** What the engine loads for a model drafter (its own ONNX variant, for a downloaded model that has variants). */
+function drafterLoad(name: string, dir: string, variant: string | undefined): DrafterSpec {
+  return variant === undefined ? { name, dir } : { name, dir, variant };
 }
 
 /** The engine's name for a model drafter: its catalog id, or the absolute directory for a model outside the catalog. */
@@ -175,7 +180,7 @@ export function resolveDrafter(spec: string, target: ResolvedTarget, env: ModelE
     spec,
     request: lookup ? `${LOOKUP_PREFIX}${name}` : name,
     label: lookup ? `${LOOKUP_PREFIX}${short}` : short,
-    load: { name, dir: check.dir! },
+    load: drafterLoad(name, check.dir!, check.variant),
   };
 }
 
@@ -227,8 +232,9 @@ export function planEngine(settings: LockstepSettings, env: ModelEnv, extraDraft
 export function engineCovers(loaded: EngineOptions, want: EngineOptions): boolean {
   const strip = (o: EngineOptions): string => JSON.stringify({ ...o, drafters: undefined });
   if (strip(loaded) !== strip(want)) return false;
-  const have = new Map((loaded.drafters ?? []).map((d) => [d.name, path.resolve(d.dir)]));
-  return (want.drafters ?? []).every((d) => have.get(d.name) === path.resolve(d.dir));
+  const id = (d: DrafterSpec): string => `${path.resolve(d.dir)}\u0000${d.variant ?? ''}`;
+  const have = new Map((loaded.drafters ?? []).map((d) => [d.name, id(d)]));
+  return (want.drafters ?? []).every((d) => have.get(d.name) === id(d));
 }
 
 export interface ModelChoice {
@@ -296,8 +302,9 @@ export function verifyDrafters(target: ResolvedTarget, env: ModelEnv): { spec: s
     { spec: 'prompt-lookup', request: 'prompt-lookup' },
   ];
   for (const m of availableDrafters(target, env)) {
-    out.push({ spec: m.id, request: m.id, load: { name: m.id, dir: m.dir } });
-    out.push({ spec: `${LOOKUP_PREFIX}${m.id}`, request: `${LOOKUP_PREFIX}${m.id}`, load: { name: m.id, dir: m.dir } });
+    const load = drafterLoad(m.id, m.dir, m.variant);
+    out.push({ spec: m.id, request: m.id, load });
+    out.push({ spec: `${LOOKUP_PREFIX}${m.id}`, request: `${LOOKUP_PREFIX}${m.id}`, load });
   }
   return out;
 }

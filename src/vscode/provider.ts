@@ -82,14 +82,18 @@ function linesOfDocument(doc: vscode.TextDocument): TextLines {
   return { lineCount: doc.lineCount, lineAt: (i) => doc.lineAt(i).text };
 }
 
-/** Everything besides the text around the cursor that decides a completion's bytes. */
-export function fingerprint(req: CompletionRequest, targetKey: string): string {
+/**
+ * Everything besides the text around the cursor that decides a completion's bytes. The line/block mode is chosen
+ * from the text around the cursor, so the multiline *setting* stands for it here: typing along a block completion
+ * (which makes the cursor line non-blank) must still find it.
+ */
+export function fingerprint(req: CompletionRequest, targetKey: string, multiline: string): string {
   // For the invariant couplings the drafter and γ change only the speed, so they are left out: switching the
   // drafter keeps showing the same (identical) completion.
   const speedOnly = req.coupling === 'standard' ? { drafter: req.drafter, gamma: req.gamma } : {};
   return JSON.stringify({
     targetKey, seed: req.seed, coupling: req.coupling, sampling: req.sampling, maxTokens: req.maxTokens,
-    mode: req.mode, maxPromptTokens: req.maxPromptTokens, ...speedOnly,
+    multiline, maxPromptTokens: req.maxPromptTokens, ...speedOnly,
   });
 }
 
@@ -127,7 +131,7 @@ export class LockstepInlineProvider implements vscode.InlineCompletionItemProvid
     const win = extractWindow(linesOfDocument(document), position, windowChars(s.contextTokens));
     const mode = chooseMode(win, s.multiline);
     const req = ctl.request(win.before, win.after, mode);
-    const fp = fingerprint(req, plan.target.dir + (plan.target.variant ?? ''));
+    const fp = fingerprint(req, plan.target.dir + (plan.target.variant ?? ''), s.multiline);
     const uri = document.uri.toString();
 
     const hit = this.cache.lookup(uri, fp, win.before, win.after);

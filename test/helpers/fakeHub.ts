@@ -132,8 +132,12 @@ export class FakeHub {
   private record(server: 'hub' | 'cdn', req: http.IncomingMessage, res: http.ServerResponse, file?: string): RequestRecord {
     const rec: RequestRecord = { server, method: req.method ?? '', url: req.url ?? '', file, headers: { ...req.headers } };
     this.requests.push(rec);
-    res.on('finish', () => (rec.status = res.statusCode));
-    res.on('close', () => (rec.status ??= res.statusCode));
+    // The status is known when the head goes out (a client may finish before the server ends the response).
+    const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => http.ServerResponse;
+    res.writeHead = ((...a: unknown[]) => {
+      rec.status = a[0] as number;
+      return writeHead(...a);
+    }) as typeof res.writeHead;
     return rec;
   }
 

@@ -1,0 +1,379 @@
+/**
+ * `lockstep bench [speed|coupling|overhead|invariance|latency|all|report] [options]` — the benchmarks behind the README's
+ * Results section. Each prints a table (or, with --json, one JSON object with a `rows` array), writes its JSON to
+ * --out (default .bench-results/) and draws its figure into --media (default media/; with --quick, <out>/figures,
+ * so smoke runs never overwrite the published figures). `bench report` turns the result files into the README's
+ * Results section.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as A from '../src/cli/args';
+import { UsageError } from '../src/cli/args';
+import type { CliIo } from '../src/cli/main';
+import { packageRoot } from '../src/models/catalog';
+import { BenchIo, modelDrafters, progress, writeJson } from './common';
+import { COUPLING_DEFAULTS, CouplingReport, couplingFigure, couplingSummaryFigure, formatCoupling, runCoupling } from './coupling';
+import { INVARIANCE_DEFAULTS, InvarianceReport, formatInvariance, invarianceFigure, runInvariance } from './invariance';
+import { LATENCY_DEFAULTS, LatencyReport, formatLatency, latencyFigure, runLatency } from './latency';
+import { OVERHEAD_DEFAULTS, OverheadReport, formatOverhead, overheadFigure, runOverhead } from './overhead';
+import { VegaLiteSpec, canWritePng, writeFigure } from './plot';
+import { resultsMarkdown } from './report';
+import { BenchReport, SPEED_DEFAULTS, formatBench, runBench, speedFigure } from './speed';
+
+const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;
+const INVARIANT_COUPLINGS = ['gumbel', 'wmh'] as const;
+const MODES = ['line', 'block', 'free'] as const;
+
+const common = {
+  help: A.flag('show this help', 'h'),
+  debug: A.flag('print stack traces on errors'),
+  json: A.flag('print one JSON object (with a `rows` array) instead of the table'),
+  quick: A.flag('a small, fast run (smoke test; figures go to <out>/figures)'),
+  out: A.single(A.str, 'DIR', 'where the JSON results go (default .bench-results)'),
+  media: A.single(A.str, 'DIR', 'where the figures go (default media, or <out>/figures with --quick)'),
+  'no-figures': A.flag('do not draw figures'),
+  png: A.flag('also write a PNG of each figure (needs rsvg-convert, Debian package librsvg2-bin)'),
+  note: A.single(A.str, 'TEXT', 'an extra line under each figure\'s title (e.g. which weights were measured)'),
+  quiet: A.flag('no progress lines on stderr'),
+  catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
+  target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
+  threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
+  fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),
+};
+
+const speedDefs = {
+  ...common,
+  drafter: A.repeated(A.str, 'DRAFTER', 'drafters (repeatable or comma list; none | prompt-lookup | catalog id | directory | prompt-lookup+<model>; default: prompt-lookup, every model drafter, prompt-lookup+<recommended>)'),
+  coupling: A.repeated(A.choice(COUPLINGS), 'KIND', `couplings (repeatable; default ${SPEED_DEFAULTS.couplings.join(',')})`),
+  gamma: A.repeated(A.gamma, 'G', `γ values (repeatable or comma list; default ${SPEED_DEFAULTS.gammas.join(',')})`),
+  temperature: A.repeated(A.temperature, 'T', `temperatures (repeatable or comma list; default ${SPEED_DEFAULTS.temperatures.join(',')})`),
+  'top-p': A.single(A.topP, 'P', 'nucleus sampling mass (default 1 = off)'),
+  'top-k': A.single(A.topK, 'K', 'top-k (default 0 = off)'),
+  prompts: A.single(A.positiveInt, 'N', `held-out FIM prompts (default ${SPEED_DEFAULTS.prompts})`),
+  'max-tokens': A.single(A.maxTokens, 'N', `tokens per completion (default ${SPEED_DEFAULTS.maxTokens})`),
+  mode: A.single(A.choice(MODES), 'MODE', 'stop rule (default free: every configuration decodes the same length)'),
+};
+
+const couplingDefs = {
+  ...common,
+  drafter: A.repeated(A.str, 'MODEL', 'model drafters to compare with the target (repeatable; default: the recommended one)'),
+  temperature: A.repeated(A.temperature, 'T', `temperatures > 0 (repeatable or comma list; default ${COUPLING_DEFAULTS.temperatures.join(',')})`),
+  prompts: A.single(A.positiveInt, 'N', `held-out prompts (completions) per temperature (default ${COUPLING_DEFAULTS.prompts})`),
+  positions: A.single(A.positiveInt, 'N', `positions per completion (default ${COUPLING_DEFAULTS.positions})`),
+  trials: A.single(A.positiveInt, 'N', `shared-randomness trials per position (default ${COUPLING_DEFAULTS.trials})`),
+};
+
+const overheadDefs = {
+  ...common,
+  drafter: A.single(A.str, 'MODEL', 'the model drafter (default: the recommended one)'),
+  prompts: A.single(A.positiveInt, 'N', `held-out prompts (default ${OVERHEAD_DEFAULTS.prompts})`),
+  'max-tokens': A.single(A.maxTokens, 'N', `tokens per completion (default ${OVERHEAD_DEFAULTS.maxTokens})`),
+  'alloc-calls': A.single(A.positiveInt, 'N', `calls per batch in the allocation check (default ${OVERHEAD_DEFAULTS.allocCalls})`),
+};
+
+const invarianceDefs = {
+  ...common,
+  drafter: A.repeated(A.str, 'DRAFTER', 'drafters (repeatable or comma list; default: every model drafter, prompt-lookup, prompt-lookup+<recommended>)'),
+  coupling: A.repeated(A.choice(INVARIANT_COUPLINGS), 'KIND', `couplings (repeatable; default ${INVARIANCE_DEFAULTS.couplings.join(',')})`),
+  gamma: A.repeated(A.gamma, 'G', `γ values (repeatable or comma list; default ${INVARIANCE_DEFAULTS.gammas.join(',')})`),
+  temperature: A.repeated(A.temperature, 'T', `temperatures (repeatable or comma list; default ${INVARIANCE_DEFAULTS.temperatures.join(',')})`),
+  'top-p': A.single(A.topP, 'P', 'nucleus sampling mass (default 1 = off)'),
+  'top-k': A.single(A.topK, 'K', 'top-k (default 0 = off)'),
+  'max-tokens': A.single(A.maxTokens, 'N', `tokens per completion (default ${INVARIANCE_DEFAULTS.maxTokens})`),
+  mode: A.single(A.choice(MODES), 'MODE', `stop rule (default ${INVARIANCE_DEFAULTS.mode})`),
+  cases: A.single(A.positiveInt, 'N', '(prompt, seed) cases (default: enough for --min-comparisons)'),
+  'min-comparisons': A.single(A.positiveInt, 'N', `comparisons to reach when --cases is not given (default ${INVARIANCE_DEFAULTS.minComparisons})`),
+};
+
+const latencyDefs = {
+  ...common,
+  drafter: A.repeated(A.str, 'DRAFTER', 'drafters (repeatable or comma list; default: none, the recommended model, prompt-lookup)'),
+  coupling: A.single(A.choice(COUPLINGS), 'KIND', 'coupling (default gumbel)'),
+  temperature: A.single(A.temperature, 'T', `temperature (default ${LATENCY_DEFAULTS.temperature})`),
+  gamma: A.single(A.gamma, 'G', `γ (default ${LATENCY_DEFAULTS.gamma})`),
+  prompts: A.single(A.positiveInt, 'N', `held-out prompts (default ${LATENCY_DEFAULTS.prompts})`),
+  'max-tokens': A.single(A.maxTokens, 'N', `token budget per line (default ${LATENCY_DEFAULTS.maxTokens})`),
+};
+
+const reportDefs = {
+  help: A.flag('show this help', 'h'),
+  debug: A.flag('print stack traces on errors'),
+  out: A.single(A.str, 'DIR', 'where the JSON results are (default .bench-results)'),
+  note: A.single(A.str, 'TEXT', 'a warning at the top (e.g. which weights were measured)'),
+  write: A.single(A.str, 'FILE', 'write the Markdown to FILE instead of stdout'),
+};
+
+const SUBCOMMANDS = ['speed', 'coupling', 'overhead', 'invariance', 'latency'] as const;
+type Sub = (typeof SUBCOMMANDS)[number];
+const DEFS: Record<Sub, A.OptionDefs> = {
+  speed: speedDefs, coupling: couplingDefs, overhead: overheadDefs, invariance: invarianceDefs, latency: latencyDefs,
+};
+
+/** `all` accepts every sub-command's options (as lists) and passes each one to the sub-commands that take it. */
+const allDefs: A.OptionDefs = (() => {
+  const defs: A.OptionDefs = { ...common };
+  for (const sub of SUBCOMMANDS) {
+    for (const [name, d] of Object.entries(DEFS[sub])) {
+      const cur = defs[name];
+      const repeatable = (x: A.OptionDef) => x.kind === 'value' && x.repeatable === true;
+      if (cur === undefined || (repeatable(d) && !repeatable(cur))) defs[name] = d;
+    }
+  }
+  return defs;
+})();
+
+const HEADS: Record<Sub | 'all' | 'report', string> = {
+  report: 'lockstep bench report [options] — the README\'s Results section (Markdown) from the result files the benchmarks wrote.',
+  speed: 'lockstep bench [speed] [options] — figure 2: tokens/s and speedup against autoregressive decoding of the target\n' +
+    'Per held-out prompt, autoregressive decoding and every (drafter, coupling, γ, T) run interleaved; speedup = median over\n' +
+    'prompts of the per-prompt tokens/s ratio; predicted = Leviathan et al.; efficiency = speedup ÷ predicted.',
+  coupling: 'lockstep bench coupling [options] — figure 1: Pr[a = b] of Gumbel and Weighted MinHash, measured with the engine\'s\n' +
+    'samplers over shared-randomness trials at each position of target completions, against the closed forms, 1 − TV and\n' +
+    '(1 − TV)/(1 + TV).',
+  overhead: 'lockstep bench overhead [options] — figure 3: share of decode time outside session.run, allocations in the\n' +
+    'vocabulary-sized loops, peak RSS.',
+  invariance: 'lockstep bench invariance [options] — figure 4: `lockstep verify` over ≥ 2000 comparisons (drafters × couplings ×\n' +
+    'γ × T × seeds); prints the equivalent verify command. Exit status 1 when any completion differs.',
+  latency: 'lockstep bench latency [options] — figure 5: time to first token and to a full single-line completion, p50/p95.',
+  all: 'lockstep bench all [options] — every benchmark in turn (speed, coupling, overhead, invariance, latency); each\n' +
+    'option goes to the benchmarks that take it.',
+};
+
+export function benchHelp(sub?: string): string {
+  if (sub === undefined || sub === 'speed') {
+    return `${HEADS.speed}\n\nSub-commands: ${SUBCOMMANDS.join(', ')}, all, report (see 'lockstep bench <sub> --help')\n\nOptions:\n${A.describeOptions(speedDefs)}`;
+  }
+  if (sub === 'report') return `${HEADS.report}\n\nOptions:\n${A.describeOptions(reportDefs)}`;
+  if (sub === 'all') return `${HEADS.all}\n\nOptions:\n${A.describeOptions(allDefs)}`;
+  if ((SUBCOMMANDS as readonly string[]).includes(sub)) return `${HEADS[sub as Sub]}\n\nOptions:\n${A.describeOptions(DEFS[sub as Sub])}`;
+  throw new UsageError(`unknown bench '${sub}' (${SUBCOMMANDS.join(', ')}, all, report)`);
+}
+
+type Opts = Record<string, unknown>;
+
+interface Ctx {
+  io: BenchIo;
+  o: Opts;
+  argv: string[];
+  outDir: string;
+  mediaDir: string | null;
+  note: string;
+  png: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+function context(sub: Sub, o: Opts, argv: string[], io: CliIo): Ctx {
+  const outDir = path.resolve(io.cwd, (o.out as string | undefined) ?? '.bench-results');
+  const mediaDir = o['no-figures'] ? null : path.resolve(io.cwd, (o.media as string | undefined) ?? (o.quick ? path.join(outDir, 'figures') : 'media'));
+  return {
+    io, o, argv: ['bench', sub, ...argv], outDir, mediaDir, note: (o.note as string | undefined) ?? '', png: o.png === true,
+    onProgress: o.quiet ? undefined : progress(io, sub),
+  };
+}
+
+const list = <T>(x: unknown): T[] | undefined => (Array.isArray(x) && x.length > 0 ? (x as T[]) : undefined);
+
+async function figures(ctx: Ctx, specs: [string, VegaLiteSpec][]): Promise<string[]> {
+  if (!ctx.mediaDir) return [];
+  const written: string[] = [];
+  try {
+    for (const [name, spec] of specs) written.push(...(await writeFigure(ctx.mediaDir, name, spec, ctx.png)));
+  } catch (e) {
+    // The measurements are done and still get written: a missing plotting library costs only the figures.
+    ctx.io.stderr(`lockstep: figures not drawn: ${(e as Error).message}\n`);
+  }
+  if (ctx.png && !canWritePng()) ctx.io.stderr('lockstep: --png: rsvg-convert not found (Debian: apt-get install librsvg2-bin); SVG only\n');
+  return written;
+}
+
+/** A path for messages: relative to the working directory when inside it. */
+function shown(cwd: string, f: string): string {
+  const rel = path.relative(cwd, f);
+  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? f : rel;
+}
+
+function finish(ctx: Ctx, name: string, report: { rows: unknown[] }, text: string, files: string[]): void {
+  const figs = files.map((f) => shown(ctx.io.cwd, f));
+  const json = writeJson(ctx.outDir, name, { ...report, figures: figs });
+  if (ctx.o.json) {
+    ctx.io.stdout(`${JSON.stringify({ ...report, json: shown(ctx.io.cwd, json), figures: figs })}\n`);
+  } else {
+    ctx.io.stdout(text);
+    ctx.io.stdout(`results: ${shown(ctx.io.cwd, json)}${figs.length > 0 ? `\nfigures: ${figs.join(', ')}` : ''}\n`);
+  }
+}
+
+async function speed(ctx: Ctx): Promise<BenchReport> {
+  const { o } = ctx;
+  const quick = o.quick === true;
+  const cwd = ctx.io.cwd;
+  const models = quick ? modelDrafters(o as { catalog?: string; target?: string }, cwd).slice(0, 1) : [];
+  const r = await runBench({
+    catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    drafters: list<string>(o.drafter) ?? (quick ? ['prompt-lookup', ...models] : undefined),
+    couplings: list(o.coupling) ?? (quick ? ['gumbel', 'standard'] : undefined),
+    gammas: list(o.gamma) ?? (quick ? [2, 'auto'] : undefined),
+    temperatures: list(o.temperature) ?? (quick ? [0, 0.7] : undefined),
+    topP: o['top-p'] as number | undefined, topK: o['top-k'] as number | undefined,
+    prompts: (o.prompts as number | undefined) ?? (quick ? 2 : undefined),
+    maxTokens: (o['max-tokens'] as number | undefined) ?? (quick ? 16 : undefined),
+    mode: o.mode as BenchReport['mode'] | undefined, argv: ctx.argv, onProgress: ctx.onProgress,
+  }, cwd);
+  finish(ctx, 'speed', r, formatBench(r), await figures(ctx, [['speed', speedFigure(r, ctx.note)]]));
+  return r;
+}
+
+async function coupling(ctx: Ctx): Promise<CouplingReport> {
+  const { o } = ctx;
+  const quick = o.quick === true;
+  const r = await runCoupling({
+    catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    drafters: list(o.drafter), temperatures: list(o.temperature),
+    prompts: (o.prompts as number | undefined) ?? (quick ? 1 : undefined),
+    positions: (o.positions as number | undefined) ?? (quick ? 8 : undefined),
+    trials: (o.trials as number | undefined) ?? (quick ? 2000 : undefined),
+    argv: ctx.argv, onProgress: ctx.onProgress,
+  }, ctx.io.cwd);
+  const specs: [string, VegaLiteSpec][] = [];
+  for (const d of r.drafters) {
+    const prompts = [...new Set(r.completions.filter((c) => c.drafter === d).map((c) => c.prompt))];
+    prompts.forEach((p, i) => specs.push([`coupling-${d}-prompt${i + 1}`, couplingFigure(r, d, p, ctx.note)]));
+  }
+  specs.push(['coupling-vs-tv', couplingSummaryFigure(r, ctx.note)]);
+  finish(ctx, 'coupling', r, formatCoupling(r), await figures(ctx, specs));
+  return r;
+}
+
+async function overhead(ctx: Ctx): Promise<OverheadReport> {
+  const { o } = ctx;
+  const quick = o.quick === true;
+  const r = await runOverhead({
+    catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    drafter: o.drafter as string | undefined,
+    prompts: (o.prompts as number | undefined) ?? (quick ? 1 : undefined),
+    maxTokens: (o['max-tokens'] as number | undefined) ?? (quick ? 16 : undefined),
+    allocCalls: (o['alloc-calls'] as number | undefined) ?? (quick ? 100 : undefined),
+    argv: ctx.argv, onProgress: ctx.onProgress,
+  }, ctx.io.cwd);
+  finish(ctx, 'overhead', r, formatOverhead(r), await figures(ctx, [['overhead', overheadFigure(r, ctx.note)]]));
+  return r;
+}
+
+async function invariance(ctx: Ctx): Promise<InvarianceReport> {
+  const { o } = ctx;
+  const quick = o.quick === true;
+  const cwd = ctx.io.cwd;
+  const models = quick ? modelDrafters(o as { catalog?: string; target?: string }, cwd).slice(0, 1) : [];
+  const r = await runInvariance({
+    catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    drafters: list<string>(o.drafter) ?? (quick ? [...models, 'prompt-lookup'] : undefined),
+    couplings: list(o.coupling), gammas: list(o.gamma) ?? (quick ? [1, 3] : undefined),
+    temperatures: list(o.temperature) ?? (quick ? [0, 0.7] : undefined),
+    topP: o['top-p'] as number | undefined, topK: o['top-k'] as number | undefined,
+    maxTokens: (o['max-tokens'] as number | undefined) ?? (quick ? 12 : undefined), mode: o.mode as InvarianceReport['mode'] | undefined,
+    cases: o.cases as number | undefined,
+    minComparisons: (o['min-comparisons'] as number | undefined) ?? (quick ? 32 : undefined),
+    argv: ctx.argv, onProgress: ctx.onProgress,
+  }, cwd);
+  finish(ctx, 'invariance', r, formatInvariance(r), await figures(ctx, [['invariance', invarianceFigure(r, ctx.note)]]));
+  return r;
+}
+
+async function latency(ctx: Ctx): Promise<LatencyReport> {
+  const { o } = ctx;
+  const quick = o.quick === true;
+  const r = await runLatency({
+    catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    drafters: list(o.drafter), coupling: o.coupling as LatencyReport['coupling'] | undefined,
+    temperature: o.temperature as number | undefined, gamma: o.gamma as number | 'auto' | undefined,
+    prompts: (o.prompts as number | undefined) ?? (quick ? 3 : undefined),
+    maxTokens: (o['max-tokens'] as number | undefined) ?? (quick ? 16 : undefined), argv: ctx.argv, onProgress: ctx.onProgress,
+  }, ctx.io.cwd);
+  finish(ctx, 'latency', r, formatLatency(r), await figures(ctx, [['latency', latencyFigure(r, ctx.note)]]));
+  return r;
+}
+
+const RUN: Record<Sub, (ctx: Ctx) => Promise<{ rows: unknown[] }>> = { speed, coupling, overhead, invariance, latency };
+
+/** What `lockstep bench all <argv>` passes to one benchmark (exported for tests). */
+export function argvForAll(sub: string, argv: string[]): string[] {
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown bench '${sub}'`);
+  return forward(sub as Sub, A.parseArgs(argv, allDefs).options as Opts);
+}
+
+/** The argv of one sub-command from the options `all` parsed: only the options that sub-command takes. */
+function forward(sub: Sub, o: Opts): string[] {
+  const defs = DEFS[sub];
+  const argv: string[] = [];
+  for (const [name, d] of Object.entries(defs)) {
+    const v = o[name];
+    if (d.kind === 'flag') {
+      if (v === true) argv.push(`--${name}`);
+      continue;
+    }
+    const values = Array.isArray(v) ? v : v === undefined ? [] : [v];
+    if (values.length === 0) continue;
+    if (!d.repeatable && values.length > 1) throw new UsageError(`bench ${sub} takes one --${name} (got ${values.join(', ')})`);
+    for (const x of values) argv.push(`--${name}`, String(x));
+  }
+  return argv;
+}
+
+export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
+  let sub: Sub | 'all' = 'speed';
+  let rest = argv;
+  if (argv.length > 0 && !argv[0].startsWith('-')) {
+    const s = argv[0];
+    if (s === 'report') return reportCommand(argv.slice(1), io);
+    if (s !== 'all' && !(SUBCOMMANDS as readonly string[]).includes(s)) {
+      throw new UsageError(`unknown bench '${s}' (${SUBCOMMANDS.join(', ')}, all, report; see 'lockstep bench --help')`);
+    }
+    sub = s as Sub | 'all';
+    rest = argv.slice(1);
+  }
+  const { options, positionals } = A.parseArgs(rest, sub === 'all' ? allDefs : DEFS[sub]);
+  const o = options as Opts;
+  if (o.help) {
+    io.stdout(`${benchHelp(sub)}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`bench ${sub} takes no arguments (got '${positionals[0]}')`);
+  if (sub !== 'all') {
+    const report = await RUN[sub](context(sub, o, rest, io));
+    return sub === 'invariance' && (report as InvarianceReport).differing > 0 ? 1 : 0;
+  }
+  // all: one benchmark after another; with --json one object keyed by benchmark.
+  const results: Record<string, unknown> = {};
+  let status = 0;
+  for (const s of SUBCOMMANDS) {
+    const sArgv = forward(s, o);
+    const { options: so } = A.parseArgs(sArgv, DEFS[s]);
+    const captured: string[] = [];
+    const subIo: CliIo = o.json ? { ...io, stdout: (t) => void captured.push(t) } : io;
+    if (!o.json) io.stdout(`\n== lockstep ${['bench', s, ...sArgv].join(' ')}\n`);
+    const report = await RUN[s](context(s, so as Opts, sArgv, subIo));
+    if (o.json) results[s] = JSON.parse(captured.join(''));
+    if (s === 'invariance' && (report as InvarianceReport).differing > 0) status = 1;
+  }
+  if (o.json) io.stdout(`${JSON.stringify({ benches: results, rows: Object.values(results).flatMap((r) => (r as { rows: unknown[] }).rows) })}\n`);
+  return status;
+}
+
+function reportCommand(argv: string[], io: CliIo): number {
+  const { options: o, positionals } = A.parseArgs(argv, reportDefs);
+  if (o.help) {
+    io.stdout(`${benchHelp('report')}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`bench report takes no arguments (got '${positionals[0]}')`);
+  const dir = path.resolve(io.cwd, o.out ?? '.bench-results');
+  if (!fs.existsSync(dir)) throw new UsageError(`no results in ${dir}: run the benchmarks first (npm run bench)`);
+  const md = resultsMarkdown({ dir, note: o.note, cwd: io.cwd, root: packageRoot() });
+  if (o.write !== undefined) {
+    fs.writeFileSync(path.resolve(io.cwd, o.write), md);
+    io.stdout(`wrote ${o.write}\n`);
+  } else {
+    io.stdout(md);
+  }
+  return 0;
+}

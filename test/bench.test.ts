@@ -1,0 +1,165 @@
+/**
+ * Smoke tests of every `lockstep bench` command (so the benchmarks cannot rot): each runs in --quick mode with tiny
+ * sizes, and the test checks the JSON's shape and sanity, the result file and the figure. No timing is asserted.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../src/cli/main';
+import { argvForAll } from '../bench/cli';
+
+let tmp = '';
+let figs = '';
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: async () => '',
+    cwd: tmp,
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs `lockstep bench <sub> --quick --json …` into the temp dirs and returns the parsed report. */
+async function bench(sub: string, extra: string[]): Promise<Record<string, any>> {
+  const r = await run(['bench', sub, '--quick', '--json', '--quiet', '--out', tmp, '--media', figs, ...extra]);
+  assert.equal(r.code, 0, `bench ${sub} failed: ${r.stderr}`);
+  const report = JSON.parse(r.stdout) as Record<string, any>;
+  assert.ok(Array.isArray(report.rows) && report.rows.length > 0, 'rows');
+  assert.equal(typeof report.machine.cpu, 'string');
+  assert.ok(report.machine.cores >= 1);
+  assert.ok('commit' in report);
+  assert.ok(report.command.startsWith(`lockstep bench ${sub}`));
+  const file = path.join(tmp, `${sub}.json`);
+  assert.ok(fs.existsSync(file), `${file} written`);
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).bench, sub);
+  for (const f of report.figures as string[]) {
+    const svg = fs.readFileSync(path.resolve(tmp, f), 'utf8');
+    assert.match(svg, /^<svg[\s\S]*<\/svg>\s*$/, `${f} is an SVG`);
+  }
+  return report;
+}
+
+const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+
+describe('lockstep bench (smoke)', () => {
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-bench-'));
+    figs = path.join(tmp, 'figs');
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('speed: rows with the interface fields, the baseline at 1×, a figure', async () => {
+    const r = await bench('speed', ['--prompts', '1', '--max-tokens', '6', '--gamma', '2', '--temperature', '0.7', '--coupling', 'gumbel', '--drafter', 'prompt-lookup,lockstep-drafter-a']);
+    const drafters = new Set(r.rows.map((x: any) => x.drafter));
+    assert.deepEqual([...drafters].sort(), ['lockstep-drafter-a', 'none', 'prompt-lookup']);
+    for (const row of r.rows) {
+      for (const k of ['tokensPerSecond', 'speedup', 'acceptance', 'predictedSpeedup', 'efficiency', 'speedupP25', 'speedupP75', 'tokensPerTargetCall', 'targetCallsPerCompletion']) {
+        assert.ok(finite(row[k]), `${row.drafter} ${k} = ${row[k]}`);
+      }
+      assert.equal(row.coupling, 'gumbel');
+      assert.equal(row.temperature, 0.7);
+      assert.ok(row.acceptance >= 0 && row.acceptance <= 1);
+      assert.ok(row.tokensPerSecond > 0 && row.predictedSpeedup > 0);
+      assert.ok(row.speedupP25 <= row.speedup + 1e-12 && row.speedup <= row.speedupP75 + 1e-12);
+    }
+    const none = r.rows.find((x: any) => x.drafter === 'none');
+    assert.equal(none.speedup, 1);
+    assert.equal(none.gamma, 1);
+    assert.ok(r.rows.filter((x: any) => x.drafter !== 'none').every((x: any) => x.gamma === 2));
+    assert.deepEqual(r.figures.map((f: string) => path.basename(f)), ['speed.svg']);
+  });
+
+  it('coupling: measured Pr[a = b] near the closed forms, the bounds in order, figures per prompt', async () => {
+    const trials = 600;
+    const r = await bench('coupling', ['--positions', '3', '--trials', String(trials), '--temperature', '1', '--drafter', 'lockstep-drafter-a']);
+    assert.equal(r.points.length, 3);
+    assert.equal(r.trials, trials);
+    for (const p of r.points) {
+      assert.ok(p.tv >= 0 && p.tv <= 1);
+      assert.ok(Math.abs(p.optimal - (1 - p.tv)) < 1e-12);
+      // 1 − TV ≥ Gumbel ≥ WMH ≥ (1 − TV)/(1 + TV) for the closed forms (the paper's ordering).
+      assert.ok(p.optimal >= p.gumbelTheory - 1e-9, 'Gumbel ≤ 1 − TV');
+      assert.ok(p.gumbelTheory >= p.wmhTheory - 1e-9, 'Gumbel ≥ WMH');
+      assert.ok(p.wmhTheory >= p.wmhBound - 1e-9, 'WMH ≥ (1 − TV)/(1 + TV)');
+      for (const [m, th] of [[p.gumbelMeasured, p.gumbelTheory], [p.wmhMeasured, p.wmhTheory]]) {
+        const se = Math.sqrt((th * (1 - th)) / trials);
+        assert.ok(Math.abs(m - th) <= 5 * se + 0.02, `measured ${m} vs closed form ${th}`);
+      }
+    }
+    assert.equal(r.rows.length, 1);
+    assert.equal(r.rows[0].positions, 3);
+    const names = r.figures.map((f: string) => path.basename(f)).sort();
+    assert.deepEqual(names, ['coupling-lockstep-drafter-a-prompt1.svg', 'coupling-vs-tv.svg']);
+  });
+
+  it('overhead: shares in [0, 1], the allocation table, peak RSS', async () => {
+    const r = await bench('overhead', ['--max-tokens', '4', '--alloc-calls', '10', '--drafter', 'lockstep-drafter-a']);
+    assert.equal(r.rows.length, 8);
+    for (const row of r.rows) {
+      assert.ok(row.outsideRunShare >= 0 && row.outsideRunShare <= 1, `${row.config}: ${row.outsideRunShare}`);
+      assert.ok(row.steps > 0 && row.wallSeconds > 0);
+    }
+    assert.ok(r.allocations.length >= 5);
+    for (const a of r.allocations) assert.ok(finite(a.microsecondsPerCall) && (a.bytesPerCall === null || a.bytesPerCall >= 0));
+    assert.ok(r.peakRssMiB > 0);
+  });
+
+  it('invariance: every comparison identical, the equivalent verify command', async () => {
+    const r = await bench('invariance', ['--cases', '1', '--gamma', '2', '--temperature', '0.7', '--max-tokens', '6', '--drafter', 'lockstep-drafter-a,prompt-lookup']);
+    assert.equal(r.comparisons, 2 * 2); // 2 drafters × 2 couplings × 1 γ × 1 T × 1 case
+    assert.equal(r.differing, 0, JSON.stringify(r.mismatches.slice(0, 2)));
+    assert.equal(r.identical, r.comparisons);
+    assert.equal(r.verifyCommand,
+      'npx lockstep verify --drafter lockstep-drafter-a,prompt-lookup --coupling gumbel,wmh --gamma 2 --temperature 0.7 --cases 1 --max-tokens 6 --mode free');
+    assert.equal(r.cells.length, 2 * 2);
+  });
+
+  it('latency: p50 ≤ p95 for each drafter, cold and warm', async () => {
+    const r = await bench('latency', ['--prompts', '2', '--max-tokens', '4', '--drafter', 'none,prompt-lookup']);
+    assert.equal(r.rows.length, 4);
+    for (const row of r.rows) {
+      assert.ok(row.firstTokenP50Ms > 0 && row.firstTokenP50Ms <= row.firstTokenP95Ms);
+      assert.ok(row.lineP50Ms <= row.lineP95Ms && row.firstTokenP50Ms <= row.lineP95Ms);
+    }
+    assert.equal(r.samples.length, 2 * 2 * 2);
+  });
+
+  it('report: the Results section from the result files', async () => {
+    const r = await run(['bench', 'report', '--out', tmp, '--note', 'smoke test']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^## Results\n/);
+    assert.match(r.stdout, /> \*\*smoke test\*\*/);
+    for (const h of ['### Coupling quality', '### Speed', '### Engine overhead', '### Drafter invariance', '### Latency']) {
+      assert.ok(r.stdout.includes(h), h);
+    }
+    assert.ok(!r.stdout.includes('_Not run yet'), 'every benchmark has results');
+    assert.match(r.stdout, /npx lockstep verify --drafter lockstep-drafter-a,prompt-lookup/);
+    assert.match(r.stdout, /!\[[^\]]*\]\([^)]*speed\.svg\)/);
+  });
+
+  it('all: each option goes to the benchmarks that take it', () => {
+    const argv = ['--quick', '--out', 'x', '--trials', '100', '--prompts', '2', '--temperature', '0.7', '--drafter', 'lockstep-drafter-a', '--alloc-calls', '5'];
+    assert.deepEqual(argvForAll('coupling', argv), ['--quick', '--out', 'x', '--drafter', 'lockstep-drafter-a', '--temperature', '0.7', '--prompts', '2', '--trials', '100']);
+    assert.deepEqual(argvForAll('overhead', argv), ['--quick', '--out', 'x', '--drafter', 'lockstep-drafter-a', '--prompts', '2', '--alloc-calls', '5']);
+    assert.deepEqual(argvForAll('latency', argv), ['--quick', '--out', 'x', '--drafter', 'lockstep-drafter-a', '--temperature', '0.7', '--prompts', '2']);
+    assert.throws(() => argvForAll('latency', ['--temperature', '0,0.7']), /takes one --temperature/);
+  });
+
+  it('help and usage errors', async () => {
+    const h = await run(['bench', '--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /Sub-commands: speed, coupling, overhead, invariance, latency, all/);
+    assert.equal((await run(['help', 'bench'])).code, 0);
+    assert.match((await run(['bench', 'all', '--help'])).stdout, /--trials/);
+    const bad = await run(['bench', 'nope']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown bench 'nope'/);
+    assert.equal((await run(['bench', 'coupling', '--gamma', '2'])).code, 2);
+  });
+});

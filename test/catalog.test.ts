@@ -1,0 +1,359 @@
+/**
+ * The model catalog: validation messages that name the entry and the field, agreement between models.schema.json
+ * and the loader's validation, the shipped models.json, and resolving downloadable ids through the cache.
+ */
+import { after, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  CatalogError, PATTERNS, defaultVariantOf, entryStatus, filesFor, findDownloaded, isDownloadable, loadCatalog,
+  packageRoot, resolveModel, resolveModelDir, validateCatalog,
+} from '../src/models/catalog';
+import { defaultModelsDir, hfHubCacheDir, repoFolderName } from '../src/models/hubCache';
+import { onnxFileFor } from '../src/engine/modelDir';
+
+const root = packageRoot();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-catalog-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const schema = JSON.parse(fs.readFileSync(path.join(root, 'models.schema.json'), 'utf8')) as Schema;
+const shipped = () => JSON.parse(fs.readFileSync(path.join(root, 'models.json'), 'utf8'));
+
+// ---------------------------------------------------------------- a small JSON Schema (draft-07) evaluator
+// Enough for the keywords models.schema.json uses; an unknown keyword fails loudly so the test cannot pass vacuously.
+
+type Schema = boolean | { [k: string]: unknown };
+const KNOWN = new Set([
+  '$schema', '$ref', 'title', 'description', 'type', 'const', 'enum', 'pattern', 'minLength', 'minimum', 'required',
+  'properties', 'additionalProperties', 'propertyNames', 'minProperties', 'items', 'minItems', 'anyOf', 'oneOf', 'allOf',
+  'not', 'dependencies', 'definitions',
+]);
+
+function typeOk(v: unknown, t: string): boolean {
+  switch (t) {
+    case 'null': return v === null;
+    case 'boolean': return typeof v === 'boolean';
+    case 'string': return typeof v === 'string';
+    case 'number': return typeof v === 'number' && Number.isFinite(v);
+    case 'integer': return typeof v === 'number' && Number.isInteger(v);
+    case 'array': return Array.isArray(v);
+    case 'object': return typeof v === 'object' && v !== null && !Array.isArray(v);
+    default: throw new Error(`unknown type ${t}`);
+  }
+}
+
+function valid(s: Schema, v: unknown, rootSchema: Schema = schema): boolean {
+  if (s === true) return true;
+  if (s === false) return false;
+  for (const k of Object.keys(s)) if (!KNOWN.has(k)) throw new Error(`schema keyword ${k} not supported by the test evaluator`);
+  const sub = (x: unknown, val: unknown) => valid(x as Schema, val, rootSchema);
+  if (typeof s.$ref === 'string') {
+    const m = /^#\/definitions\/(.+)$/.exec(s.$ref);
+    if (!m) throw new Error(`unsupported $ref ${s.$ref}`);
+    if (!sub(((rootSchema as Record<string, Record<string, unknown>>).definitions)[m[1]], v)) return false;
+  }
+  if (s.type !== undefined) {
+    const types = Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
+    if (!types.some((t) => typeOk(v, t))) return false;
+  }
+  if ('const' in s && JSON.stringify(s.const) !== JSON.stringify(v)) return false;
+  if (Array.isArray(s.enum) && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(v))) return false;
+  if (typeof v === 'string') {
+    if (typeof s.pattern === 'string' && !new RegExp(s.pattern, 'u').test(v)) return false;
+    if (typeof s.minLength === 'number' && [...v].length < s.minLength) return false;
+  }
+  if (typeof v === 'number' && typeof s.minimum === 'number' && v < s.minimum) return false;
+  if (Array.isArray(v)) {
+    if (typeof s.minItems === 'number' && v.length < s.minItems) return false;
+    if (s.items !== undefined && !v.every((x) => sub(s.items, x))) return false;
+  }
+  if (typeOk(v, 'object')) {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (Array.isArray(s.required) && !s.required.every((k) => k in o)) return false;
+    if (typeof s.minProperties === 'number' && keys.length < s.minProperties) return false;
+    if (s.propertyNames !== undefined && !keys.every((k) => sub(s.propertyNames, k))) return false;
+    const props = (s.properties ?? {}) as Record<string, Schema>;
+    for (const k of keys) {
+      if (k in props) {
+        if (!sub(props[k], o[k])) return false;
+      } else if (s.additionalProperties !== undefined && !sub(s.additionalProperties, o[k])) {
+        return false;
+      }
+    }
+    for (const [k, dep] of Object.entries((s.dependencies ?? {}) as Record<string, unknown>)) {
+      if (!(k in o)) continue;
+      if (Array.isArray(dep) ? !dep.every((d) => d in o) : !sub(dep, o)) return false;
+    }
+  }
+  if (Array.isArray(s.allOf) && !s.allOf.every((x) => sub(x, v))) return false;
+  if (Array.isArray(s.anyOf) && !s.anyOf.some((x) => sub(x, v))) return false;
+  if (Array.isArray(s.oneOf) && s.oneOf.filter((x) => sub(x, v)).length !== 1) return false;
+  if (s.not !== undefined && sub(s.not, v)) return false;
+  return true;
+}
+
+function codeAccepts(c: unknown): boolean {
+  try {
+    validateCatalog(c, path.join(root, 'models.json'));
+    return true;
+  } catch (e) {
+    if (!(e instanceof CatalogError)) throw e;
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- examples
+
+const hubEntry = () => ({
+  id: 'hub-model', role: 'target', family: 'qwen2.5-coder', repo: 'org/Model-1.5B', commit: 'main', verify: 'on-first-download',
+  files: ['config.json', { path: 'tokenizer.json', size: 7031645, sha256: 'a'.repeat(64) }, { path: 'generation_config.json', optional: true }],
+  variants: { q4f16: { approxBytes: 10, files: [{ path: 'onnx/model_q4f16.onnx', size: null, sha256: null }] }, int8: { files: ['onnx/model_int8.onnx'] } },
+  defaultVariant: 'q4f16', license: 'kept as is',
+});
+const catalogOf = (...models: unknown[]) => ({ version: 1, models });
+const bundledEntry = () => ({ id: 'small', role: 'drafter', family: 'fam', bundled: 'models/lockstep-drafter-a' });
+
+/** Mutations of one hub entry that both the schema and the loader must refuse, with the field the message names. */
+const BAD: [string, (e: any) => void, string][] = [
+  ['repo without org', (e) => (e.repo = 'Model'), 'repo'],
+  ['repo with "--"', (e) => (e.repo = 'org/a--b'), 'repo'],
+  ['commit with a space', (e) => (e.commit = 'my branch'), 'commit'],
+  ['commit with ".." part', (e) => (e.commit = 'refs/../x'), 'commit'],
+  ['no commit', (e) => delete e.commit, 'commit'],
+  ['neither files nor variants', (e) => (delete e.files, delete e.variants, delete e.defaultVariant), 'files'],
+  ['neither bundled nor repo', (e) => (delete e.repo, delete e.commit), 'bundled'],
+  ['sha256 too short', (e) => (e.files[1].sha256 = 'abc'), 'files[1].sha256'],
+  ['sha256 upper case', (e) => (e.files[1].sha256 = 'A'.repeat(64)), 'files[1].sha256'],
+  ['size negative', (e) => (e.files[1].size = -1), 'files[1].size'],
+  ['size fractional', (e) => (e.variants.q4f16.files[0].size = 1.5), 'variants.q4f16.files[0].size'],
+  ['size as a string', (e) => (e.files[1].size = '7 MB'), 'files[1].size'],
+  ['a file without path', (e) => (e.files[1] = { size: 3 }), 'files[1].path'],
+  ['a misspelt file field', (e) => (e.files[1].sha = 'x'), 'files[1].sha'],
+  ['a path going up', (e) => (e.files[0] = '../secrets.json'), 'files[0]'],
+  ['an absolute path', (e) => (e.files[0] = '/etc/passwd'), 'files[0]'],
+  ['a backslash path', (e) => (e.files[0] = 'onnx\\model.onnx'), 'files[0]'],
+  ['an empty path part', (e) => (e.files[0] = 'onnx//model.onnx'), 'files[0]'],
+  ['a "." part', (e) => (e.variants.int8.files[0] = 'onnx/./model_int8.onnx'), 'variants.int8.files[0]'],
+  ['files not an array', (e) => (e.files = 'config.json'), 'files'],
+  ['variants empty', (e) => ((e.variants = {}), delete e.defaultVariant), 'variants'],
+  ['variant name upper case', (e) => ((e.variants.Q4 = e.variants.int8), delete e.variants.int8), 'variants.Q4'],
+  ['variant without files', (e) => (e.variants.int8 = { approxBytes: 3 }), 'variants.int8.files'],
+  ['variant with empty files', (e) => (e.variants.int8.files = []), 'variants.int8.files'],
+  ['a misspelt variant field', (e) => (e.variants.int8.file = []), 'variants.int8.file'],
+  ['optional not boolean', (e) => (e.files[2].optional = 'yes'), 'files[2].optional'],
+  ['verify unknown', (e) => (e.verify = 'later'), 'verify'],
+  ['defaultVariant without variants', (e) => delete e.variants, 'defaultVariant'],
+];
+
+describe('catalog validation', () => {
+  test('errors name the entry (index and id) and the field', () => {
+    for (const [what, mutate, field] of BAD) {
+      const e = hubEntry();
+      mutate(e);
+      assert.throws(
+        () => validateCatalog(catalogOf(bundledEntry(), e), '/x/models.json'),
+        (err: Error) => err instanceof CatalogError && err.message.startsWith('models.json: models[1] (id "hub-model"): field ') &&
+          err.message.includes(`"${field}"`) && !err.message.includes('\n'),
+        what,
+      );
+    }
+    // Rules across fields and entries (code only; the schema cannot say them).
+    const cases: [(c: any) => void, RegExp][] = [
+      [(c) => (c.models[1].defaultVariant = 'fp16'), /models\[1\] \(id "hub-model"\): field "defaultVariant" must name one of the variants \(q4f16, int8\) \(got "fp16"\)/],
+      [(c) => c.models[1].variants.int8.files.push('config.json'), /field "variants\.int8\.files" lists "config\.json" twice \(with "files"\)/],
+      [(c) => c.models[1].files.push('config.json'), /field "files" lists "config\.json" twice/],
+      [(c) => (c.models[1].verify = 'pinned'), /field "verify" is "pinned" but the commit is not a 40-hex commit; pin it, or use "on-first-download"/],
+      [(c) => ((c.models[1].verify = 'pinned'), (c.models[1].commit = 'c'.repeat(40))), /field "verify" is "pinned" but "config\.json" has no size or sha256/],
+      [(c) => (c.models[1].recommendedDrafters = ['small']), /field "recommendedDrafters" names "small" of family "fam", not this model's "qwen2\.5-coder"/],
+    ];
+    for (const [mutate, re] of cases) {
+      const c = catalogOf(bundledEntry(), hubEntry());
+      mutate(c);
+      assert.throws(() => validateCatalog(c, '/x/models.json'), re);
+    }
+  });
+
+  test('a valid downloadable entry loads; unknown fields are kept; files per variant', () => {
+    const c = validateCatalog(catalogOf(bundledEntry(), hubEntry()));
+    const e = c.models[1];
+    assert.equal(e.license, 'kept as is');
+    assert.ok(isDownloadable(e) && !isDownloadable(c.models[0]));
+    assert.equal(defaultVariantOf(e), 'q4f16');
+    assert.deepEqual(filesFor(e).map((f) => [f.path, f.size, f.sha256, f.optional]), [
+      ['config.json', null, null, false],
+      ['tokenizer.json', 7031645, 'a'.repeat(64), false],
+      ['generation_config.json', null, null, true],
+      ['onnx/model_q4f16.onnx', null, null, false],
+    ]);
+    assert.deepEqual(filesFor(e, 'int8').map((f) => f.path).at(-1), 'onnx/model_int8.onnx');
+    assert.throws(() => filesFor(e, 'fp64'), /model 'hub-model' has no variant "fp64" \(variants: q4f16, int8\)/);
+  });
+
+  test('models.schema.json and the loader agree on good and bad examples', () => {
+    const good: unknown[] = [
+      shipped(),
+      catalogOf(bundledEntry(), hubEntry()),
+      catalogOf({ ...hubEntry(), commit: '0123456789abcdef0123456789abcdef01234567' }),
+      catalogOf({ id: 'p', role: 'target', family: 'f', repo: 'a/b', commit: '0123456789abcdef0123456789abcdef01234567', verify: 'pinned', files: [{ path: 'config.json', size: 2, sha256: '4'.repeat(64) }] }),
+      catalogOf({ id: 'x', role: 'both', family: 'f', repo: 'a/b', commit: 'refs/pr/1', files: ['config.json'] }),
+      catalogOf({ ...bundledEntry(), parameters: 5, anything: { nested: true } }),
+    ];
+    for (const [i, c] of good.entries()) {
+      assert.equal(valid(schema, c), true, `schema refuses good example ${i}`);
+      assert.equal(codeAccepts(c), true, `loader refuses good example ${i}`);
+    }
+    const bad: [string, unknown][] = BAD.map(([what, mutate]) => {
+      const e = hubEntry();
+      mutate(e);
+      return [what, catalogOf(e)];
+    });
+    bad.push(
+      ['version 2', { version: 2, models: [] }],
+      ['models not an array', { version: 1, models: {} }],
+      ['top level an array', []],
+      ['an entry that is a string', catalogOf('hub-model')],
+      ['bad id', catalogOf({ ...bundledEntry(), id: 'has space' })],
+      ['bad role', catalogOf({ ...bundledEntry(), role: 'judge' })],
+      ['empty family', catalogOf({ ...bundledEntry(), family: '' })],
+      ['empty bundled', catalogOf({ ...bundledEntry(), bundled: '' })],
+      ['empty name', catalogOf({ ...bundledEntry(), name: '' })],
+      ['drafters not an array', catalogOf({ ...bundledEntry(), recommendedDrafters: 'small' })],
+    );
+    for (const [what, c] of bad) {
+      assert.equal(valid(schema, c), false, `schema accepts bad example: ${what}`);
+      assert.equal(codeAccepts(c), false, `loader accepts bad example: ${what}`);
+    }
+  });
+
+  test('the schema uses the loader\'s patterns', () => {
+    const defs = schema as any;
+    const entry = defs.definitions.entry.properties;
+    assert.equal(entry.id.pattern, PATTERNS.id);
+    assert.equal(entry.repo.pattern, PATTERNS.repo);
+    assert.equal(entry.commit.pattern, PATTERNS.revision);
+    assert.equal(entry.variants.propertyNames.pattern, PATTERNS.variant);
+    assert.equal(entry.defaultVariant.pattern, PATTERNS.variant);
+    assert.equal(defs.definitions.file.oneOf[0].pattern, PATTERNS.filePath);
+    assert.equal(defs.definitions.file.oneOf[1].properties.path.pattern, PATTERNS.filePath);
+    assert.equal(defs.definitions.file.oneOf[1].properties.sha256.pattern, PATTERNS.sha256);
+    for (const p of Object.values(PATTERNS)) new RegExp(p, 'u'); // valid with the u flag editors use
+  });
+});
+
+describe('the shipped models.json', () => {
+  const catalog = loadCatalog();
+
+  test('is valid, points at its schema, and every bundled model is present', () => {
+    const raw = shipped();
+    assert.equal(raw.$schema, './models.schema.json');
+    assert.ok(fs.existsSync(path.join(root, raw.$schema)));
+    assert.equal(valid(schema, raw), true);
+    const bundled = catalog.models.filter((m) => m.bundled !== undefined);
+    assert.ok(bundled.length >= 3);
+    for (const m of bundled) {
+      const dir = resolveModelDir(m.id, catalog);
+      for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']) {
+        assert.ok(fs.existsSync(path.join(dir, f)), `${m.id}: ${f}`);
+      }
+    }
+  });
+
+  test('recommended drafters exist, can draft, and share the target\'s family', () => {
+    for (const m of catalog.models) {
+      for (const d of m.recommendedDrafters ?? []) {
+        const other = catalog.models.find((x) => x.id === d);
+        assert.ok(other, `${m.id} → ${d}`);
+        assert.notEqual(other.role, 'target');
+        assert.equal(other.family, m.family);
+      }
+    }
+  });
+
+  test('the Qwen2.5-Coder pair: complete file lists, and every unchecked fact marked as such', () => {
+    const target = catalog.models.find((m) => m.repo === 'onnx-community/Qwen2.5-Coder-1.5B');
+    const drafter = catalog.models.find((m) => m.repo === 'onnx-community/Qwen2.5-Coder-0.5B-Instruct');
+    assert.ok(target && drafter);
+    assert.equal(target.role, 'target');
+    assert.deepEqual(target.recommendedDrafters?.[0], drafter.id);
+    for (const m of catalog.models.filter(isDownloadable)) {
+      assert.equal(m.fim, 'qwen2.5-coder');
+      assert.ok(m.defaultVariant, `${m.id}: defaultVariant`);
+      for (const v of Object.keys(m.variants ?? {})) {
+        const files = filesFor(m, v);
+        const paths = files.map((f) => f.path);
+        for (const need of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', `onnx/${onnxFileFor(v)}`, `onnx/${onnxFileFor(v)}_data`]) {
+          assert.ok(paths.includes(need), `${m.id} ${v}: ${need}`);
+        }
+        for (const f of files) {
+          if (f.path === `onnx/${onnxFileFor(v)}` || ['config.json', 'tokenizer.json', 'tokenizer_config.json'].includes(f.path)) {
+            assert.equal(f.optional, false, `${m.id} ${v}: ${f.path} is required`);
+          }
+        }
+        // Nothing invented: an entry with any unknown hash, size or commit says so.
+        const unchecked = !/^[0-9a-f]{40}$/.test(m.commit!) || files.some((f) => f.sha256 === null || f.size === null);
+        if (unchecked) assert.equal(m.verify, 'on-first-download', `${m.id}: unchecked facts must be marked`);
+      }
+    }
+  });
+});
+
+describe('resolving downloadable ids', () => {
+  const catalog = loadCatalog();
+  const id = 'qwen2.5-coder-0.5b-instruct';
+  const entry = catalog.models.find((m) => m.id === id)!;
+
+  test('not in the cache: "not downloaded — run `lockstep download <id>`"', () => {
+    const cacheDir = path.join(tmp, 'empty');
+    const expected = `model '${id}' is not downloaded — run \`lockstep download ${id}\` (or the Download Models command)`;
+    assert.throws(() => resolveModelDir(id, catalog, root, { cacheDir }), (e: Error) => e.message === expected);
+    assert.throws(() => resolveModelDir(id, catalog, root, { cacheDir, variant: 'int8' }), /\(variant int8\) is not downloaded — run `lockstep download qwen2\.5-coder-0\.5b-instruct --variant int8`/);
+    assert.throws(() => resolveModelDir(id, catalog, root, { cacheDir, variant: 'fp64' }), /has no variant "fp64"/);
+    assert.equal(entryStatus(catalog, entry, { cacheDir }).available, false);
+  });
+
+  test('complete in the cache (refs/main → snapshot): resolves to the snapshot, default variant first', () => {
+    const cacheDir = path.join(tmp, 'hub');
+    const commit = 'f'.repeat(40);
+    const repoDir = path.join(cacheDir, repoFolderName(entry.repo!));
+    const put = (p: string) => {
+      const f = path.join(repoDir, 'snapshots', commit, ...p.split('/'));
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, p.endsWith('.json') ? '{}' : 'onnx');
+    };
+    fs.mkdirSync(path.join(repoDir, 'refs'), { recursive: true });
+    fs.writeFileSync(path.join(repoDir, 'refs', 'main'), `${commit}\n`);
+    for (const f of filesFor(entry, 'int8')) if (!f.path.endsWith('_data')) put(f.path);
+    // int8 is whole except for its optional external data, whose absence is not yet recorded.
+    assert.equal(findDownloaded(entry, { cacheDir }), undefined);
+    const marker = path.join(repoDir, '.no_exist', commit, 'onnx', 'model_int8.onnx_data');
+    fs.mkdirSync(path.dirname(marker), { recursive: true });
+    fs.writeFileSync(marker, '');
+    const snap = path.join(repoDir, 'snapshots', commit);
+    assert.deepEqual(resolveModel(id, catalog, root, { cacheDir }), { dir: snap, entry, variant: 'int8' });
+    // The default variant wins once it is there too.
+    put('onnx/model_q4f16.onnx');
+    fs.writeFileSync(path.join(repoDir, '.no_exist', commit, 'onnx', 'model_q4f16.onnx_data'), '');
+    assert.equal(resolveModel(id, catalog, root, { cacheDir }).variant, 'q4f16');
+    assert.equal(resolveModel(id, catalog, root, { cacheDir, variant: 'int8' }).variant, 'int8');
+    // The environment decides the default models directory.
+    assert.equal(resolveModelDir(id, catalog, root, { env: { HF_HUB_CACHE: cacheDir } }), snap);
+    assert.equal(resolveModelDir(id, catalog, root, { env: { HF_HOME: path.join(tmp, 'home'), LOCKSTEP_MODELS_DIR: cacheDir } }), snap);
+  });
+
+  test('the cache location follows huggingface_hub (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME, ~/.cache)', () => {
+    assert.equal(hfHubCacheDir({ HF_HUB_CACHE: '/a/b', HF_HOME: '/c' }), path.resolve('/a/b'));
+    assert.equal(hfHubCacheDir({ HF_HOME: '/c' }), path.resolve('/c/hub'));
+    assert.equal(hfHubCacheDir({ XDG_CACHE_HOME: '/x' }), path.resolve('/x/huggingface/hub'));
+    assert.equal(hfHubCacheDir({}), path.join(os.homedir(), '.cache', 'huggingface', 'hub'));
+    assert.equal(hfHubCacheDir({ HF_HOME: '~/hf' }), path.join(os.homedir(), 'hf', 'hub'));
+    assert.equal(defaultModelsDir({ LOCKSTEP_MODELS_DIR: '/m', HF_HUB_CACHE: '/a' }), path.resolve('/m'));
+    assert.equal(repoFolderName('onnx-community/Qwen2.5-Coder-1.5B'), 'models--onnx-community--Qwen2.5-Coder-1.5B');
+  });
+
+  test('a local directory in the Hugging Face layout still works as a model spec', () => {
+    assert.equal(resolveModelDir('models/lockstep-drafter-a', catalog, root), path.join(root, 'models', 'lockstep-drafter-a'));
+    assert.throws(() => resolveModelDir('./nowhere', catalog, root), /unknown model '\.\/nowhere'/);
+  });
+});

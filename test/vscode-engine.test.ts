@@ -1,0 +1,99 @@
+/**
+ * The extension's engine host (src/vscode/engineHost.ts) on the shipped models: restarts only when needed, keeps
+ * loaded drafters, and the same seed gives the same text through every drafter it serves.
+ */
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as os from 'node:os';
+import type { CompletionRequest } from '../src/engine/engine';
+import { loadCatalog } from '../src/models/catalog';
+import { EngineHost } from '../src/vscode/engineHost';
+import type { EngineState } from '../src/vscode/format';
+import { planEngine, type ModelEnv } from '../src/vscode/models';
+import { DEFAULT_SETTINGS } from '../src/vscode/settings';
+
+const env: ModelEnv = { catalog: loadCatalog(), cacheDir: os.tmpdir(), baseDir: os.tmpdir() };
+const plan = (drafter: string) => planEngine({ ...DEFAULT_SETTINGS, drafter, threads: 1 }, env);
+const logs: string[] = [];
+const states: EngineState['kind'][] = [];
+const log = {
+  debug: (m: string) => logs.push(`debug ${m}`),
+  info: (m: string) => logs.push(`info ${m}`),
+  warn: (m: string) => logs.push(`warn ${m}`),
+  error: (m: string) => logs.push(`error ${m}`),
+};
+const host = new EngineHost(log, (s) => states.push(s.kind));
+
+const request = (drafter: string, seed = 3): CompletionRequest => ({
+  before: 'function sum(xs) {\n  let total = 0;\n  for (const x of xs) {\n    ',
+  after: '\n  }\n  return total;\n}\n',
+  drafter, coupling: 'gumbel', seed, sampling: { temperature: 0.8, topP: 1, topK: 0 }, gamma: 'auto', maxTokens: 24, mode: 'block',
+});
+
+describe('EngineHost', () => {
+  before(async () => {
+    assert.equal(host.configure(plan('lockstep-drafter-a').options), true);
+    await host.ready();
+  });
+  after(async () => {
+    await host.dispose();
+  });
+
+  test('loading → ready, with load time and execution provider in the log', () => {
+    assert.deepEqual(states.slice(0, 2), ['loading', 'ready']);
+    assert.ok(logs.some((l) => /^info engine ready in \d+ ms: .*execution provider cpu/.test(l)), logs.join('\n'));
+  });
+
+  test('a drafter that needs no new model does not restart the engine', () => {
+    assert.equal(host.configure(plan('none').options), false);
+    assert.equal(host.configure(plan('prompt-lookup+lockstep-drafter-a').options), false);
+  });
+
+  test('a new drafter model restarts it, keeping the drafters already loaded', async () => {
+    assert.equal(host.configure(plan('lockstep-drafter-b').options), true);
+    await host.ready();
+    assert.deepEqual(host.current?.drafters?.map((d) => d.name), ['lockstep-drafter-a', 'lockstep-drafter-b']);
+    assert.equal(host.configure(plan('lockstep-drafter-a').options), false);
+  });
+
+  test('the same seed gives byte-identical text through every drafter', async () => {
+    const texts = new Map<string, string>();
+    for (const d of ['none', 'prompt-lookup', 'lockstep-drafter-a', 'lockstep-drafter-b', 'prompt-lookup+lockstep-drafter-b']) {
+      const r = await host.complete(request(d), false).result;
+      assert.equal(r.cancelled, false);
+      texts.set(d, r.text);
+    }
+    assert.equal(new Set(texts.values()).size, 1, JSON.stringify([...texts]));
+    assert.ok(texts.get('none')!.trim().length > 0, 'a non-empty completion');
+  });
+
+  test('a newer request supersedes an older one', async () => {
+    const first = host.complete({ ...request('none', 1), maxTokens: 200, mode: 'free' });
+    const second = host.complete(request('none', 2));
+    const [a, b] = await Promise.all([first.result, second.result]);
+    assert.equal(a.cancelled, true);
+    assert.equal(b.cancelled, false);
+  });
+
+  test('cancel(id) stops a request between model calls', async () => {
+    const job = host.complete({ ...request('none', 5), maxTokens: 400, mode: 'free' });
+    host.cancel(job.id);
+    assert.equal((await job.result).cancelled, true);
+  });
+
+  test('cancelAll stops what is running; later requests still run', async () => {
+    const job = host.complete({ ...request('none', 6), maxTokens: 400, mode: 'free' });
+    host.cancelAll();
+    assert.equal((await job.result).cancelled, true);
+    const next = await host.complete(request('none', 6)).result;
+    assert.equal(next.cancelled, false);
+  });
+
+  test('a target that cannot load is an error state, not a crash', async () => {
+    const bad = new EngineHost(log, (s) => states.push(s.kind));
+    bad.configure({ target: os.tmpdir() });
+    await assert.rejects(bad.ready());
+    assert.equal(states[states.length - 1], 'error');
+    await bad.dispose();
+  });
+});

@@ -1,0 +1,149 @@
+/** Settings → engine plan, and the model pickers' choices (src/vscode/models.ts), on the shipped catalog. */
+import { after, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isDownloadable, loadCatalog, packageRoot, type Catalog } from '../src/models/catalog';
+import {
+  autoDrafter, checkDrafterModel, downloadChoices, drafterChoices, engineCovers, planEngine, resolveDrafter, resolveTarget,
+  targetChoices, verifyDrafters, type ModelEnv,
+} from '../src/vscode/models';
+import { DEFAULT_SETTINGS } from '../src/vscode/settings';
+
+const root = packageRoot();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-vscode-models-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const catalog = loadCatalog();
+const env: ModelEnv = { catalog, cacheDir: path.join(tmp, 'cache'), baseDir: tmp };
+const target = resolveTarget('lockstep-target', env);
+
+function withDownloadable(): ModelEnv {
+  const c: Catalog = { ...catalog, models: [...catalog.models, {
+    id: 'hub-drafter', name: 'A drafter on the Hub', role: 'drafter', family: 'lockstep-bpe4096', repo: 'org/hub-drafter', commit: 'main',
+  }] };
+  return { ...env, catalog: c };
+}
+
+describe('targets', () => {
+  test('a catalog id resolves to its bundled directory', () => {
+    assert.equal(target.dir, path.join(root, 'models', 'lockstep-target'));
+    assert.equal(target.entry?.id, 'lockstep-target');
+    assert.equal(target.label, 'lockstep-target');
+  });
+  test('a directory (relative to the workspace) is found and recognised as the catalog model', () => {
+    const t = resolveTarget(path.relative(tmp, path.join(root, 'models', 'lockstep-target')), env);
+    assert.equal(t.entry?.id, 'lockstep-target');
+  });
+  test('an unknown target throws a message for the user', () => {
+    assert.throws(() => resolveTarget('no-such-model', env), /unknown model 'no-such-model'/);
+  });
+  test('targetChoices lists target-capable catalog models', () => {
+    const ids = targetChoices(env).map((c) => c.spec);
+    assert.ok(ids.includes('lockstep-target'));
+    assert.ok(!ids.includes('lockstep-drafter-a'));
+    assert.ok(targetChoices(env, '/my/model').some((c) => c.spec === '/my/model'));
+  });
+});
+
+describe('drafters', () => {
+  test('auto = the first recommended available drafter', () => {
+    const d = autoDrafter(target, env);
+    assert.equal(d.request, catalog.models.find((m) => m.id === 'lockstep-target')!.recommendedDrafters![0]);
+    assert.ok(d.load);
+  });
+  test('builtin drafters need no model', () => {
+    assert.deepEqual(resolveDrafter('none', target, env), { spec: 'none', request: 'none', label: 'none' });
+    assert.deepEqual(resolveDrafter('prompt-lookup', target, env), { spec: 'prompt-lookup', request: 'prompt-lookup', label: 'prompt-lookup' });
+  });
+  test('a catalog drafter and its prompt-lookup pair', () => {
+    const a = resolveDrafter('lockstep-drafter-a', target, env);
+    assert.equal(a.request, 'lockstep-drafter-a');
+    assert.equal(a.load?.dir, path.join(root, 'models', 'lockstep-drafter-a'));
+    const la = resolveDrafter('prompt-lookup+lockstep-drafter-a', target, env);
+    assert.equal(la.request, 'prompt-lookup+lockstep-drafter-a');
+    assert.equal(la.load?.name, 'lockstep-drafter-a');
+    assert.equal(la.problem, undefined);
+  });
+  test('a drafter directory is recognised as its catalog model', () => {
+    const d = resolveDrafter(path.join(root, 'models', 'lockstep-drafter-b'), target, env);
+    assert.equal(d.request, 'lockstep-drafter-b');
+  });
+  test('unusable drafters fall back to auto with a problem message', () => {
+    for (const spec of ['no-such-drafter', 'prompt-lookup+', 'lockstep-target', 'hub-drafter']) {
+      const d = resolveDrafter(spec, target, withDownloadable());
+      assert.ok(d.problem, spec);
+      assert.match(d.problem!, /cannot be used/);
+      assert.equal(d.request, autoDrafter(target, env).request);
+    }
+  });
+  test('a local model with another tokenizer is refused', () => {
+    const dir = path.join(tmp, 'other-model');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'config.json'), '{}');
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ model: { vocab: { a: 0 } }, added_tokens: [] }));
+    const c = checkDrafterModel(dir, target, env);
+    assert.equal(c.ok, false);
+    assert.match(c.reason!, /tokenizer/);
+  });
+  test('a local copy of a drafter (outside the catalog) is accepted by its tokenizer', () => {
+    const dir = path.join(tmp, 'copy-of-a');
+    fs.cpSync(path.join(root, 'models', 'lockstep-drafter-a'), dir, { recursive: true });
+    const d = resolveDrafter(dir, target, env);
+    assert.equal(d.problem, undefined);
+    assert.equal(d.request, dir);
+    assert.equal(d.label, 'copy-of-a');
+  });
+  test('Choose Drafter offers auto, none, prompt-lookup and every compatible drafter (and its lookup pair)', () => {
+    const specs = drafterChoices(target, withDownloadable()).map((c) => `${c.spec}${c.available ? '' : ' (download)'}`);
+    assert.deepEqual(specs.slice(0, 3), ['auto', 'none', 'prompt-lookup']);
+    for (const s of ['lockstep-drafter-a', 'lockstep-drafter-b', 'prompt-lookup+lockstep-drafter-a', 'prompt-lookup+lockstep-drafter-b', 'hub-drafter (download)']) {
+      assert.ok(specs.includes(s), `${s} in ${specs.join(', ')}`);
+    }
+    assert.ok(!specs.includes('lockstep-target'));
+  });
+  test('Download Models offers downloadable models that are not complete in the cache', () => {
+    // The cache directory is empty: every downloadable catalog model is offered, bundled ones never.
+    const hub = catalog.models.filter((m) => isDownloadable(m)).map((m) => m.id);
+    assert.deepEqual(downloadChoices(env).map((e) => e.id), hub);
+    assert.deepEqual(downloadChoices(withDownloadable()).map((e) => e.id), [...hub, 'hub-drafter']);
+    assert.ok(!downloadChoices(env).some((e) => e.bundled));
+  });
+  test('Verify compares none, prompt-lookup and every drafter with and without lookup', () => {
+    const v = verifyDrafters(target, env).map((d) => d.request).sort();
+    assert.deepEqual(v, ['lockstep-drafter-a', 'lockstep-drafter-b', 'none', 'prompt-lookup', 'prompt-lookup+lockstep-drafter-a', 'prompt-lookup+lockstep-drafter-b']);
+  });
+});
+
+describe('planEngine', () => {
+  test('options for the engine: target, the chosen drafter, CPU provider, FIM from the catalog', () => {
+    const p = planEngine({ ...DEFAULT_SETTINGS, drafter: 'lockstep-drafter-a', device: 'cuda', threads: 2 }, env);
+    assert.equal(p.options.target, target.dir);
+    assert.deepEqual(p.options.drafters?.map((d) => d.name), ['lockstep-drafter-a']);
+    assert.deepEqual(p.options.executionProviders, ['cpu']);
+    assert.equal(p.options.threads, 2);
+    assert.equal(p.options.fim, 'lockstep');
+    assert.match(p.deviceNote!, /later/);
+    assert.deepEqual(p.notes, []);
+  });
+  test('extra drafters (Verify) are loaded besides the chosen one', () => {
+    const loads = verifyDrafters(target, env).flatMap((d) => (d.load ? [d.load] : []));
+    const p = planEngine({ ...DEFAULT_SETTINGS, drafter: 'none' }, env, loads);
+    assert.deepEqual(p.options.drafters?.map((d) => d.name), ['lockstep-drafter-a', 'lockstep-drafter-b']);
+    assert.equal(p.drafter.request, 'none');
+  });
+  test('engineCovers: same target and options with a superset of drafters needs no restart', () => {
+    const small = planEngine({ ...DEFAULT_SETTINGS, drafter: 'lockstep-drafter-a' }, env).options;
+    const none = planEngine({ ...DEFAULT_SETTINGS, drafter: 'prompt-lookup' }, env).options;
+    const big = planEngine({ ...DEFAULT_SETTINGS, drafter: 'lockstep-drafter-b' }, env, [small.drafters![0]]).options;
+    assert.equal(engineCovers(big, small), true);
+    assert.equal(engineCovers(small, none), true);
+    assert.equal(engineCovers(small, big), false);
+    assert.equal(engineCovers(small, { ...small, threads: 3 }), false);
+  });
+  test('a bad target throws; a bad drafter is a note', () => {
+    assert.throws(() => planEngine({ ...DEFAULT_SETTINGS, target: 'nope' }, env));
+    const p = planEngine({ ...DEFAULT_SETTINGS, drafter: 'nope' }, env);
+    assert.equal(p.notes.length, 1);
+  });
+});

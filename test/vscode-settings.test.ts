@@ -1,0 +1,145 @@
+/** The extension's settings validation (src/vscode/settings.ts): bad values → one warning and the default. */
+import { describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import {
+  DEFAULT_SETTINGS, SETTING_KEYS, SettingsReader, executionProvidersFor, languageDisabled, validateSettings,
+} from '../src/vscode/settings';
+
+const from = (values: Record<string, unknown>) => (key: string) => values[key];
+
+describe('validateSettings', () => {
+  test('nothing set → the defaults, no problems', () => {
+    const { settings, problems } = validateSettings(() => undefined);
+    assert.deepEqual(settings, DEFAULT_SETTINGS);
+    assert.equal(problems.length, 0);
+  });
+
+  test('the defaults themselves validate', () => {
+    const { settings, problems } = validateSettings(from({ ...DEFAULT_SETTINGS }));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(settings, DEFAULT_SETTINGS);
+  });
+
+  test('good values are taken', () => {
+    const { settings, problems } = validateSettings(from({
+      enable: false, target: ' lockstep-target ', drafter: 'prompt-lookup+lockstep-drafter-a', coupling: 'wmh', seed: 42,
+      temperature: 0, topP: 0.9, topK: 40, draftTokens: 6, maxTokens: 128, multiline: 'never', debounceMs: 0,
+      contextTokens: 2048, device: 'cpu', threads: 2, modelsDir: '~/models', hubEndpoint: 'https://hf-mirror.com/',
+      disabledLanguages: ['markdown', ' plaintext '],
+    }));
+    assert.deepEqual(problems, []);
+    assert.equal(settings.enable, false);
+    assert.equal(settings.target, 'lockstep-target');
+    assert.equal(settings.coupling, 'wmh');
+    assert.equal(settings.seed, 42);
+    assert.equal(settings.temperature, 0);
+    assert.equal(settings.draftTokens, 6);
+    assert.equal(settings.hubEndpoint, 'https://hf-mirror.com');
+    assert.deepEqual(settings.disabledLanguages, ['markdown', 'plaintext']);
+  });
+
+  const bad: [string, unknown][] = [
+    ['enable', 'yes'],
+    ['target', ''],
+    ['target', 7],
+    ['drafter', null],
+    ['coupling', 'gumble'],
+    ['seed', -1],
+    ['seed', 1.5],
+    ['seed', '7'],
+    ['seed', 2 ** 53],
+    ['temperature', -0.1],
+    ['temperature', 'hot'],
+    ['temperature', Number.NaN],
+    ['topP', 0],
+    ['topP', 1.01],
+    ['topK', -3],
+    ['topK', 2.5],
+    ['draftTokens', 'many'],
+    ['draftTokens', 33],
+    ['draftTokens', -1],
+    ['maxTokens', 0],
+    ['maxTokens', 5000],
+    ['multiline', 'sometimes'],
+    ['debounceMs', -5],
+    ['debounceMs', 1e9],
+    ['contextTokens', 10],
+    ['device', 'tpu'],
+    ['threads', 100],
+    ['modelsDir', 3],
+    ['hubEndpoint', 'ftp://example.com'],
+    ['hubEndpoint', 'not a url'],
+    ['disabledLanguages', 'markdown'],
+    ['disabledLanguages', [1, 2]],
+  ];
+  for (const [key, value] of bad) {
+    test(`${key} = ${JSON.stringify(value)} → warning naming the setting, and the default`, () => {
+      const { settings, problems } = validateSettings(from({ [key]: value }));
+      assert.equal(problems.length, 1);
+      assert.equal(problems[0].key, key);
+      assert.match(problems[0].message, new RegExp(`"lockstep\\.${key}" must be`));
+      assert.match(problems[0].message, /using the default/);
+      assert.deepEqual((settings as unknown as Record<string, unknown>)[key], (DEFAULT_SETTINGS as unknown as Record<string, unknown>)[key]);
+    });
+  }
+
+  test('one bad value leaves the others alone', () => {
+    const { settings, problems } = validateSettings(from({ seed: 'x', temperature: 0.5, topK: 'lots' }));
+    assert.deepEqual(problems.map((p) => p.key).sort(), ['seed', 'topK']);
+    assert.equal(settings.temperature, 0.5);
+    assert.equal(settings.seed, 0);
+    assert.equal(settings.topK, 0);
+  });
+
+  test('a getter that returns odd objects never throws', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const { problems } = validateSettings(() => cyclic);
+    assert.equal(problems.length, SETTING_KEYS.length);
+  });
+});
+
+describe('SettingsReader', () => {
+  test('warns once per bad value; a new bad value warns again', () => {
+    const r = new SettingsReader();
+    assert.equal(r.read(from({ topP: 2 })).warnings.length, 1);
+    assert.equal(r.read(from({ topP: 2 })).warnings.length, 0);
+    assert.equal(r.read(from({ topP: 2, seed: -4 })).warnings.length, 1);
+    assert.equal(r.read(from({ topP: 3 })).warnings.length, 1);
+    assert.equal(r.read(from({})).warnings.length, 0);
+    assert.equal(r.history().length, 3);
+  });
+
+  test('the settings it returns are valid even with warnings', () => {
+    const r = new SettingsReader();
+    const { settings, warnings } = r.read(from({ maxTokens: 'a lot' }));
+    assert.equal(warnings.length, 1);
+    assert.equal(settings.maxTokens, DEFAULT_SETTINGS.maxTokens);
+  });
+});
+
+describe('device → execution providers', () => {
+  test('auto and cpu use the CPU provider', () => {
+    assert.deepEqual(executionProvidersFor('auto').providers, ['cpu']);
+    assert.deepEqual(executionProvidersFor('cpu').providers, ['cpu']);
+    assert.equal(executionProvidersFor('cpu').note, undefined);
+  });
+  test('GPU devices fall back to the CPU with a note saying they come later', () => {
+    for (const d of ['webgpu', 'cuda', 'dml', 'coreml']) {
+      const c = executionProvidersFor(d);
+      assert.deepEqual(c.providers, ['cpu']);
+      assert.match(c.note!, /later/);
+    }
+  });
+  test('an unknown device falls back to the CPU', () => {
+    assert.deepEqual(executionProvidersFor('tpu').providers, ['cpu']);
+    assert.match(executionProvidersFor('tpu').note!, /unknown device/);
+  });
+});
+
+test('languageDisabled: case-insensitive ids and "*"', () => {
+  assert.equal(languageDisabled({ disabledLanguages: ['Markdown'] }, 'markdown'), true);
+  assert.equal(languageDisabled({ disabledLanguages: ['markdown'] }, 'javascript'), false);
+  assert.equal(languageDisabled({ disabledLanguages: ['*'] }, 'javascript'), true);
+  assert.equal(languageDisabled({ disabledLanguages: [] }, 'javascript'), false);
+});
