@@ -11,7 +11,7 @@ mkdir -p "$work"
 [ -d "$work/corpus-npm/node_modules" ] || "$here/fetch_corpus.sh" "$work/corpus-npm"
 [ -f "$work/corpus/train.jsonl" ] || "$py" "$here/corpus.py" --node-modules "$work/corpus-npm/node_modules" --out "$work/corpus"
 [ -f "$work/tokenizer/tokenizer.json" ] || "$py" "$here/train_tokenizer.py" --corpus "$work/corpus" --out "$work/tokenizer"
-"$py" "$here/train.py" target --work "$work" --minutes "${TARGET_MINUTES:-90}" --total-steps 2300
-"$py" "$here/train.py" distill --work "$work" --minutes "${DISTILL_MINUTES:-40}" --total-steps 1200
+"$py" "$here/train.py" target --work "$work" --minutes "${TARGET_MINUTES:-90}" --total-steps 1400
+"$py" "$here/train.py" distill --work "$work" --minutes "${DISTILL_MINUTES:-40}" --total-steps 300
 "$py" "$here/export.py" --work "$work" --out "$root/models"
 "$py" "$here/agreement.py" --work "$work" --models "$root/models"
