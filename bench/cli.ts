@@ -1,8 +1,8 @@
 /**
  * `lockstep bench [speed|coupling|overhead|invariance|latency|all|report] [options]` — the benchmarks behind the README's
  * Results section. Each prints a table (or, with --json, one JSON object with a `rows` array), writes its JSON to
- * --out (default .bench-results/) and draws its figure into --media (default media/; with --quick, <out>/figures,
- * so smoke runs never overwrite the published figures). `bench report` turns the result files into the README's
+ * --out (default .bench-results/) and draws its figure into --media (default media/). With --quick (smoke runs) the
+ * defaults are .bench-results/quick/ and .bench-results/quick/figures/, so they never overwrite published results. `bench report` turns the result files into the README's
  * Results section.
  */
 import * as fs from 'node:fs';
@@ -28,8 +28,8 @@ const common = {
   help: A.flag('show this help', 'h'),
   debug: A.flag('print stack traces on errors'),
   json: A.flag('print one JSON object (with a `rows` array) instead of the table'),
-  quick: A.flag('a small, fast run (smoke test; figures go to <out>/figures)'),
-  out: A.single(A.str, 'DIR', 'where the JSON results go (default .bench-results)'),
+  quick: A.flag('a small, fast run (smoke test; default --out .bench-results/quick, figures in <out>/figures)'),
+  out: A.single(A.str, 'DIR', 'where the JSON results go (default .bench-results, or .bench-results/quick with --quick)'),
   media: A.single(A.str, 'DIR', 'where the figures go (default media, or <out>/figures with --quick)'),
   'no-figures': A.flag('do not draw figures'),
   png: A.flag('also write a PNG of each figure (needs rsvg-convert, Debian package librsvg2-bin)'),
@@ -101,6 +101,9 @@ const reportDefs = {
   out: A.single(A.str, 'DIR', 'where the JSON results are (default .bench-results)'),
   note: A.single(A.str, 'TEXT', 'a warning at the top (e.g. which weights were measured)'),
   write: A.single(A.str, 'FILE', 'write the Markdown to FILE instead of stdout'),
+  redraw: A.flag('first draw every figure again from the result files (into --media), e.g. after a change of style'),
+  media: A.single(A.str, 'DIR', 'where --redraw draws (default media)'),
+  png: A.flag('with --redraw: also write PNGs (needs rsvg-convert)'),
 };
 
 const SUBCOMMANDS = ['speed', 'coupling', 'overhead', 'invariance', 'latency'] as const;
@@ -163,7 +166,8 @@ interface Ctx {
 }
 
 function context(sub: Sub, o: Opts, argv: string[], io: CliIo): Ctx {
-  const outDir = path.resolve(io.cwd, (o.out as string | undefined) ?? '.bench-results');
+  // Smoke runs keep away from the published results: their JSON and figures go to .bench-results/quick/.
+  const outDir = path.resolve(io.cwd, (o.out as string | undefined) ?? (o.quick ? path.join('.bench-results', 'quick') : '.bench-results'));
   const mediaDir = o['no-figures'] ? null : path.resolve(io.cwd, (o.media as string | undefined) ?? (o.quick ? path.join(outDir, 'figures') : 'media'));
   return {
     io, o, argv: ['bench', sub, ...argv], outDir, mediaDir, note: (o.note as string | undefined) ?? '', png: o.png === true,
@@ -219,7 +223,7 @@ async function speed(ctx: Ctx): Promise<BenchReport> {
     maxTokens: (o['max-tokens'] as number | undefined) ?? (quick ? 16 : undefined),
     mode: o.mode as BenchReport['mode'] | undefined, argv: ctx.argv, onProgress: ctx.onProgress,
   }, cwd);
-  finish(ctx, 'speed', r, formatBench(r), await figures(ctx, [['speed', speedFigure(r, ctx.note)]]));
+  finish(ctx, 'speed', r, formatBench(r), await figures(ctx, FIGURES.speed(r, ctx.note)));
   return r;
 }
 
@@ -234,13 +238,7 @@ async function coupling(ctx: Ctx): Promise<CouplingReport> {
     trials: (o.trials as number | undefined) ?? (quick ? 2000 : undefined),
     argv: ctx.argv, onProgress: ctx.onProgress,
   }, ctx.io.cwd);
-  const specs: [string, VegaLiteSpec][] = [];
-  for (const d of r.drafters) {
-    const prompts = [...new Set(r.completions.filter((c) => c.drafter === d).map((c) => c.prompt))];
-    prompts.forEach((p, i) => specs.push([`coupling-${d}-prompt${i + 1}`, couplingFigure(r, d, p, ctx.note)]));
-  }
-  specs.push(['coupling-vs-tv', couplingSummaryFigure(r, ctx.note)]);
-  finish(ctx, 'coupling', r, formatCoupling(r), await figures(ctx, specs));
+  finish(ctx, 'coupling', r, formatCoupling(r), await figures(ctx, FIGURES.coupling(r, ctx.note)));
   return r;
 }
 
@@ -255,7 +253,7 @@ async function overhead(ctx: Ctx): Promise<OverheadReport> {
     allocCalls: (o['alloc-calls'] as number | undefined) ?? (quick ? 100 : undefined),
     argv: ctx.argv, onProgress: ctx.onProgress,
   }, ctx.io.cwd);
-  finish(ctx, 'overhead', r, formatOverhead(r), await figures(ctx, [['overhead', overheadFigure(r, ctx.note)]]));
+  finish(ctx, 'overhead', r, formatOverhead(r), await figures(ctx, FIGURES.overhead(r, ctx.note)));
   return r;
 }
 
@@ -275,7 +273,7 @@ async function invariance(ctx: Ctx): Promise<InvarianceReport> {
     minComparisons: (o['min-comparisons'] as number | undefined) ?? (quick ? 32 : undefined),
     argv: ctx.argv, onProgress: ctx.onProgress,
   }, cwd);
-  finish(ctx, 'invariance', r, formatInvariance(r), await figures(ctx, [['invariance', invarianceFigure(r, ctx.note)]]));
+  finish(ctx, 'invariance', r, formatInvariance(r), await figures(ctx, FIGURES.invariance(r, ctx.note)));
   return r;
 }
 
@@ -289,7 +287,7 @@ async function latency(ctx: Ctx): Promise<LatencyReport> {
     prompts: (o.prompts as number | undefined) ?? (quick ? 3 : undefined),
     maxTokens: (o['max-tokens'] as number | undefined) ?? (quick ? 16 : undefined), argv: ctx.argv, onProgress: ctx.onProgress,
   }, ctx.io.cwd);
-  finish(ctx, 'latency', r, formatLatency(r), await figures(ctx, [['latency', latencyFigure(r, ctx.note)]]));
+  finish(ctx, 'latency', r, formatLatency(r), await figures(ctx, FIGURES.latency(r, ctx.note)));
   return r;
 }
 
@@ -324,7 +322,7 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
   let rest = argv;
   if (argv.length > 0 && !argv[0].startsWith('-')) {
     const s = argv[0];
-    if (s === 'report') return reportCommand(argv.slice(1), io);
+    if (s === 'report') return await reportCommand(argv.slice(1), io);
     if (s !== 'all' && !(SUBCOMMANDS as readonly string[]).includes(s)) {
       throw new UsageError(`unknown bench '${s}' (${SUBCOMMANDS.join(', ')}, all, report; see 'lockstep bench --help')`);
     }
@@ -359,7 +357,24 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
   return status;
 }
 
-function reportCommand(argv: string[], io: CliIo): number {
+/** The figures of each benchmark, from its report. */
+const FIGURES: Record<Sub, (r: any, note: string) => [string, VegaLiteSpec][]> = {
+  speed: (r: BenchReport, note) => [['speed', speedFigure(r, note)]],
+  coupling: (r: CouplingReport, note) => {
+    const specs: [string, VegaLiteSpec][] = [];
+    for (const d of r.drafters) {
+      const prompts = [...new Set(r.completions.filter((c) => c.drafter === d).map((c) => c.prompt))];
+      prompts.forEach((p, i) => specs.push([`coupling-${d}-prompt${i + 1}`, couplingFigure(r, d, p, note)]));
+    }
+    specs.push(['coupling-vs-tv', couplingSummaryFigure(r, note)]);
+    return specs;
+  },
+  overhead: (r: OverheadReport, note) => [['overhead', overheadFigure(r, note)]],
+  invariance: (r: InvarianceReport, note) => [['invariance', invarianceFigure(r, note)]],
+  latency: (r: LatencyReport, note) => [['latency', latencyFigure(r, note)]],
+};
+
+async function reportCommand(argv: string[], io: CliIo): Promise<number> {
   const { options: o, positionals } = A.parseArgs(argv, reportDefs);
   if (o.help) {
     io.stdout(`${benchHelp('report')}\n`);
@@ -368,6 +383,20 @@ function reportCommand(argv: string[], io: CliIo): number {
   if (positionals.length > 0) throw new UsageError(`bench report takes no arguments (got '${positionals[0]}')`);
   const dir = path.resolve(io.cwd, o.out ?? '.bench-results');
   if (!fs.existsSync(dir)) throw new UsageError(`no results in ${dir}: run the benchmarks first (npm run bench)`);
+  if (o.redraw) {
+    const mediaDir = path.resolve(io.cwd, o.media ?? 'media');
+    for (const sub of SUBCOMMANDS) {
+      const file = path.join(dir, `${sub}.json`);
+      if (!fs.existsSync(file)) continue;
+      const r = JSON.parse(fs.readFileSync(file, 'utf8')) as { figures?: string[] };
+      const written: string[] = [];
+      for (const [name, spec] of FIGURES[sub](r, o.note ?? '')) written.push(...(await writeFigure(mediaDir, name, spec, o.png)));
+      // The result file lists the figures drawn from it (the report links them).
+      r.figures = written.map((f) => shown(io.cwd, f));
+      fs.writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+      io.stderr(`redrew ${r.figures.join(', ')}\n`);
+    }
+  }
   const md = resultsMarkdown({ dir, note: o.note, cwd: io.cwd, root: packageRoot() });
   if (o.write !== undefined) {
     fs.writeFileSync(path.resolve(io.cwd, o.write), md);

@@ -210,19 +210,27 @@ const CODE_FILE = /\.(js|ts|mjs|cjs|jsx|tsx)\.txt$/;
 /**
  * `count` held-out completion prompts: the cursor rule of `lockstep verify`'s fixturePrompts() (a seeded choice of
  * indented code lines, cursor after the indentation, the rest of the line removed) applied to the source files in
- * test/fixtures/heldout (licence texts and the README are left out). Distinct prompts while they last.
+ * test/fixtures/heldout (licence texts and the README are left out), taken from the files in turn (one prompt per
+ * file, then a second per file, …) so that a few prompts already span several files. Distinct prompts while they
+ * last.
  */
 export function heldoutPrompts(count: number, seed = 2): PromptText[] {
   const dir = path.join(fixtureDir(), 'heldout');
-  const files = fs.readdirSync(dir).filter((f) => CODE_FILE.test(f));
-  const all = fixturePrompts(20_000, seed, dir);
+  const files = fs.readdirSync(dir).filter((f) => CODE_FILE.test(f)).sort();
+  const byFile = new Map<string, PromptText[]>(files.map((f) => [f, []]));
   const seen = new Set<string>();
-  const distinct: PromptText[] = [];
-  for (const p of all) {
-    const file = p.label.replace(/:\d+:\d+$/, '');
-    if (!files.includes(file) || seen.has(p.label)) continue;
+  for (const p of fixturePrompts(20_000, seed, dir)) {
+    const list = byFile.get(p.label.replace(/:\d+:\d+$/, ''));
+    if (!list || seen.has(p.label)) continue;
     seen.add(p.label);
-    distinct.push(p);
+    list.push(p);
+  }
+  const distinct: PromptText[] = [];
+  for (let round = 0; distinct.length < seen.size; round++) {
+    for (const f of files) {
+      const p = byFile.get(f)![round];
+      if (p) distinct.push(p);
+    }
   }
   if (distinct.length === 0) throw new Error(`no held-out code prompts in ${dir}`);
   return Array.from({ length: count }, (_, i) => distinct[i % distinct.length]);

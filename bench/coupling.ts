@@ -319,7 +319,7 @@ export function couplingFigure(r: CouplingReport, drafter: string, prompt: strin
   return {
     title: {
       text: `Coupling agreement Pr[a = b] along a completion of ${r.target} — drafter ${drafter}`,
-      subtitle: [`prompt ${prompt}; ${r.trials} shared-randomness trials per position`,
+      subtitle: [`held-out prompt ${prompt} (the text before it; seed ${ps[0]?.completionSeed ?? 0}); ${r.trials} shared-randomness trials per position`,
         `${r.machine.cpu}; commit ${r.commit?.slice(0, 12) ?? 'none'}${r.dirty ? '+' : ''}`, ...(note ? [note] : [])],
     },
     data: { values },
@@ -331,7 +331,7 @@ export function couplingFigure(r: CouplingReport, drafter: string, prompt: strin
         {
           mark: { type: 'line', strokeWidth: 1.6 },
           encoding: {
-            x: { field: 't', type: 'quantitative', title: 'position in the completion', axis: { tickMinStep: 1, format: 'd' } },
+            x: { field: 't', type: 'quantitative', title: 'position in the completion', axis: { tickMinStep: 1, format: 'd' }, scale: { domain: [0, Math.max(1, r.positionsPerCompletion - 1)], nice: false } },
             y: { field: 'value', type: 'quantitative', title: 'Pr[a = b]', scale: { domain: [0, 1] } },
             color: { field: 'series', type: 'nominal', title: null, scale: { domain: SERIES, range: SERIES_COLORS }, legend: { orient: 'bottom', columns: 3 } },
             strokeDash: { field: 'series', type: 'nominal', scale: { domain: SERIES, range: SERIES_DASH }, legend: { orient: 'bottom', columns: 3 } },

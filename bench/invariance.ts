@@ -161,8 +161,8 @@ export function invarianceFigure(r: InvarianceReport, note = ''): VegaLiteSpec {
     share: c.comparisons > 0 ? c.identical / c.comparisons : 1, label: `${c.identical}/${c.comparisons}`,
   }));
   const enc = {
-    x: { field: 'gamma', type: 'ordinal', title: 'γ', sort: r.gammas.map(String) },
-    y: { field: 'drafter', type: 'nominal', title: null, sort: r.drafters },
+    x: { field: 'gamma', type: 'ordinal', title: 'γ', sort: r.gammas.map(String), axis: { labelAngle: 0 } },
+    y: { field: 'drafter', type: 'nominal', title: null, sort: r.drafters, axis: { labelLimit: 400 } },
   };
   return {
     title: {

@@ -71,13 +71,13 @@ export function resultsMarkdown(o: ReportOptions): string {
   out.push('Every number here comes from a `lockstep bench` command (code in `bench/`): each prints a table, writes its JSON ' +
     '(machine, commit, the models\' fingerprints, every row) to `.bench-results/` and draws its figure into `media/`. ' +
     '`npm run bench` runs all five in turn (options pass through, e.g. `npm run bench -- --threads 1`); ' +
-    '`npm run bench -- --quick` is the smoke run CI does (figures then go to `.bench-results/figures/`). This section is ' +
+    '`npm run bench -- --quick` is a smoke run (results and figures then go to `.bench-results/quick/`). This section is ' +
     'generated from the result files by `npx lockstep bench report`. Machines are noisy: speeds are medians of same-run ' +
     'ratios against autoregressive decoding, measured interleaved.');
   out.push('');
   out.push('```sh\n' +
     'npm run bench                                   # all five benchmarks in turn (the figures below; hours on 2 cores)\n' +
-    'npm run bench -- --quick                        # smoke run, seconds\n' +
+    'npm run bench -- --quick                        # smoke run, a minute or two\n' +
     'npx lockstep bench coupling --help              # each benchmark alone, with its options (speed, coupling, overhead, invariance, latency)\n' +
     'npx lockstep bench report --write results.md    # this section, from .bench-results/\n' +
     '```');

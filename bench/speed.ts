@@ -305,6 +305,19 @@ export function speedFigure(r: BenchReport, note = ''): VegaLiteSpec {
     drafter: x.drafter, coupling: x.coupling, T: `T = ${x.temperature}`, gamma: String(x.gamma),
     speedup: x.speedup, lo: x.speedupP25, hi: x.speedupP75, predicted: x.predictedSpeedup,
   }));
+  // Vega-Lite places facet cells by the groups present: give every (T, coupling) cell at least an empty datum, so
+  // that a skipped combination (WMH at T = 0, the same greedy decoding as Gumbel) leaves its cell empty in place.
+  const Ts = [...new Set(r.rows.map((x) => `T = ${x.temperature}`))];
+  const cs = [...new Set(r.rows.map((x) => x.coupling))];
+  const filler: typeof values = [];
+  for (const T of Ts) {
+    for (const coupling of cs) {
+      if (!values.some((v) => v.T === T && v.coupling === coupling)) {
+        filler.push({ drafter: values[0]?.drafter ?? 'none', coupling, T, gamma: values[0]?.gamma ?? '1', speedup: NaN, lo: NaN, hi: NaN, predicted: NaN });
+      }
+    }
+  }
+  values.push(...filler);
   const gammas = [...new Set(values.map((v) => v.gamma))].sort((a, b) => {
     const ia = GAMMA_ORDER.indexOf(a);
     const ib = GAMMA_ORDER.indexOf(b);

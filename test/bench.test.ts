@@ -141,6 +141,11 @@ describe('lockstep bench (smoke)', () => {
     assert.ok(!r.stdout.includes('_Not run yet'), 'every benchmark has results');
     assert.match(r.stdout, /npx lockstep verify --drafter lockstep-drafter-a,prompt-lookup/);
     assert.match(r.stdout, /!\[[^\]]*\]\([^)]*speed\.svg\)/);
+    const redraw = path.join(tmp, 'redrawn');
+    const again = await run(['bench', 'report', '--out', tmp, '--redraw', '--media', redraw]);
+    assert.equal(again.code, 0, again.stderr);
+    const drawn = fs.readdirSync(redraw).sort();
+    for (const f of ['coupling-vs-tv.svg', 'invariance.svg', 'latency.svg', 'overhead.svg', 'speed.svg']) assert.ok(drawn.includes(f), f);
   });
 
   it('all: each option goes to the benchmarks that take it', () => {
