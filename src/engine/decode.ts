@@ -145,7 +145,6 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
   let alpha = 0.6; // prior acceptance for 'auto'; updated per round
   let targetCallSeconds = 0;
   let done = false;
-  let t1 = performance.now();
   while (!done) {
     if (opts.signal?.cancelled) {
       stats.cancelled = true;
@@ -211,9 +210,7 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
       model.truncate(keep);
       target.fed.length = keep;
     }
-    t1 = performance.now();
   }
-  void t1;
   stats.targetCalls = model.calls - calls0;
   stats.targetSeconds = model.runSeconds - run0;
   stats.drafterSeconds = drafter.secondsPerCall * stats.drafterCalls;
