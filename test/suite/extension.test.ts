@@ -181,6 +181,20 @@ suite('Lockstep extension', () => {
     assert.equal(api.seed(), first.seed + 1);
   });
 
+  test('Regenerate with another seed gives another text (T = 0.8)', async () => {
+    const first = await commitWithSomeSeed(777);
+    let differs = false;
+    for (let seed = first.seed + 1; seed <= first.seed + 8 && !differs; seed++) {
+      await closeAll();
+      api.clearCache();
+      await openAtCursor();
+      const record = await nextCompletion(() => vscode.commands.executeCommand('lockstep.regenerateWithSeed', seed));
+      assert.equal(record.seed, seed);
+      differs = record.text !== first.record.text;
+    }
+    assert.ok(differs, `seeds ${first.seed + 1}..${first.seed + 8} all reproduced seed ${first.seed}'s text`);
+  });
+
   test('switching the drafter between none, prompt-lookup and both small drafters keeps the accepted text byte-identical', async () => {
     const results: { drafter: string; text: string; completion: string }[] = [];
     let seed = 7;
