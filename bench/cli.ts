@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as A from '../src/cli/args';
 import { UsageError } from '../src/cli/args';
+import { DEVICE_REQUESTS, DeviceRequest } from '../src/engine/device';
 import type { CliIo } from '../src/cli/main';
 import { packageRoot } from '../src/models/catalog';
 import { BenchIo, modelDrafters, progress, writeJson } from './common';
@@ -38,6 +39,7 @@ const common = {
   catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
   target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
   threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
+  device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', 'execution device for speed and invariance: auto | cpu | webgpu | cuda | dml | coreml (default cpu)'),
   fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),
 };
 
@@ -214,6 +216,7 @@ async function speed(ctx: Ctx): Promise<BenchReport> {
   const models = quick ? modelDrafters(o as { catalog?: string; target?: string }, cwd).slice(0, 1) : [];
   const r = await runBench({
     catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    device: o.device as DeviceRequest | undefined,
     drafters: list<string>(o.drafter) ?? (quick ? ['prompt-lookup', ...models] : undefined),
     couplings: list(o.coupling) ?? (quick ? ['gumbel', 'standard'] : undefined),
     gammas: list(o.gamma) ?? (quick ? [2, 'auto'] : undefined),
@@ -264,6 +267,7 @@ async function invariance(ctx: Ctx): Promise<InvarianceReport> {
   const models = quick ? modelDrafters(o as { catalog?: string; target?: string }, cwd).slice(0, 1) : [];
   const r = await runInvariance({
     catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    device: o.device as DeviceRequest | undefined,
     drafters: list<string>(o.drafter) ?? (quick ? [...models, 'prompt-lookup'] : undefined),
     couplings: list(o.coupling), gammas: list(o.gamma) ?? (quick ? [1, 3] : undefined),
     temperatures: list(o.temperature) ?? (quick ? [0, 0.7] : undefined),

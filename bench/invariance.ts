@@ -4,6 +4,7 @@
  * "none" drafter; every drafter × γ must give the same bytes) over ≥ 2 000 comparisons — drafters × couplings × γ ×
  * T × seeds — and prints the equivalent `lockstep verify` command line, with every option spelled out.
  */
+import { DeviceRequest } from '../src/engine/device';
 import { CompletionMode } from '../src/engine/engine';
 import { CouplingKind } from '../src/engine/types';
 import { VerifyMismatch, VerifyOptions, VerifyRow, runVerify } from '../src/cli/main';
@@ -15,6 +16,7 @@ export interface InvarianceOptions {
   target?: string;
   threads?: number;
   fim?: string;
+  device?: DeviceRequest;
   drafters?: string[];
   couplings?: CouplingKind[];
   gammas?: (number | 'auto')[];
@@ -106,7 +108,7 @@ export async function runInvariance(o: InvarianceOptions, cwd: string): Promise<
   const maxTokens = o.maxTokens ?? INVARIANCE_DEFAULTS.maxTokens;
   const mode = o.mode ?? INVARIANCE_DEFAULTS.mode;
   const v = {
-    catalog: o.catalog, target: o.target, threads: o.threads, fim: o.fim, drafters, couplings, gammas, temperatures,
+    catalog: o.catalog, target: o.target, threads: o.threads, fim: o.fim, device: o.device, drafters, couplings, gammas, temperatures,
     topP: o.topP, topK: o.topK, maxTokens, mode, cases,
   };
   const argv = verifyArgv(v);

@@ -115,9 +115,9 @@ function instrument(model: CausalLM): Timers {
       t.forward += (performance.now() - s) / 1000;
     }
   };
-  model.truncate = (length) => {
+  model.truncate = async (length) => {
     const s = performance.now();
-    truncate(length);
+    await truncate(length);
     const dt = (performance.now() - s) / 1000;
     if (t.depth > 0) t.truncateInForward += dt;
     else t.truncateOutside += dt;

@@ -14,6 +14,7 @@
  * autoregressive step (verifyCost = its seconds ÷ the autoregressive baseline's seconds per call, same run, > 1) or
  * the engine spends time outside the models.
  */
+import { DeviceOutcome, DeviceRequest, describeOutcome } from '../src/engine/device';
 import { CompletionMode, CompletionResult } from '../src/engine/engine';
 import { predictedSpeedup } from '../src/engine/decode';
 import { CouplingKind } from '../src/engine/types';
@@ -61,6 +62,8 @@ export interface BenchRow {
 }
 
 export interface BenchReport extends ReportHead {
+  /** The execution device the engine used (absent in results from before devices existed: the CPU). */
+  device?: DeviceOutcome;
   target: string;
   drafters: string[];
   couplings: CouplingKind[];
@@ -77,6 +80,7 @@ export interface BenchOptions {
   target?: string;
   threads?: number;
   fim?: string;
+  device?: DeviceRequest;
   drafters?: string[];
   couplings?: CouplingKind[];
   gammas?: (number | 'auto')[];
@@ -266,6 +270,7 @@ export async function runBench(b: BenchOptions, cwd: string): Promise<BenchRepor
   for (const p of modelPlans) models[p.load!.name] = p.load!.dir;
   return {
     ...reportHead('speed', b.argv ?? ['bench'], b.threads ?? 0, models, t0),
+    device: setup.engine.info().device,
     target: setup.targetSpec, drafters: drafterSpecs, couplings, gammas, temperatures,
     prompts: prompts.map((p) => p.label), maxTokens, mode, rows,
   };
@@ -273,6 +278,7 @@ export async function runBench(b: BenchOptions, cwd: string): Promise<BenchRepor
 
 export function formatBench(r: BenchReport): string {
   const lines = [headLines(r).trimEnd()];
+  if (r.device) lines.push(describeOutcome(r.device));
   lines.push(`target ${r.target}; ${r.prompts.length} held-out prompts, ≤ ${r.maxTokens} tokens, ${r.mode} mode; ` +
     `${r.rows.reduce((s, x) => s + x.runs, 0)} timed completions in ${r.seconds.toFixed(0)} s`);
   lines.push('');

@@ -8,9 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  CatalogError, PATTERNS, defaultVariantOf, entryStatus, filesFor, findDownloaded, isDownloadable, loadCatalog,
-  packageRoot, resolveModel, resolveModelDir, validateCatalog,
+  CATALOG_DEVICES, CatalogError, PATTERNS, defaultVariantOf, downloadedDeviceVariants, entryStatus, filesFor, findDownloaded,
+  isDownloadable, loadCatalog, packageRoot, resolveModel, resolveModelDir, validateCatalog,
 } from '../src/models/catalog';
+import { DEVICES } from '../src/engine/device';
 import { defaultModelsDir, hfHubCacheDir, repoFolderName } from '../src/models/hubCache';
 import { onnxFileFor } from '../src/engine/modelDir';
 
@@ -145,6 +146,13 @@ const BAD: [string, (e: any) => void, string][] = [
   ['optional not boolean', (e) => (e.files[2].optional = 'yes'), 'files[2].optional'],
   ['verify unknown', (e) => (e.verify = 'later'), 'verify'],
   ['defaultVariant without variants', (e) => delete e.variants, 'defaultVariant'],
+  ['deviceVariants not an object', (e) => (e.deviceVariants = 'q4f16'), 'deviceVariants'],
+  ['deviceVariants empty', (e) => (e.deviceVariants = {}), 'deviceVariants'],
+  ['deviceVariants with an unknown device', (e) => (e.deviceVariants = { cpu: 'int8', tpu: 'int8' }), 'deviceVariants.tpu'],
+  ['deviceVariants with "auto" (a request, not a device)', (e) => (e.deviceVariants = { auto: 'int8' }), 'deviceVariants.auto'],
+  ['deviceVariants naming an upper-case variant', (e) => (e.deviceVariants = { cpu: 'INT8' }), 'deviceVariants.cpu'],
+  ['deviceVariants with a non-string variant', (e) => (e.deviceVariants = { webgpu: 4 }), 'deviceVariants.webgpu'],
+  ['deviceVariants without variants', (e) => (delete e.variants, delete e.defaultVariant, (e.deviceVariants = { cpu: 'int8' })), 'deviceVariants'],
 ];
 
 describe('catalog validation', () => {
@@ -167,6 +175,7 @@ describe('catalog validation', () => {
       [(c) => (c.models[1].verify = 'pinned'), /field "verify" is "pinned" but the commit is not a 40-hex commit; pin it, or use "on-first-download"/],
       [(c) => ((c.models[1].verify = 'pinned'), (c.models[1].commit = 'c'.repeat(40))), /field "verify" is "pinned" but "config\.json" has no size or sha256/],
       [(c) => (c.models[1].recommendedDrafters = ['small']), /field "recommendedDrafters" names "small" of family "fam", not this model's "qwen2\.5-coder"/],
+      [(c) => (c.models[1].deviceVariants = { cpu: 'int8', webgpu: 'fp16' }), /models\[1\] \(id "hub-model"\): field "deviceVariants\.webgpu" must name one of the variants \(q4f16, int8\) \(got "fp16"\)/],
     ];
     for (const [mutate, re] of cases) {
       const c = catalogOf(bundledEntry(), hubEntry());
@@ -199,6 +208,8 @@ describe('catalog validation', () => {
       catalogOf({ id: 'p', role: 'target', family: 'f', repo: 'a/b', commit: '0123456789abcdef0123456789abcdef01234567', verify: 'pinned', files: [{ path: 'config.json', size: 2, sha256: '4'.repeat(64) }] }),
       catalogOf({ id: 'x', role: 'both', family: 'f', repo: 'a/b', commit: 'refs/pr/1', files: ['config.json'] }),
       catalogOf({ ...bundledEntry(), parameters: 5, anything: { nested: true } }),
+      catalogOf({ ...hubEntry(), deviceVariants: { cpu: 'int8', webgpu: 'q4f16', cuda: 'q4f16', dml: 'int8', coreml: 'int8' } }),
+      catalogOf({ ...hubEntry(), deviceVariants: { webgpu: 'q4f16' } }),
     ];
     for (const [i, c] of good.entries()) {
       assert.equal(valid(schema, c), true, `schema refuses good example ${i}`);
@@ -238,6 +249,10 @@ describe('catalog validation', () => {
     assert.equal(defs.definitions.file.oneOf[0].pattern, PATTERNS.filePath);
     assert.equal(defs.definitions.file.oneOf[1].properties.path.pattern, PATTERNS.filePath);
     assert.equal(defs.definitions.file.oneOf[1].properties.sha256.pattern, PATTERNS.sha256);
+    assert.equal(defs.definitions.variantName.pattern, PATTERNS.variant);
+    // deviceVariants: the schema's keys, the loader's and the engine's devices are the same list.
+    assert.deepEqual(Object.keys(entry.deviceVariants.properties), [...CATALOG_DEVICES]);
+    assert.deepEqual([...CATALOG_DEVICES], [...DEVICES]);
     for (const p of Object.values(PATTERNS)) new RegExp(p, 'u'); // valid with the u flag editors use
   });
 });
@@ -268,6 +283,16 @@ describe('the shipped models.json', () => {
         assert.notEqual(other.role, 'target');
         assert.equal(other.family, m.family);
       }
+    }
+  });
+
+  test('deviceVariants: q4 on the CPU, q4f16 on WebGPU, fp16 elsewhere for Qwen2.5-Coder; none for bundled models', () => {
+    for (const m of catalog.models) {
+      if (m.bundled !== undefined) {
+        assert.equal(m.deviceVariants, undefined, m.id);
+        continue;
+      }
+      assert.deepEqual(m.deviceVariants, { cpu: 'q4', webgpu: 'q4f16', cuda: 'fp16', dml: 'fp16', coreml: 'fp16' }, m.id);
     }
   });
 
@@ -340,6 +365,34 @@ describe('resolving downloadable ids', () => {
     // The environment decides the default models directory.
     assert.equal(resolveModelDir(id, catalog, root, { env: { HF_HUB_CACHE: cacheDir } }), snap);
     assert.equal(resolveModelDir(id, catalog, root, { env: { HF_HOME: path.join(tmp, 'home'), LOCKSTEP_MODELS_DIR: cacheDir } }), snap);
+  });
+
+  test('downloadedDeviceVariants: only the per-device variants complete in the resolved snapshot', () => {
+    const cacheDir = path.join(tmp, 'hub-devices');
+    const commit = 'e'.repeat(40);
+    const repoDir = path.join(cacheDir, repoFolderName(entry.repo!));
+    const snap = path.join(repoDir, 'snapshots', commit);
+    fs.mkdirSync(path.join(repoDir, 'refs'), { recursive: true });
+    fs.writeFileSync(path.join(repoDir, 'refs', 'main'), `${commit}\n`);
+    const download = (variant: string) => {
+      for (const f of filesFor(entry, variant)) {
+        const p = path.join(snap, ...f.path.split('/'));
+        fs.mkdirSync(path.dirname(p), { recursive: true });
+        fs.writeFileSync(p, f.path.endsWith('.json') ? '{}' : 'onnx');
+      }
+    };
+    assert.deepEqual(downloadedDeviceVariants(entry, snap, { cacheDir }), {});
+    download('q4f16');
+    assert.deepEqual(downloadedDeviceVariants(entry, snap, { cacheDir }), { webgpu: 'q4f16' });
+    download('q4');
+    assert.deepEqual(downloadedDeviceVariants(entry, snap, { cacheDir }), { cpu: 'q4', webgpu: 'q4f16' });
+    download('fp16');
+    assert.deepEqual(downloadedDeviceVariants(entry, snap, { cacheDir }), { cpu: 'q4', webgpu: 'q4f16', cuda: 'fp16', dml: 'fp16', coreml: 'fp16' });
+    // Another directory (a copy, an older snapshot) is not where these variants were found.
+    assert.deepEqual(downloadedDeviceVariants(entry, path.join(tmp, 'elsewhere'), { cacheDir }), {});
+    // Bundled models have no deviceVariants.
+    const bundled = catalog.models.find((m) => m.bundled !== undefined)!;
+    assert.deepEqual(downloadedDeviceVariants(bundled, path.join(root, bundled.bundled!), { cacheDir }), {});
   });
 
   test('the cache location follows huggingface_hub (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME, ~/.cache)', () => {

@@ -58,6 +58,21 @@ const PREFIX = 'function sum(values) {\n  let total = 0;\n  for (const v of valu
 const SUFFIX = '\n  }\n  return total;\n}\n';
 
 describe('lockstep complete', () => {
+  test('--device names the provider; one this build lacks falls back to the CPU and stderr says why', async () => {
+    const base = ['complete', '--prefix', PREFIX, '--json', '--max-tokens', '4', '--drafter', 'none', '--temperature', '0'];
+    const cpu = await run(...base, '--device', 'cpu');
+    assert.equal(cpu.code, 0, cpu.stderr);
+    assert.equal(JSON.parse(cpu.stdout).device, 'cpu');
+    assert.equal(cpu.stderr, '');
+    const missing = process.platform === 'win32' ? 'coreml' : 'dml';
+    const r = await run(...base, '--device', missing);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).device, 'cpu');
+    assert.match(r.stderr, new RegExp(`^lockstep: device cpu \\(asked: ${missing}\\); ${missing}: onnxruntime-node on .* has no ${missing} execution provider\n$`));
+    assert.equal(JSON.parse(r.stdout).text, JSON.parse(cpu.stdout).text);
+    assertOneLineError(await run(...base, '--device', 'tpu'), /--device.*tpu|tpu.*--device/);
+  });
+
   test('--json prints one object with the result fields and non-empty text', async () => {
     const r = await run('complete', '--prefix', PREFIX, '--suffix', SUFFIX, '--json', '--max-tokens', '12', '--mode', 'free', '--temperature', '0');
     assert.equal(r.code, 0, r.stderr);

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import type { CompletionRequest } from '../src/engine/engine';
 import { loadCatalog } from '../src/models/catalog';
+import { describeDevice } from '../src/vscode/deviceNotice';
 import { EngineHost } from '../src/vscode/engineHost';
 import type { EngineState } from '../src/vscode/format';
 import { planEngine, type ModelEnv } from '../src/vscode/models';
@@ -39,9 +40,23 @@ describe('EngineHost', () => {
     await host.dispose();
   });
 
-  test('loading → ready, with load time and execution provider in the log', () => {
+  test('loading → ready, with load time and the device (as the engine describes it) in the log', async () => {
     assert.deepEqual(states.slice(0, 2), ['loading', 'ready']);
-    assert.ok(logs.some((l) => /^info engine ready in \d+ ms: .*execution provider cpu/.test(l)), logs.join('\n'));
+    assert.ok(logs.some((l) => /^info loading target .*; device: auto/.test(l)), logs.join('\n'));
+    const info = await host.ready();
+    assert.equal(info.device.requested, 'auto');
+    assert.ok(logs.some((l) => l.startsWith('info engine ready in ') && l.endsWith(`; ${describeDevice(info.device)}`)), logs.join('\n'));
+  });
+
+  test('the ready state carries the device outcome (the controller\'s notice and tooltip read it)', async () => {
+    const seen: EngineState[] = [];
+    const other = new EngineHost(log, (s) => seen.push(s));
+    other.configure({ ...plan('none').options, device: 'cpu' });
+    const info = await other.ready();
+    await other.dispose();
+    assert.deepEqual(seen.at(-1), { kind: 'ready', device: info.device });
+    assert.equal(info.device.used, 'cpu');
+    assert.equal(info.device.fellBack, false);
   });
 
   test('a drafter that needs no new model does not restart the engine', () => {

@@ -76,7 +76,28 @@ describe('the extension (stand-in vscode)', () => {
     assert.match(fake.statusBar.text, /Lockstep/);
     assert.equal(fake.statusBar.command, 'lockstep.showMenu');
     assert.ok(fake.log.some((l) => /^info engine ready in \d+ ms/.test(l)), fake.log.join('\n'));
-    assert.ok(fake.log.some((l) => /CPU execution provider/.test(l)));
+    // The engine chose the device (lockstep.device is "auto"): the log and the tooltip say which.
+    assert.ok(fake.log.some((l) => /^info engine ready in \d+ ms: .*; device (cpu|webgpu|cuda|dml|coreml)\b/.test(l)), fake.log.join('\n'));
+    assert.match(String(fake.statusBar.tooltip), /\nDevice: (cpu|webgpu|cuda|dml|coreml)\b/);
+  });
+
+  test('a device this machine lacks: the engine runs on the CPU and one warning says why', async () => {
+    // A provider onnxruntime-node does not have on this platform (DirectML off Windows, CoreML on Windows).
+    const missing = process.platform === 'win32' ? 'coreml' : 'dml';
+    const before = fake.messages.length;
+    fake.setConfig({ device: missing });
+    const info = await api.engineReady();
+    assert.deepEqual([info.device.requested, info.device.used, info.device.fellBack], [missing, 'cpu', true]);
+    const shown = fake.messages.slice(before).filter((m) => m.level === 'warn' && m.text.startsWith('Lockstep runs on the CPU instead of '));
+    assert.equal(shown.length, 1, JSON.stringify(fake.messages.slice(before)));
+    assert.ok(shown[0].text.includes(`${missing}: `), shown[0].text);
+    assert.match(String(fake.statusBar.tooltip), new RegExp(`\\nDevice: cpu \\(asked: ${missing}; the log says why\\)`));
+    // Back to auto: no notice for what auto passes over quietly.
+    const after = fake.messages.length;
+    fake.setConfig({ device: undefined });
+    const auto = await api.engineReady();
+    assert.equal(auto.device.requested, 'auto');
+    if (!auto.device.fellBack) assert.equal(fake.messages.slice(after).filter((m) => /^Lockstep runs on/.test(m.text)).length, 0);
   });
 
   test('the manifest defaults are the validator\'s defaults', () => {

@@ -4,7 +4,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isDownloadable, loadCatalog, packageRoot, type Catalog } from '../src/models/catalog';
+import { filesFor, findEntry, isDownloadable, loadCatalog, packageRoot, type Catalog } from '../src/models/catalog';
+import { repoFolderName } from '../src/models/hubCache';
 import {
   autoDrafter, checkDrafterModel, downloadChoices, drafterChoices, engineCovers, planEngine, resolveDrafter, resolveTarget,
   targetChoices, verifyDrafters, type ModelEnv,
@@ -23,6 +24,26 @@ function withDownloadable(): ModelEnv {
     id: 'hub-drafter', name: 'A drafter on the Hub', role: 'drafter', family: 'lockstep-bpe4096', repo: 'org/hub-drafter', commit: 'main',
   }] };
   return { ...env, catalog: c };
+}
+
+/** A models directory (Hugging Face layout, refs/main → one snapshot) with these variants of these catalog models. */
+function cacheWith(name: string, downloads: Record<string, string[]>): ModelEnv {
+  const cacheDir = path.join(tmp, name);
+  const commit = 'd'.repeat(40);
+  for (const [id, variants] of Object.entries(downloads)) {
+    const entry = findEntry(catalog, id)!;
+    const repoDir = path.join(cacheDir, repoFolderName(entry.repo!));
+    fs.mkdirSync(path.join(repoDir, 'refs'), { recursive: true });
+    fs.writeFileSync(path.join(repoDir, 'refs', 'main'), `${commit}\n`);
+    for (const v of variants) {
+      for (const f of filesFor(entry, v)) {
+        const file = path.join(repoDir, 'snapshots', commit, ...f.path.split('/'));
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, f.path.endsWith('.json') ? '{}' : 'onnx');
+      }
+    }
+  }
+  return { ...env, cacheDir };
 }
 
 describe('targets', () => {
@@ -116,15 +137,61 @@ describe('drafters', () => {
 });
 
 describe('planEngine', () => {
-  test('options for the engine: target, the chosen drafter, CPU provider, FIM from the catalog', () => {
+  test('options for the engine: target, the chosen drafter, the device setting as it is, FIM from the catalog', () => {
     const p = planEngine({ ...DEFAULT_SETTINGS, drafter: 'lockstep-drafter-a', device: 'cuda', threads: 2 }, env);
     assert.equal(p.options.target, target.dir);
     assert.deepEqual(p.options.drafters?.map((d) => d.name), ['lockstep-drafter-a']);
-    assert.deepEqual(p.options.executionProviders, ['cpu']);
+    assert.equal(p.options.device, 'cuda');
     assert.equal(p.options.threads, 2);
     assert.equal(p.options.fim, 'lockstep');
-    assert.match(p.deviceNote!, /later/);
     assert.deepEqual(p.notes, []);
+    // Bundled models have one model.onnx: no variant, no per-device variants.
+    assert.equal(p.options.variant, undefined);
+    assert.equal(p.options.variants, undefined);
+    assert.equal(p.options.drafters?.[0].variants, undefined);
+    for (const device of ['auto', 'cpu', 'webgpu', 'dml', 'coreml'] as const) {
+      assert.equal(planEngine({ ...DEFAULT_SETTINGS, device }, env).options.device, device);
+    }
+  });
+  test('the device is part of the plan\'s key: changing it restarts the engine', () => {
+    const cpu = planEngine({ ...DEFAULT_SETTINGS, device: 'cpu' }, env);
+    const gpu = planEngine({ ...DEFAULT_SETTINGS, device: 'webgpu' }, env);
+    assert.notEqual(cpu.key, gpu.key);
+    assert.equal(engineCovers(cpu.options, gpu.options), false);
+  });
+  test('per-device variants of a downloaded target and drafter: only the downloaded ones, the resolved variant as fallback', () => {
+    const e = cacheWith('cache-qwen', {
+      'qwen2.5-coder-1.5b': ['q4f16', 'q4'],
+      'qwen2.5-coder-0.5b-instruct': ['q4f16'],
+    });
+    const p = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'auto', device: 'auto' }, e);
+    assert.equal(p.options.device, 'auto');
+    assert.equal(p.options.variant, 'q4f16');
+    // fp16 (cuda, dml, coreml) is not downloaded: those devices load q4f16, the resolved variant.
+    assert.deepEqual(p.options.variants, { cpu: 'q4', webgpu: 'q4f16' });
+    assert.deepEqual(p.options.drafters, [{
+      name: 'qwen2.5-coder-0.5b-instruct', dir: p.options.drafters![0].dir, variant: 'q4f16', variants: { webgpu: 'q4f16' },
+    }]);
+    // A drafter named in the settings gets its per-device variants too.
+    const named = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'prompt-lookup+qwen2.5-coder-0.5b-instruct' }, e);
+    assert.deepEqual(named.options.drafters?.[0].variants, { webgpu: 'q4f16' });
+    // So does every drafter Verify loads.
+    const loads = verifyDrafters(p.target, e).flatMap((d) => (d.load ? [d.load] : []));
+    assert.ok(loads.length > 0 && loads.every((l) => JSON.stringify(l.variants) === JSON.stringify({ webgpu: 'q4f16' })));
+  });
+  test('only the CPU\'s variant downloaded: it is the resolved variant too, and the only per-device one', () => {
+    const e = cacheWith('cache-q4', { 'qwen2.5-coder-1.5b': ['q4'] });
+    const p = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'none', device: 'webgpu' }, e);
+    assert.equal(p.options.variant, 'q4');
+    assert.deepEqual(p.options.variants, { cpu: 'q4' });
+    assert.equal(p.options.device, 'webgpu');
+  });
+  test('a new download changes the plan (the engine restarts onto the better variant)', () => {
+    const before = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'none' }, cacheWith('cache-grow', { 'qwen2.5-coder-1.5b': ['q4f16'] }));
+    const after = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'none' }, cacheWith('cache-grow', { 'qwen2.5-coder-1.5b': ['fp16'] }));
+    assert.deepEqual(before.options.variants, { webgpu: 'q4f16' });
+    assert.deepEqual(after.options.variants, { webgpu: 'q4f16', cuda: 'fp16', dml: 'fp16', coreml: 'fp16' });
+    assert.equal(engineCovers(before.options, after.options), false);
   });
   test('extra drafters (Verify) are loaded besides the chosen one', () => {
     const loads = verifyDrafters(target, env).flatMap((d) => (d.load ? [d.load] : []));
@@ -140,6 +207,9 @@ describe('planEngine', () => {
     assert.equal(engineCovers(small, none), true);
     assert.equal(engineCovers(small, big), false);
     assert.equal(engineCovers(small, { ...small, threads: 3 }), false);
+    // The same drafter with other per-device variants is another model on some device.
+    const other = { ...small, drafters: small.drafters!.map((d) => ({ ...d, variants: { cpu: 'q4' } })) };
+    assert.equal(engineCovers(small, other), false);
   });
   test('a bad target throws; a bad drafter is a note', () => {
     assert.throws(() => planEngine({ ...DEFAULT_SETTINGS, target: 'nope' }, env));

@@ -1,8 +1,12 @@
 /** The extension's settings validation (src/vscode/settings.ts): bad values → one warning and the default. */
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEVICE_REQUESTS } from '../src/engine/device';
+import { packageRoot } from '../src/models/catalog';
 import {
-  DEFAULT_SETTINGS, SETTING_KEYS, SettingsReader, executionProvidersFor, languageDisabled, validateSettings,
+  DEFAULT_SETTINGS, DEVICES, SETTING_KEYS, SettingsReader, languageDisabled, validateSettings,
 } from '../src/vscode/settings';
 
 const from = (values: Record<string, unknown>) => (key: string) => values[key];
@@ -118,22 +122,27 @@ describe('SettingsReader', () => {
   });
 });
 
-describe('device → execution providers', () => {
-  test('auto and cpu use the CPU provider', () => {
-    assert.deepEqual(executionProvidersFor('auto').providers, ['cpu']);
-    assert.deepEqual(executionProvidersFor('cpu').providers, ['cpu']);
-    assert.equal(executionProvidersFor('cpu').note, undefined);
+describe('the device setting', () => {
+  test('offers exactly the engine\'s device requests, in its order, as package.json does', () => {
+    assert.deepEqual([...DEVICES], [...DEVICE_REQUESTS]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, { enum?: string[]; enumDescriptions?: string[] }> } };
+    };
+    const device = manifest.contributes.configuration.properties['lockstep.device'];
+    assert.deepEqual(device.enum, [...DEVICE_REQUESTS]);
+    assert.equal(device.enumDescriptions?.length, DEVICE_REQUESTS.length);
   });
-  test('GPU devices fall back to the CPU with a note saying they come later', () => {
-    for (const d of ['webgpu', 'cuda', 'dml', 'coreml']) {
-      const c = executionProvidersFor(d);
-      assert.deepEqual(c.providers, ['cpu']);
-      assert.match(c.note!, /later/);
+  test('every device request is accepted as it is (the engine decides, and falls back, when it loads)', () => {
+    for (const d of DEVICE_REQUESTS) {
+      const { settings, problems } = validateSettings(from({ device: d }));
+      assert.equal(settings.device, d);
+      assert.deepEqual(problems, []);
     }
   });
-  test('an unknown device falls back to the CPU', () => {
-    assert.deepEqual(executionProvidersFor('tpu').providers, ['cpu']);
-    assert.match(executionProvidersFor('tpu').note!, /unknown device/);
+  test('an unknown device is refused with a warning naming the setting; the default is auto', () => {
+    const { settings, problems } = validateSettings(from({ device: 'tpu' }));
+    assert.equal(settings.device, 'auto');
+    assert.match(problems[0].message, /"lockstep\.device" must be one of "auto", "cpu", "webgpu", "cuda", "dml", "coreml" \(got "tpu"\)/);
   });
 });
 

@@ -12,10 +12,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CompletionMode, CompletionRequest, CompletionResult, Engine } from '../engine/engine';
+import { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, Engine } from '../engine/engine';
 import { CouplingKind } from '../engine/types';
+import { DEVICE_REQUESTS, DeviceOutcome, DeviceRequest, describeOutcome } from '../engine/device';
 import {
-  Catalog, CatalogEntry, entryForDir, entryStatus, findEntry, loadCatalog, packageRoot, ResolvedModel, resolveModel, resolveModelDir,
+  Catalog, CatalogEntry, downloadedDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, packageRoot, ResolvedModel, resolveModel, resolveModelDir,
 } from '../models/catalog';
 import * as A from './args';
 import { UsageError } from './args';
@@ -67,6 +68,7 @@ const common = {
   catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
   target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
   threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
+  device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', 'auto | cpu | webgpu | cuda | dml | coreml (default cpu; falls back to the CPU, saying why)'),
   fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),
   'top-p': A.single(A.topP, 'P', 'nucleus sampling mass, 0 < P ≤ 1 (default 1 = off)'),
   'top-k': A.single(A.topK, 'K', 'keep the K most likely tokens (default 0 = off)'),
@@ -304,7 +306,7 @@ export interface DrafterPlan {
   /** The name complete() gets. */
   requestName: string;
   /** Model directories to load with addDrafter (name → dir). */
-  load?: { name: string; dir: string; variant?: string };
+  load?: DrafterSpec;
 }
 
 export interface EngineSetup {
@@ -346,6 +348,12 @@ function shippedDrafters(catalog: Catalog, target: CatalogEntry | undefined): st
   return [...rec, ...others];
 }
 
+/** A downloaded catalog model's variant per device (only variants present in its resolved snapshot). */
+function deviceVariantsOf(catalog: Catalog, spec: string, dir: string): DrafterSpec['variants'] {
+  const entry = findEntry(catalog, spec);
+  return entry ? downloadedDeviceVariants(entry, dir) : undefined;
+}
+
 function planDrafter(spec: string, catalog: Catalog, cwd: string): DrafterPlan {
   if (BUILTIN_DRAFTERS.has(spec)) return { spec, requestName: spec };
   const lookup = spec.startsWith('prompt-lookup+');
@@ -359,7 +367,7 @@ function planDrafter(spec: string, catalog: Catalog, cwd: string): DrafterPlan {
   }
   return {
     spec, requestName: lookup ? `prompt-lookup+${model}` : model,
-    load: { name: model, dir: resolved.dir, variant: resolved.variant },
+    load: { name: model, dir: resolved.dir, variant: resolved.variant, variants: deviceVariantsOf(catalog, model, resolved.dir) },
   };
 }
 
@@ -368,6 +376,8 @@ interface ModelOptions {
   target?: string;
   threads?: number;
   fim?: string;
+  /** Execution device (default cpu; auto tries the GPU providers, then the CPU). */
+  device?: DeviceRequest;
 }
 
 export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd: string): Promise<EngineSetup> {
@@ -395,12 +405,13 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
   }
   const engine = await Engine.create({
     target: targetDir, variant: target.variant, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim,
+    device: opts.device, variants: deviceVariantsOf(catalog, targetSpec, targetDir),
   });
   try {
     const loaded = new Set<string>();
     for (const p of plans) {
       if (!p.load || loaded.has(p.load.name)) continue;
-      await engine.addDrafter(p.load.name, p.load.dir, p.load.variant);
+      await engine.addDrafter(p.load);
       loaded.add(p.load.name);
     }
   } catch (e) {
@@ -466,10 +477,13 @@ async function completeCommand(argv: string[], io: CliIo): Promise<number> {
       maxTokens: o['max-tokens'] ?? 64,
       mode: o.mode ?? 'block',
     };
+    const device = setup.engine.info().device;
+    if (device.fellBack) io.stderr(`lockstep: ${describeOutcome(device)}\n`);
     const r = await setup.engine.complete(req);
     if (o.json) {
       io.stdout(`${JSON.stringify({
         ...r,
+        device: device.used,
         drafter: plan.spec,
         target: setup.targetSpec,
         targetDir: setup.targetDir,
@@ -547,6 +561,8 @@ export interface VerifyRow {
 }
 
 export interface VerifyReport {
+  /** The device the models ran on. */
+  device: DeviceOutcome;
   /** Number of comparisons (drafter runs checked against their reference). */
   cases: number;
   identical: number;
@@ -670,7 +686,7 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
       `${couplings.length} couplings × ${temperatures.length} temperatures × ${compared.length} drafters × ${gammas.length} γ)`
     : `verdict: MISMATCH — ${mismatches.length} of ${comparisons} comparisons differ from the autoregressive reference`;
   return {
-    cases: comparisons, identical, mismatches, caseCount,
+    device: setup.engine.info().device, cases: comparisons, identical, mismatches, caseCount,
     prompts: [...new Set(cases.map((c) => c.prompt.label))], seeds: cases.map((c) => c.seed),
     target: setup.targetSpec, drafters: compared.map((p) => p.spec), couplings, gammas, temperatures, maxTokens, mode,
     referenceRuns, emptyReferences, rows: [...rows.values()], seconds: (performance.now() - t0) / 1000, verdict,
@@ -685,7 +701,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`verify takes no arguments (got '${positionals[0]}'); use --file <file>:<line>:<col>`);
   const report = await runVerify({
-    catalog: o.catalog, target: o.target, threads: o.threads, fim: o.fim,
+    catalog: o.catalog, target: o.target, threads: o.threads, fim: o.fim, device: o.device,
     drafters: o.drafter, couplings: o.coupling, gammas: o.gamma, temperatures: o.temperature,
     topP: o['top-p'], topK: o['top-k'], maxTokens: o['max-tokens'], mode: o.mode, cases: o.cases, files: o.file,
   }, io.cwd);
@@ -696,6 +712,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
 
 export function formatVerify(r: VerifyReport): string {
   const lines: string[] = [];
+  lines.push(describeOutcome(r.device));
   lines.push(`target ${r.target}; ${r.caseCount} cases (prompt, seed 0..${r.caseCount - 1}) over ${r.prompts.length} prompt${r.prompts.length === 1 ? '' : 's'}; ` +
     `couplings ${r.couplings.join(',')}; temperatures ${r.temperatures.join(',')}; ${r.mode} mode, ≤ ${r.maxTokens} tokens`);
   lines.push(`reference: drafter none (autoregressive), ${r.referenceRuns} runs${r.emptyReferences > 0 ? ` (${r.emptyReferences} gave empty text)` : ''}`);

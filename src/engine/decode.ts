@@ -77,7 +77,7 @@ export class TargetState {
     let common = 0;
     const lim = Math.min(this.fed.length, tokens.length);
     while (common < lim && this.fed[common] === tokens[common]) common++;
-    this.model.truncate(common);
+    await this.model.truncate(common);
     this.fed.length = common;
     let calls = 0;
     for (let p = common; p < tokens.length; p += chunk) {
@@ -207,7 +207,7 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
     // Keep the K/V of the lead token and the accepted drafts; the last emitted token leads the next round.
     const keep = n + accepted;
     if (target.fed.length > keep) {
-      model.truncate(keep);
+      await model.truncate(keep);
       target.fed.length = keep;
     }
   }

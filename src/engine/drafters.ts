@@ -107,7 +107,7 @@ export class ModelDrafter implements Drafter {
     let common = 0;
     const lim = Math.min(this.fed.length, context.length - 1);
     while (common < lim && this.fed[common] === context[common]) common++;
-    this.model.truncate(common);
+    await this.model.truncate(common);
     this.fed.length = common;
     let pending = context.slice(common);
     while (pending.length > this.prefillChunk) {

@@ -6,6 +6,7 @@ import { Drafter, LookupThenModelDrafter, ModelDrafter, NoDrafter, PromptLookupD
 import { CancelSignal, TargetState, generate } from './decode';
 import { FimTemplate, buildFimPrompt, detectFimTemplate } from './fim';
 import { CausalLM } from './model';
+import { CallRule, Device, DeviceOutcome, DeviceRequest, deviceCandidates, probeDevices } from './device';
 import { StopChecker } from './stops';
 import { TokenizerWrapper } from './tokenizer';
 import { CouplingKind, SamplingSettings } from './types';
@@ -15,6 +16,8 @@ export interface DrafterSpec {
   dir: string;
   /** onnx/ variant of this drafter (defaults to fp32). */
   variant?: string;
+  /** Variant per device (e.g. {webgpu: 'q4f16', cpu: 'q4'}); wins over `variant` on that device. */
+  variants?: Partial<Record<Device, string>>;
 }
 
 export interface EngineOptions {
@@ -27,7 +30,12 @@ export interface EngineOptions {
   fim?: string;
   /** onnx/ variant of the target (fp32, fp16, q4f16 …); each drafter names its own. */
   variant?: string;
-  executionProviders?: string[];
+  /** Variant of the target per device; wins over `variant` on that device. */
+  variants?: Partial<Record<Device, string>>;
+  /** Execution device (default 'cpu'); 'auto' tries the GPU providers this platform offers, then the CPU. */
+  device?: DeviceRequest;
+  /** Overrides the device's call shape for the target (to measure a rule's cost, or to try one on new hardware). */
+  callRule?: Partial<Pick<CallRule, 'minTokensPerCall' | 'tokenMultiple' | 'align'>>;
 }
 
 export type CompletionMode = 'line' | 'block' | 'free';
@@ -78,6 +86,8 @@ export interface EngineInfo {
   fim: string;
   vocabSize: number;
   maxPositions: number;
+  /** The device the models run on, and why others were not used. */
+  device: DeviceOutcome;
 }
 
 export class Engine {
@@ -90,25 +100,49 @@ export class Engine {
     readonly tokenizer: TokenizerWrapper,
     readonly fim: FimTemplate,
     private readonly options: EngineOptions,
+    private readonly deviceOutcome: DeviceOutcome,
   ) {
     this.state = new TargetState(target);
     this.drafters.set('none', new NoDrafter());
     this.drafters.set('prompt-lookup', new PromptLookupDrafter());
   }
 
+  /**
+   * Loads the target (and drafters) on the first device of the request's candidates that works; a device whose
+   * provider fails to load the models is noted and the next one is tried, the CPU last.
+   */
   static async create(options: EngineOptions): Promise<Engine> {
     const tokenizer = TokenizerWrapper.fromDir(options.target);
     const fim = detectFimTemplate(tokenizer, options.fim);
-    const target = await CausalLM.load(options.target, {
-      threads: options.threads, variant: options.variant, executionProviders: options.executionProviders,
-    });
-    const engine = new Engine(options.target, target, tokenizer, fim, options);
-    for (const d of options.drafters ?? []) await engine.addDrafter(d.name, d.dir, d.variant);
-    return engine;
+    const requested = options.device ?? 'cpu';
+    const { order, skipped } = deviceCandidates(requested, probeDevices());
+    const notes = [...skipped];
+    let failed = false;
+    for (const device of order) {
+      const variant = options.variants?.[device] ?? options.variant;
+      let engine: Engine | undefined;
+      try {
+        const target = await CausalLM.load(options.target, { threads: options.threads, variant, device, ...options.callRule });
+        const outcome: DeviceOutcome = {
+          requested, used: device, variant, notes, fellBack: failed || (requested !== 'auto' && device !== requested),
+        };
+        engine = new Engine(options.target, target, tokenizer, fim, options, outcome);
+        for (const d of options.drafters ?? []) await engine.addDrafter(d);
+        return engine;
+      } catch (e) {
+        await engine?.dispose();
+        if (device === 'cpu') throw e;
+        notes.push(`${device}: ${(e as Error).message}`);
+        failed = true;
+      }
+    }
+    throw new Error(`no device could load the models (${notes.join('; ')})`);
   }
 
   /** Loads a model drafter; refuses one whose vocabulary differs from the target's. */
-  async addDrafter(name: string, dir: string, variant?: string): Promise<void> {
+  async addDrafter(spec: DrafterSpec): Promise<void> {
+    const { name, dir } = spec;
+    const variant = spec.variants?.[this.target.device] ?? spec.variant;
     if (this.drafters.has(name)) throw new Error(`a drafter named "${name}" is already loaded`);
     const tok = TokenizerWrapper.fromDir(dir);
     if (tok.vocabularyFingerprint() !== this.tokenizer.vocabularyFingerprint()) {
@@ -119,8 +153,7 @@ export class Engine {
     }
     // The drafter's logits never reach the output, so it may take the cheaper one-token path (no padding).
     const model = await CausalLM.load(dir, {
-      threads: this.options.threads, variant, executionProviders: this.options.executionProviders,
-      minTokensPerCall: 1,
+      threads: this.options.threads, variant, device: this.target.device, minTokensPerCall: 1, tokenMultiple: 1, align: 1,
     });
     const drafter = new ModelDrafter(name, model);
     this.drafters.set(name, drafter);
@@ -138,6 +171,7 @@ export class Engine {
       fim: this.fim.id,
       vocabSize: this.tokenizer.vocabSize,
       maxPositions: this.target.config.maxPositions,
+      device: this.deviceOutcome,
     };
   }
 

@@ -3,13 +3,17 @@
  * past_key_values.{i}.key|value → logits, present.{i}.key|value).
  *
  * Exactness: the target's logits for a position must be bitwise the same however tokens are grouped into calls.
- * On onnxruntime's CPU provider a call that carries exactly one new token takes MLAS's one-row matmul path and gives
- * different bits (shared/notes, measured); calls of ≥ 2 tokens agree bitwise. So every call is padded up to the
- * provider's rule (`minTokensPerCall`, `tokenMultiple`) with slots masked out in attention_mask; the padded slots come
- * after the real ones, their rows are ignored and their K/V are cut from the cache. The same session options are used
- * for every call (optimisation levels give different bits).
+ * Each provider has a call rule (device.ts, measured): on the CPU a call carrying exactly one new token takes MLAS's
+ * one-row matmul path and gives different bits, so calls are padded to ≥ 2 tokens; on WebGPU calls start at a
+ * multiple of 4 (re-feeding the cached tokens after it) and carry a multiple of 4. Padded slots come after the real
+ * ones, are masked in attention_mask, their rows ignored and their K/V cut from the cache before the next call. The
+ * same session options are used for every call (optimisation levels give different bits).
+ *
+ * On WebGPU the cache stays in GPU buffers and is cut there (kvSlicer.ts); elsewhere it is sliced in host memory.
  */
 import * as ort from 'onnxruntime-node';
+import { CALL_RULES, Device, executionProviders } from './device';
+import { KvPair, KvSlicer } from './kvSlicer';
 import { ModelConfig, ModelDirError, findOnnxFile, readModelConfig } from './modelDir';
 
 export interface LoadOptions {
@@ -17,11 +21,14 @@ export interface LoadOptions {
   threads?: number;
   /** onnx/ variant, e.g. fp32 (model.onnx), fp16, q4f16. */
   variant?: string;
-  executionProviders?: string[];
-  /** Pad every call to at least this many tokens (2 on CPU; 1 disables padding, e.g. for a drafter). */
+  /** Execution device (default cpu); its CallRule gives the padding and where the KV cache lives. */
+  device?: Device;
+  /** Pad every call to at least this many tokens (default: the device's rule; 1 disables padding, e.g. for a drafter). */
   minTokensPerCall?: number;
-  /** Pad every call to a multiple of this many tokens (e.g. 4 on WebGPU). */
+  /** Pad every call to a multiple of this many tokens (default: the device's rule, e.g. 4 on WebGPU). */
   tokenMultiple?: number;
+  /** Start every call at a multiple of this position, re-feeding cached tokens (default: the device's rule). */
+  align?: number;
 }
 
 /** Logits of the real (unpadded) rows of one call; `row(i)` is a view, valid until the next call. */
@@ -33,21 +40,24 @@ export interface LogitsRows {
 
 type KvType = 'float32' | 'float16';
 
-interface KvPair {
-  key: ort.Tensor;
-  value: ort.Tensor;
-}
-
 export class CausalLM {
   readonly config: ModelConfig;
   readonly dir: string;
-  /** Tokens whose K/V are in the cache. */
+  /** Tokens whose K/V are valid in the cache. */
   private cacheLen = 0;
+  /** Time steps in the KV tensors: valid ones, then padding or rolled-back ones not cut yet (≥ cacheLen). */
+  private physLen = 0;
+  /** The cached tokens, kept only when calls are aligned (they are re-fed from the aligned start). */
+  private readonly ids: number[] = [];
   private kv: KvPair[];
   private readonly kvType: KvType;
   private readonly hasLogitsToKeep: boolean;
   private readonly minTokens: number;
   private readonly multiple: number;
+  private readonly align: number;
+  readonly device: Device;
+  /** Set when the KV cache stays on the device: cuts it there (no CPU round trip). */
+  private readonly slicer: KvSlicer | null;
   /** Seconds spent inside session.run, and the number of calls (for the engine-overhead benchmark). */
   runSeconds = 0;
   calls = 0;
@@ -57,34 +67,55 @@ export class CausalLM {
     dir: string,
     config: ModelConfig,
     kvType: KvType,
+    device: Device,
+    slicer: KvSlicer | null,
     opts: LoadOptions,
   ) {
     this.dir = dir;
     this.config = config;
     this.kvType = kvType;
+    this.device = device;
+    this.slicer = slicer;
     this.hasLogitsToKeep = session.inputNames.includes('num_logits_to_keep');
-    this.minTokens = Math.max(1, opts.minTokensPerCall ?? 2);
-    this.multiple = Math.max(1, opts.tokenMultiple ?? 1);
+    const rule = CALL_RULES[device];
+    this.minTokens = Math.max(1, opts.minTokensPerCall ?? rule.minTokensPerCall);
+    this.multiple = Math.max(1, opts.tokenMultiple ?? rule.tokenMultiple);
+    this.align = Math.max(1, opts.align ?? rule.align);
     this.kv = this.emptyCache();
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CausalLM> {
     const config = readModelConfig(dir);
     const file = findOnnxFile(dir, opts.variant ?? 'fp32');
+    const device = opts.device ?? 'cpu';
+    const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
+    const providers = executionProviders(device);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(file, {
-        executionProviders: opts.executionProviders ?? ['cpu'],
+        executionProviders: providers,
         graphOptimizationLevel: 'all',
         intraOpNumThreads: opts.threads ?? 0,
         interOpNumThreads: 1,
         executionMode: 'sequential',
+        // Logits are read on the CPU every call; the KV cache is only fed back, so it may stay on the device.
+        ...(onDevice ? { preferredOutputLocation: presentLocations(config.numLayers) } : {}),
       });
     } catch (e) {
-      throw new ModelDirError(`cannot load ${file}: ${(e as Error).message.split('\n')[0]}`);
+      throw new ModelDirError(`cannot load ${file} on ${device}: ${(e as Error).message.split('\n')[0]}`);
     }
     const kvType = validateGraph(session, config, file);
-    return new CausalLM(session, dir, config, kvType, opts);
+    let slicer: KvSlicer | null = null;
+    if (onDevice) {
+      const { numLayers, numKeyValueHeads, headDim } = config;
+      try {
+        slicer = await KvSlicer.create({ numLayers, numKeyValueHeads, headDim, type: kvType }, providers, 'gpu-buffer');
+      } catch (e) {
+        await session.release();
+        throw new ModelDirError(`cannot build the KV-cache slicer on ${device}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+    return new CausalLM(session, dir, config, kvType, device, slicer, opts);
   }
 
   get length(): number {
@@ -93,6 +124,10 @@ export class CausalLM {
 
   /**
    * Feeds `tokens` at positions length … length+n−1, appends their K/V to the cache and returns their logits rows.
+   * Padding slots are masked in attention_mask; they (and rolled-back positions) stay in the device's cache until the
+   * next call cuts it, so each call costs at most one cut. With `align` > 1 a call starts at the aligned position at or
+   * below `length` and re-feeds the cached tokens in between, so a position is always computed at the same offset
+   * within its call and after an aligned past (what WebGPU's tiled kernels need to give the same bits).
    */
   async forward(tokens: readonly number[]): Promise<LogitsRows> {
     const n = tokens.length;
@@ -100,17 +135,22 @@ export class CausalLM {
     if (this.cacheLen + n > this.config.maxPositions) {
       throw new Error(`context of ${this.cacheLen + n} tokens exceeds the model's ${this.config.maxPositions} positions`);
     }
-    let padded = Math.max(n, this.minTokens);
+    const past = this.cacheLen - (this.cacheLen % this.align);
+    const refeed = this.cacheLen - past;
+    const real = refeed + n;
+    let padded = Math.max(real, this.minTokens);
     padded = Math.ceil(padded / this.multiple) * this.multiple;
-    const past = this.cacheLen;
+    padded = Math.min(padded, this.config.maxPositions - past);
+    await this.cutTo(past);
     const ids = new BigInt64Array(padded);
     const pos = new BigInt64Array(padded);
     const mask = new BigInt64Array(past + padded);
     for (let i = 0; i < padded; i++) {
-      ids[i] = BigInt(i < n ? tokens[i] : tokens[n - 1]);
+      const id = i < refeed ? this.ids[past + i] : i < real ? tokens[i - refeed] : tokens[n - 1];
+      ids[i] = BigInt(id);
       pos[i] = BigInt(past + i);
     }
-    mask.fill(1n, 0, past + n);
+    mask.fill(1n, 0, past + real);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [1, padded]),
       attention_mask: new ort.Tensor('int64', mask, [1, past + padded]),
@@ -129,32 +169,61 @@ export class CausalLM {
     for (let l = 0; l < this.kv.length; l++) {
       next.push({ key: out[`present.${l}.key`], value: out[`present.${l}.value`] });
     }
-    this.kv = next;
-    this.cacheLen = past + padded;
-    if (padded !== n) this.truncate(past + n);
-    return logitsRows(out.logits, n, padded);
+    this.replaceCache(next);
+    this.physLen = past + padded;
+    this.cacheLen += n;
+    if (this.align > 1) for (const t of tokens) this.ids.push(t);
+    return logitsRows(out.logits, refeed, n, padded);
   }
 
-  /** Rolls the cache back to its first `length` tokens (rejected drafts, padding). */
-  truncate(length: number): void {
+  /** Rolls the cache back to its first `length` tokens (rejected drafts); the K/V are cut at the next call. */
+  async truncate(length: number): Promise<void> {
     if (length > this.cacheLen || length < 0) throw new Error(`cannot truncate cache of ${this.cacheLen} to ${length}`);
-    if (length === this.cacheLen) return;
-    const { numKeyValueHeads: h, headDim: d } = this.config;
-    const total = this.cacheLen;
-    this.kv = this.kv.map(({ key, value }) => ({
-      key: sliceTime(key, h, total, length, d),
-      value: sliceTime(value, h, total, length, d),
-    }));
     this.cacheLen = length;
+    if (this.align > 1) this.ids.length = length;
+  }
+
+  /** Cuts the KV tensors to their first `length` time steps, on the device when the cache lives there. */
+  private async cutTo(length: number): Promise<void> {
+    if (length === this.physLen) return;
+    if (this.slicer) {
+      const t0 = performance.now();
+      const cut = await this.slicer.cut(this.kv, length);
+      this.runSeconds += (performance.now() - t0) / 1000;
+      this.replaceCache(cut);
+    } else {
+      const { numKeyValueHeads: h, headDim: d } = this.config;
+      const total = this.physLen;
+      this.kv = this.kv.map(({ key, value }) => ({
+        key: sliceTime(key, h, total, length, d),
+        value: sliceTime(value, h, total, length, d),
+      }));
+    }
+    this.physLen = length;
   }
 
   reset(): void {
-    this.kv = this.emptyCache();
+    this.replaceCache(this.emptyCache());
     this.cacheLen = 0;
+    this.physLen = 0;
+    this.ids.length = 0;
   }
 
   async dispose(): Promise<void> {
+    this.replaceCache([]);
+    await this.slicer?.dispose();
     await this.session.release();
+  }
+
+  /** Device buffers are not garbage-collected soon enough: the old cache is released as soon as it is replaced. */
+  private replaceCache(next: KvPair[]): void {
+    if (this.slicer) {
+      for (const { key, value } of this.kv) {
+        if (key.location === 'gpu-buffer') key.dispose();
+        if (value.location === 'gpu-buffer') value.dispose();
+      }
+    }
+    this.kv = next;
   }
 
   private emptyCache(): KvPair[] {
@@ -164,6 +233,15 @@ export class CausalLM {
       this.kvType === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
     return Array.from({ length: numLayers }, () => ({ key: make(), value: make() }));
   }
+}
+
+function presentLocations(numLayers: number): Record<string, 'cpu' | 'gpu-buffer'> {
+  const where: Record<string, 'cpu' | 'gpu-buffer'> = { logits: 'cpu' };
+  for (let l = 0; l < numLayers; l++) {
+    where[`present.${l}.key`] = 'gpu-buffer';
+    where[`present.${l}.value`] = 'gpu-buffer';
+  }
+  return where;
 }
 
 /** Keeps the first `keep` of `total` time steps of a [1, heads, total, dim] tensor. */
@@ -176,17 +254,18 @@ function sliceTime(t: ort.Tensor, heads: number, total: number, keep: number, di
   return new ort.Tensor(t.type as 'float32' | 'float16', dst, [1, heads, keep, dim]);
 }
 
-function logitsRows(t: ort.Tensor, n: number, padded: number): LogitsRows {
+/** The logits of rows skip … skip+n−1 of a call that fed `padded` tokens. */
+function logitsRows(t: ort.Tensor, skip: number, n: number, padded: number): LogitsRows {
   const dims = t.dims;
   const rows = dims[dims.length - 2];
   const width = dims[dims.length - 1];
   // Exports with num_logits_to_keep, or ones that return only the last row, return fewer rows than fed.
-  const first = rows - padded;
+  const first = rows - padded + skip;
   let data: Float32Array;
   if (t.type === 'float32') data = t.data as Float32Array;
   else if (t.type === 'float16') data = halfToFloat(t.data as Uint16Array);
   else throw new ModelDirError(`unsupported logits type ${t.type}`);
-  if (first < 0 && n > 1) throw new ModelDirError(`model returned ${rows} logits rows for ${padded} tokens`);
+  if (first < 0 && (n > 1 || skip > 0)) throw new ModelDirError(`model returned ${rows} logits rows for ${padded} tokens`);
   return {
     count: n,
     width,

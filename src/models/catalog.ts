@@ -5,21 +5,26 @@
  * Validation names the entry (index and id) and the field, so a hand-edited catalog is easy to fix. Fields the
  * loader does not know are kept as they are, so a newer catalog still loads in an older build. models.schema.json
  * describes the same rules for editors (test/catalog.test.ts checks that the two agree); the rules that need
- * more than one entry (unique ids, recommended drafters, defaultVariant among the variants, no path listed twice)
- * are checked here only.
+ * more than one entry or field (unique ids, recommended drafters, defaultVariant and deviceVariants among the
+ * variants, no path listed twice) are checked here only.
  *
  * A downloadable entry names a Hugging Face repository (`repo`), a revision (`commit`: a 40-hex commit, or a branch
  * such as "main" that the first download resolves and pins in the cache's refs/), the files every variant needs
  * (`files`) and per variant (`variants.<name>.files`). A file is a path, or {path, size, sha256, optional}; a size or
  * sha256 of null is not known in advance and is checked against what the Hub reports (X-Linked-Size,
  * X-Linked-Etag) on first download. `"verify": "on-first-download"` marks an entry whose commit, sizes and hashes
- * were not checked when the catalog was written.
+ * were not checked when the catalog was written. `deviceVariants` names the variant that suits each execution device
+ * (the extension passes the downloaded ones to the engine, which picks by the device it ends up on).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Device } from '../engine/device';
 import { CacheFileSpec, defaultModelsDir, findCompleteSnapshot, repoCacheDir } from './hubCache';
 
 export type ModelRole = 'target' | 'drafter' | 'both';
+
+/** The ONNX variant to use per execution device (a subset of the entry's variants). */
+export type DeviceVariants = Partial<Record<Device, string>>;
 
 export interface CatalogEntry {
   id: string;
@@ -44,6 +49,8 @@ export interface CatalogEntry {
   variants?: Record<string, CatalogVariant>;
   /** The variant downloaded and used when none is named (must be a key of variants). */
   defaultVariant?: string;
+  /** The variant that suits each execution device (e.g. q4f16 on WebGPU, q4 on the CPU), used when downloaded. */
+  deviceVariants?: DeviceVariants;
   /** "pinned": commit, sizes and hashes are known; "on-first-download": recorded from the Hub's answer. */
   verify?: 'pinned' | 'on-first-download';
   /** Any other field is kept as it was read. */
@@ -123,6 +130,13 @@ const RE = {
   sha256: new RegExp(PATTERNS.sha256),
   filePath: new RegExp(PATTERNS.filePath),
 };
+/**
+ * The devices deviceVariants may name: the engine's Device values. Listed here (a record, so the compiler checks it
+ * covers every Device) rather than imported, because src/engine/device.ts loads onnxruntime-node, which neither the
+ * catalog nor the extension host needs; test/catalog.test.ts checks it against DEVICES there.
+ */
+const DEVICE_NAMES: Readonly<Record<Device, true>> = { cpu: true, webgpu: true, cuda: true, dml: true, coreml: true };
+export const CATALOG_DEVICES = Object.keys(DEVICE_NAMES) as readonly Device[];
 const FILE_KEYS = new Set(['path', 'size', 'sha256', 'optional', 'approxBytes', 'note']);
 const VARIANT_KEYS = new Set(['files', 'approxBytes', 'note']);
 
@@ -329,6 +343,7 @@ function validateDownloadFields(e: Record<string, unknown>, fail: FailAt): void 
       fail('defaultVariant', `must name one of the variants (${variantNames.join(', ') || 'none given'})`, e.defaultVariant);
     }
   }
+  validateDeviceVariants(e, variantNames, fail);
   if (e.bundled === undefined && e.repo === undefined) {
     fail('bundled', 'or "repo" must be given: a directory shipped with Lockstep, or a Hugging Face repository', e.bundled);
   }
@@ -347,6 +362,21 @@ function validateDownloadFields(e: Record<string, unknown>, fail: FailAt): void 
       const p = typeof loose === 'string' ? loose : (loose as CatalogFileSpec).path;
       fail('verify', `is "pinned" but ${describe(p)} has no size or sha256; pin them, or use "on-first-download"`, e.verify);
     }
+  }
+}
+
+/** deviceVariants: an object from device names to variants of this entry (so only with "variants"). */
+function validateDeviceVariants(e: Record<string, unknown>, variantNames: string[], fail: FailAt): void {
+  const dv = e.deviceVariants;
+  if (dv === undefined) return;
+  const example = 'e.g. {"cpu": "q4", "webgpu": "q4f16"}';
+  if (!isPlainObject(dv) || Object.keys(dv).length === 0) fail('deviceVariants', `must be an object from device names to variants, ${example}`, dv);
+  if (e.variants === undefined) fail('deviceVariants', 'needs "variants": it names the variant to use on each device', dv);
+  for (const [device, variant] of Object.entries(dv as Record<string, unknown>)) {
+    const at = `deviceVariants.${device}`;
+    if (!(CATALOG_DEVICES as readonly string[]).includes(device)) fail(at, `is not a device (known: ${CATALOG_DEVICES.join(', ')})`, device);
+    if (typeof variant !== 'string' || !RE.variant.test(variant)) fail(at, 'must be a variant name', variant);
+    if (!variantNames.includes(variant as string)) fail(at, `must name one of the variants (${variantNames.join(', ')})`, variant);
   }
 }
 
@@ -431,6 +461,29 @@ export function findDownloaded(entry: CatalogEntry, opts: ResolveOptions = {}): 
     if (dir !== undefined) return { dir, variant: v };
   }
   return undefined;
+}
+
+/**
+ * The entry's deviceVariants limited to the variants complete in `dir` (the snapshot the model resolved to). A device
+ * whose variant is not downloaded (or sits in another snapshot) is left out: on it the engine loads the resolved
+ * variant, so a missing download never stops the model from loading.
+ */
+export function downloadedDeviceVariants(entry: CatalogEntry, dir: string, opts: ResolveOptions = {}): DeviceVariants {
+  const out: DeviceVariants = {};
+  if (entry.deviceVariants === undefined) return out;
+  const cacheDir = opts.cacheDir ?? defaultModelsDir(opts.env);
+  const here = path.resolve(dir);
+  const complete = new Map<string, boolean>();
+  for (const device of CATALOG_DEVICES) {
+    const variant = entry.deviceVariants[device];
+    if (variant === undefined) continue;
+    if (!complete.has(variant)) {
+      const found = downloadedDir(entry, variant, cacheDir);
+      complete.set(variant, found !== undefined && path.resolve(found) === here);
+    }
+    if (complete.get(variant)) out[device] = variant;
+  }
+  return out;
 }
 
 export function findEntry(catalog: Catalog, id: string): CatalogEntry | undefined {

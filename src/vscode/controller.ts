@@ -6,9 +6,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { DeviceOutcome } from '../engine/device';
 import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo } from '../engine/engine';
 import { Catalog, CatalogEntry, loadCatalog } from '../models/catalog';
 import { defaultModelsDir } from '../models/hubCache';
+import { deviceNotice } from './deviceNotice';
 import { DownloadFn, DownloadOutcome, approximateSize, downloadAll, formatBytes } from './download';
 import { EngineHost } from './engineHost';
 import { EngineState, LastCompletionStats, StatusInfo, statusBarText, statusTooltip } from './format';
@@ -69,6 +71,8 @@ export class Controller implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly shownNotes = new Set<string>();
   private state: EngineState = { kind: 'loading', target: '' };
+  /** Where the loaded engine runs (undefined while none is loaded). */
+  private device: DeviceOutcome | undefined;
   private busy = 0;
   private last: LastCompletionStats | undefined;
   private catalog: Catalog | undefined;
@@ -85,6 +89,8 @@ export class Controller implements vscode.Disposable {
     this.statusItem.command = COMMANDS.menu;
     this.engine = new EngineHost(this.log, (s) => {
       this.state = s;
+      if (s.kind === 'ready') this.deviceReady(s.device);
+      else if (s.kind !== 'downloading') this.device = undefined;
       this.updateStatus();
     });
     this.provider = new LockstepInlineProvider(this);
@@ -184,6 +190,23 @@ export class Controller implements vscode.Disposable {
     }
   }
 
+  /**
+   * An engine finished loading on `outcome`'s device (EngineHost has logged it). When the device asked for could not
+   * be used, one warning says which device runs and why (deviceNotice decides); the same warning is not repeated in
+   * this session, e.g. when a drafter change reloads the engine on the same fallback.
+   */
+  private deviceReady(outcome: DeviceOutcome | undefined): void {
+    this.device = outcome;
+    const notice = outcome === undefined ? undefined : deviceNotice(outcome);
+    if (notice === undefined || this.shownNotes.has(notice)) return;
+    this.shownNotes.add(notice);
+    this.log.warn(notice);
+    void vscode.window.showWarningMessage(notice, 'Device Setting', 'Show Log').then((a) => {
+      if (a === 'Device Setting') void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.device`);
+      if (a === 'Show Log') this.log.show();
+    });
+  }
+
   /** Settings → plan → engine (restarted only when the models or execution options changed). */
   private applyPlan(extraDrafters: DrafterSpec[] = []): boolean {
     if (!this.catalog) {
@@ -209,7 +232,6 @@ export class Controller implements vscode.Disposable {
     }
     this.plan = plan;
     for (const n of plan.notes) this.note(n, 'warn');
-    if (plan.deviceNote) this.note(plan.deviceNote, 'info');
     if (this.settings.coupling === 'standard') {
       this.note('coupling "standard" (Leviathan/Chen speculative sampling) is NOT drafter-invariant: the text depends on the drafter', 'warn');
     }
@@ -246,6 +268,7 @@ export class Controller implements vscode.Disposable {
       coupling: this.settings.coupling,
       last: this.last,
       busy: this.busy > 0,
+      device: this.device,
     };
   }
 

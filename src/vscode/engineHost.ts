@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { EngineClient } from '../engine/client';
 import type { CompletionRequest, CompletionResult, DrafterSpec, EngineInfo, EngineOptions } from '../engine/engine';
+import { describeDevice } from './deviceNotice';
 import type { EngineState } from './format';
 import { engineCovers } from './models';
 
@@ -23,6 +24,16 @@ export interface HostLogger {
  * get, so it is only for a client being stopped. A live client is cancelled up to its last issued id.
  */
 const LAST_ID = 0x7ffffffe;
+
+/** " (variant q4f16; per device: cpu q4, webgpu q4f16)" for the loading line, "" for a model without variants. */
+function describeVariants(o: EngineOptions): string {
+  const perDevice = Object.entries(o.variants ?? {}).map(([d, v]) => `${d} ${v}`);
+  const parts = [
+    ...(o.variant ? [`variant ${o.variant}`] : []),
+    ...(perDevice.length > 0 ? [`per device: ${perDevice.join(', ')}`] : []),
+  ];
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
 
 export class EngineHost {
   private client: EngineClient | undefined;
@@ -67,10 +78,9 @@ export class EngineHost {
     this.options = options;
     this.onState({ kind: 'loading', target: label });
     const t0 = performance.now();
-    const providers = (options.executionProviders ?? ['cpu']).join(', ');
     this.log.info(
-      `loading target ${options.target}${options.variant ? ` (variant ${options.variant})` : ''}` +
-        `${drafters.length ? ` with drafters ${drafters.map((d) => d.name).join(', ')}` : ''}; execution provider: ${providers}` +
+      `loading target ${options.target}${describeVariants(options)}` +
+        `${drafters.length ? ` with drafters ${drafters.map((d) => d.name).join(', ')}` : ''}; device: ${options.device ?? 'cpu'}` +
         `${options.threads ? `, ${options.threads} threads` : ''}`,
     );
     let client: EngineClient;
@@ -91,9 +101,9 @@ export class EngineHost {
           const ms = performance.now() - t0;
           this.log.info(
             `engine ready in ${ms.toFixed(0)} ms: target ${info.target}, FIM ${info.fim}, vocabulary ${info.vocabSize}, ` +
-              `context ${info.maxPositions} positions, drafters ${info.drafters.join(', ')}, execution provider ${providers}`,
+              `context ${info.maxPositions} positions, drafters ${info.drafters.join(', ')}; ${describeDevice(info.device)}`,
           );
-          this.onState({ kind: 'ready' });
+          this.onState({ kind: 'ready', device: info.device });
         }
         return info;
       },

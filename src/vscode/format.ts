@@ -1,9 +1,12 @@
 /** Text the extension shows: the status bar item, its tooltip, a completion's title, log lines. No `vscode` import. */
+import type { DeviceOutcome } from '../engine/device';
 import type { CompletionResult } from '../engine/engine';
+import { deviceSummary } from './deviceNotice';
 
 export type EngineState =
   | { kind: 'loading'; target: string }
-  | { kind: 'ready' }
+  /** `device`: where the loaded engine runs (absent only for engines that do not say). */
+  | { kind: 'ready'; device?: DeviceOutcome }
   | { kind: 'downloading'; model: string; percent?: number }
   | { kind: 'error'; message: string };
 
@@ -28,6 +31,8 @@ export interface StatusInfo {
   last?: LastCompletionStats;
   /** A generation is running. */
   busy?: boolean;
+  /** Where the loaded engine runs (absent before the first load). */
+  device?: DeviceOutcome;
 }
 
 export function formatAcceptance(s: Pick<LastCompletionStats, 'drafted' | 'accepted'>): string {
@@ -64,6 +69,7 @@ export function statusTooltip(info: StatusInfo): string {
   lines.push(`Lockstep — ${state}`);
   lines.push(`Target: ${info.target}`);
   lines.push(`Drafter: ${info.drafter}`);
+  if (info.device) lines.push(`Device: ${deviceSummary(info.device)}`);
   lines.push(`Coupling: ${info.coupling}${info.coupling === 'standard' ? ' (not drafter-invariant)' : ''}`);
   lines.push(`Seed: ${info.seed}${info.seedOverridden ? ' (chosen this session; the lockstep.seed setting is unchanged)' : ''}`);
   if (info.last) {

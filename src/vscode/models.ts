@@ -10,10 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DrafterSpec, EngineOptions } from '../engine/engine';
 import {
-  Catalog, CatalogEntry, ModelSpecError, entryForDir, entryStatus, findEntry, isDownloadable, resolveModel,
+  Catalog, CatalogEntry, DeviceVariants, ModelSpecError, downloadedDeviceVariants, entryForDir, entryStatus, findEntry,
+  isDownloadable, resolveModel,
 } from '../models/catalog';
 import type { LockstepSettings } from './settings';
-import { executionProvidersFor } from './settings';
 
 export const BUILTIN_DRAFTERS = ['none', 'prompt-lookup'] as const;
 const LOOKUP_PREFIX = 'prompt-lookup+';
@@ -38,15 +38,22 @@ export interface ResolvedTarget {
   dir: string;
   entry?: CatalogEntry;
   variant?: string;
+  /** The variant per device, where the catalog suggests one and it is downloaded in `dir` (empty otherwise). */
+  variants: DeviceVariants;
   /** The catalog id, or the directory's name. */
   label: string;
+}
+
+/** The entry's per-device variants that are complete in `dir` (none for a model outside the catalog). */
+function variantsIn(entry: CatalogEntry | undefined, dir: string, env: ModelEnv): DeviceVariants {
+  return entry === undefined ? {} : downloadedDeviceVariants(entry, dir, { cacheDir: env.cacheDir });
 }
 
 /** The target setting → its directory (throws ModelSpecError with a message for the user when it cannot be used). */
 export function resolveTarget(spec: string, env: ModelEnv): ResolvedTarget {
   const r = resolveModel(expandHome(spec), env.catalog, env.baseDir, { cacheDir: env.cacheDir });
   const entry = r.entry ?? entryForDir(env.catalog, r.dir, { cacheDir: env.cacheDir });
-  return { spec, dir: r.dir, entry, variant: r.variant, label: entry?.id ?? path.basename(r.dir) };
+  return { spec, dir: r.dir, entry, variant: r.variant, variants: variantsIn(entry, r.dir, env), label: entry?.id ?? path.basename(r.dir) };
 }
 
 /** The parts of a tokenizer that decide token ids; two models can share a draft only when these are equal. */
@@ -68,6 +75,8 @@ export interface DrafterCheck {
   dir?: string;
   entry?: CatalogEntry;
   variant?: string;
+  /** Per-device variants downloaded in `dir` (when ok). */
+  variants?: DeviceVariants;
   reason?: string;
 }
 
@@ -94,21 +103,29 @@ export function checkDrafterModel(spec: string, target: ResolvedTarget, env: Mod
         reason: `drafter '${entry.id}' (tokenizer family ${entry.family}) cannot draft for '${target.entry.id}' (family ${target.entry.family})`,
       };
     }
-    return { ok: true, dir, entry, variant };
+    return { ok: true, dir, entry, variant, variants: variantsIn(entry, dir, env) };
   }
   const a = tokenizerSignature(dir);
   const b = tokenizerSignature(target.dir);
   if (a === undefined || b === undefined || a !== b) {
     return { ok: false, dir, entry, reason: `'${spec}' does not share the target's tokenizer (${target.label})` };
   }
-  return { ok: true, dir, entry, variant };
+  return { ok: true, dir, entry, variant, variants: variantsIn(entry, dir, env) };
+}
+
+export interface AvailableDrafter {
+  id: string;
+  entry: CatalogEntry;
+  dir: string;
+  variant?: string;
+  variants: DeviceVariants;
 }
 
 /** The drafter models of the target's family that are available now (bundled or downloaded), recommended first. */
-export function availableDrafters(target: ResolvedTarget, env: ModelEnv): { id: string; entry: CatalogEntry; dir: string; variant?: string }[] {
+export function availableDrafters(target: ResolvedTarget, env: ModelEnv): AvailableDrafter[] {
   const fam = target.entry?.family;
   const rec = target.entry?.recommendedDrafters ?? [];
-  const out: { id: string; entry: CatalogEntry; dir: string; variant?: string }[] = [];
+  const out: AvailableDrafter[] = [];
   let targetSig: string | undefined;
   for (const m of env.catalog.models) {
     if (m.role === 'target' || m.id === target.entry?.id) continue;
@@ -120,7 +137,7 @@ export function availableDrafters(target: ResolvedTarget, env: ModelEnv): { id: 
       targetSig ??= tokenizerSignature(target.dir) ?? '';
       if (tokenizerSignature(st.dir) !== targetSig) continue;
     }
-    out.push({ id: m.id, entry: m, dir: st.dir, variant: st.variant });
+    out.push({ id: m.id, entry: m, dir: st.dir, variant: st.variant, variants: variantsIn(m, st.dir, env) });
   }
   const rank = (id: string): number => {
     const i = rec.indexOf(id);
@@ -146,14 +163,19 @@ export interface ResolvedDrafter {
 export function autoDrafter(target: ResolvedTarget, env: ModelEnv): ResolvedDrafter {
   const first = availableDrafters(target, env)[0];
   if (first && (target.entry?.recommendedDrafters ?? []).includes(first.id)) {
-    return { spec: 'auto', request: first.id, label: first.id, load: drafterLoad(first.id, first.dir, first.variant) };
+    return { spec: 'auto', request: first.id, label: first.id, load: drafterLoad(first.id, first.dir, first.variant, first.variants) };
   }
   return { spec: 'auto', request: 'prompt-lookup', label: 'prompt-lookup' };
 }
 
-/** What the engine loads for a model drafter (its own ONNX variant, for a downloaded model that has variants). */
-function drafterLoad(name: string, dir: string, variant: string | undefined): DrafterSpec {
-  return variant === undefined ? { name, dir } : { name, dir, variant };
+/**
+ * What the engine loads for a model drafter: its own ONNX variant for a downloaded model that has variants, and the
+ * downloaded per-device ones (absent when none, so that plans of bundled models stay as they were).
+ */
+function drafterLoad(name: string, dir: string, variant: string | undefined, variants: DeviceVariants = {}): DrafterSpec {
+  const spec: DrafterSpec = variant === undefined ? { name, dir } : { name, dir, variant };
+  if (Object.keys(variants).length > 0) spec.variants = variants;
+  return spec;
 }
 
 /** The engine's name for a model drafter: its catalog id, or the absolute directory for a model outside the catalog. */
@@ -180,7 +202,7 @@ export function resolveDrafter(spec: string, target: ResolvedTarget, env: ModelE
     spec,
     request: lookup ? `${LOOKUP_PREFIX}${name}` : name,
     label: lookup ? `${LOOKUP_PREFIX}${short}` : short,
-    load: drafterLoad(name, check.dir!, check.variant),
+    load: drafterLoad(name, check.dir!, check.variant, check.variants),
   };
 }
 
@@ -190,10 +212,8 @@ export interface EnginePlan {
   options: EngineOptions;
   target: ResolvedTarget;
   drafter: ResolvedDrafter;
-  /** Things to tell the user or the log (drafter fallback, device). */
+  /** Things to tell the user or the log (drafter fallback). */
   notes: string[];
-  /** Said in the log about the execution provider. */
-  deviceNote?: string;
 }
 
 /**
@@ -207,32 +227,27 @@ export function planEngine(settings: LockstepSettings, env: ModelEnv, extraDraft
   if (drafter.load) loads.set(drafter.load.name, drafter.load);
   for (const d of extraDrafters) if (!loads.has(d.name)) loads.set(d.name, d);
   const drafters = [...loads.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const device = executionProvidersFor(settings.device);
+  // The engine chooses the device when it loads (auto tries the GPU providers, then the CPU) and takes, on the device
+  // it ends up on, that device's variant from `variants`, else `variant`.
   const options: EngineOptions = {
     target: target.dir,
     drafters,
     threads: settings.threads,
     fim: typeof target.entry?.fim === 'string' ? target.entry.fim : undefined,
     variant: target.variant,
-    executionProviders: device.providers,
+    device: settings.device,
   };
+  if (Object.keys(target.variants).length > 0) options.variants = target.variants;
   const notes: string[] = [];
   if (drafter.problem) notes.push(drafter.problem);
-  return {
-    key: JSON.stringify(options),
-    options,
-    target,
-    drafter,
-    notes,
-    deviceNote: device.note,
-  };
+  return { key: JSON.stringify(options), options, target, drafter, notes };
 }
 
 /** True when the plan's engine already has every model `want` needs (same target and options, drafters a superset). */
 export function engineCovers(loaded: EngineOptions, want: EngineOptions): boolean {
   const strip = (o: EngineOptions): string => JSON.stringify({ ...o, drafters: undefined });
   if (strip(loaded) !== strip(want)) return false;
-  const id = (d: DrafterSpec): string => `${path.resolve(d.dir)}\u0000${d.variant ?? ''}`;
+  const id = (d: DrafterSpec): string => `${path.resolve(d.dir)}\u0000${d.variant ?? ''}\u0000${JSON.stringify(d.variants ?? {})}`;
   const have = new Map((loaded.drafters ?? []).map((d) => [d.name, id(d)]));
   return (want.drafters ?? []).every((d) => have.get(d.name) === id(d));
 }
@@ -302,7 +317,7 @@ export function verifyDrafters(target: ResolvedTarget, env: ModelEnv): { spec: s
     { spec: 'prompt-lookup', request: 'prompt-lookup' },
   ];
   for (const m of availableDrafters(target, env)) {
-    const load = drafterLoad(m.id, m.dir, m.variant);
+    const load = drafterLoad(m.id, m.dir, m.variant, m.variants);
     out.push({ spec: m.id, request: m.id, load });
     out.push({ spec: `${LOOKUP_PREFIX}${m.id}`, request: `${LOOKUP_PREFIX}${m.id}`, load });
   }

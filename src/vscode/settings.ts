@@ -5,10 +5,12 @@
  * A value of the wrong type or out of range never reaches the engine: it is replaced by the default and reported
  * once (per setting and value) with a message that names the setting, what it must be, and what it got.
  */
+import type { DeviceRequest } from '../engine/device';
 import type { CouplingKind } from '../engine/types';
 
 export type MultilineMode = 'auto' | 'always' | 'never';
-export type DeviceSetting = 'auto' | 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
+/** The `device` setting goes to the engine as it is (EngineOptions.device). */
+export type DeviceSetting = DeviceRequest;
 
 export interface LockstepSettings {
   enable: boolean;
@@ -42,7 +44,13 @@ export const SECTION = 'lockstep';
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 export const COUPLINGS: readonly CouplingKind[] = ['gumbel', 'wmh', 'standard'];
 export const MULTILINE_MODES: readonly MultilineMode[] = ['auto', 'always', 'never'];
-export const DEVICES: readonly DeviceSetting[] = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
+/**
+ * The device setting's values: the engine's DEVICE_REQUESTS, written out (a record, so the compiler checks that every
+ * DeviceRequest is here) because src/engine/device.ts loads onnxruntime-node, which only the engine's worker thread
+ * should; test/vscode-settings.test.ts checks the two lists are equal.
+ */
+const DEVICE_SETTINGS: Readonly<Record<DeviceSetting, true>> = { auto: true, cpu: true, webgpu: true, cuda: true, dml: true, coreml: true };
+export const DEVICES = Object.keys(DEVICE_SETTINGS) as readonly DeviceSetting[];
 
 export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({
   enable: true,
@@ -225,26 +233,6 @@ export class SettingsReader {
   history(): string[] {
     return [...this.all];
   }
-}
-
-export interface ExecutionChoice {
-  providers: string[];
-  /** Said in the log (or shown) when the device asked for is not used as such. */
-  note?: string;
-}
-
-/** The onnxruntime execution providers for the device setting; for now every device runs on the CPU provider. */
-export function executionProvidersFor(device: DeviceSetting | string): ExecutionChoice {
-  if (device === 'auto' || device === 'cpu') {
-    return { providers: ['cpu'], note: device === 'auto' ? 'device "auto": using the CPU execution provider (GPU providers come in a later version)' : undefined };
-  }
-  if ((DEVICES as readonly string[]).includes(device)) {
-    return {
-      providers: ['cpu'],
-      note: `device "${device}" is not supported yet: GPU execution providers come in a later version of Lockstep; using the CPU provider`,
-    };
-  }
-  return { providers: ['cpu'], note: `unknown device "${device}"; using the CPU provider` };
 }
 
 /** The settings whose change means reloading models (the engine restarts); the rest apply to the next completion. */

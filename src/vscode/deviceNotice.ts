@@ -1,0 +1,48 @@
+/**
+ * What the extension says about the device the engine ended up on: a log line every load, a line in the status
+ * tooltip, and a notice only when the user would otherwise not learn that their GPU is not used. No `vscode` import.
+ *
+ * Only types come from src/engine/device.ts: it loads onnxruntime-node, which belongs in the engine's worker thread,
+ * not in the extension host. describeDevice repeats its describeOutcome (test/vscode-device.test.ts checks they agree).
+ */
+import type { Device, DeviceOutcome } from '../engine/device';
+
+const DEVICE_NAMES: Readonly<Record<Device, string>> = {
+  cpu: 'the CPU',
+  webgpu: 'WebGPU',
+  cuda: 'CUDA',
+  dml: 'DirectML',
+  coreml: 'CoreML',
+};
+
+/** The device in words ("the CPU", "WebGPU" …). */
+export function deviceName(d: Device): string {
+  return DEVICE_NAMES[d] ?? d;
+}
+
+/** One line for the log: the device, its variant, what was asked, and why devices before it were not used. */
+export function describeDevice(o: DeviceOutcome): string {
+  const variant = o.variant ? `, variant ${o.variant}` : '';
+  const head = o.requested === o.used ? `device ${o.used}${variant}` : `device ${o.used}${variant} (asked: ${o.requested})`;
+  return o.notes.length > 0 ? `${head}; ${o.notes.join('; ')}` : head;
+}
+
+/** The tooltip's short form: "webgpu, variant q4f16" or "cpu (asked: webgpu; the log says why)". */
+export function deviceSummary(o: DeviceOutcome): string {
+  const variant = o.variant ? `, variant ${o.variant}` : '';
+  const asked = o.requested === o.used ? '' : o.notes.length > 0 ? ` (asked: ${o.requested}; the log says why)` : ` (asked: ${o.requested})`;
+  return `${o.used}${variant}${asked}`;
+}
+
+/**
+ * The one notice for an engine load, or undefined when the log is enough. The engine sets `fellBack` when a device
+ * named in the settings could not be used, or when `auto` tried a GPU provider that failed; `auto` passing over
+ * providers this machine cannot use (not installed, no GPU device node) leaves only notes, which are logged, not
+ * shown: they would greet every user of a machine without a GPU on every start. Asking for the CPU never notifies.
+ */
+export function deviceNotice(o: DeviceOutcome): string | undefined {
+  if (o.requested === 'cpu' || !o.fellBack) return undefined;
+  const instead = o.requested === 'auto' ? '' : ` instead of ${deviceName(o.requested)}`;
+  const why = o.notes.length > 0 ? o.notes.join('; ') : 'the log has the details';
+  return `Lockstep runs on ${deviceName(o.used)}${instead}: ${why}`;
+}
