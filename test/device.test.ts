@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CALL_RULES, DeviceEnvironment, autoOrder, describeOutcome, deviceCandidates, executionProviders, probeDevices } from '../src/engine/device';
+import { CALL_RULES, DeviceEnvironment, autoOrder, describeOutcome, deviceCandidates, executionProviders, likelyDevice } from '../src/engine/device';
+import { probeDevices } from '../src/engine/deviceProbe';
 
 function env(over: Partial<DeviceEnvironment> = {}): DeviceEnvironment {
   return {
@@ -87,4 +88,12 @@ test('describeOutcome says the device, the variant and why others were not used'
     describeOutcome({ requested: 'webgpu', used: 'cpu', variant: 'q4', fellBack: true, notes: ['webgpu: No supported adapters'] }),
     'device cpu, variant q4 (asked: webgpu); webgpu: No supported adapters',
   );
+});
+
+test('likelyDevice (what to download before anything is loaded): a named device, or the CPU for auto on a Linux box without a GPU', () => {
+  assert.equal(likelyDevice('webgpu', 'linux', false), 'webgpu');
+  assert.equal(likelyDevice('cpu', 'win32', true), 'cpu');
+  assert.equal(likelyDevice('auto', 'linux', false), 'cpu');
+  assert.equal(likelyDevice('auto', 'linux', true), undefined);
+  assert.equal(likelyDevice('auto', 'darwin', true), undefined);
 });

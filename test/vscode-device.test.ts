@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { describeOutcome, type DeviceOutcome } from '../src/engine/device';
 import { describeDevice, deviceNotice, deviceSummary } from '../src/vscode/deviceNotice';
 import { statusTooltip, type StatusInfo } from '../src/vscode/format';
+import { downloadVariant } from '../src/vscode/download';
+import { findEntry, loadCatalog, packageRoot } from '../src/models/catalog';
 
 const WEBGPU_FAILED = 'webgpu: failed to create a WebGPU device (no adapter)';
 const CUDA_ABSENT = "cuda: onnxruntime-node's CUDA provider (libonnxruntime_providers_cuda.so) is not installed; to enable CUDA: …";
@@ -97,5 +99,16 @@ test('the extension host does not load onnxruntime-node (only the engine worker 
   visit(start);
   assert.ok(seen.size > 5, [...seen].join('\n'));
   assert.ok(!external.has('onnxruntime-node'), `reached onnxruntime-node from: ${[...seen].join(', ')}`);
-  assert.ok(![...seen].some((f) => f.endsWith(path.join('engine', 'device.js'))), 'src/engine/device.ts loads onnxruntime-node');
+  assert.ok(![...seen].some((f) => f.endsWith(path.join('engine', 'deviceProbe.js'))), 'the extension host reached src/engine/deviceProbe.ts, which loads onnxruntime-node');
+});
+
+test('Download Models fetches the variant for the likely device: q4 for the CPU, q4f16 for WebGPU, the default when unknown', () => {
+  const catalog = loadCatalog(path.join(packageRoot(), 'models.json'));
+  const qwen = findEntry(catalog, 'qwen2.5-coder-1.5b')!;
+  assert.equal(downloadVariant(qwen, 'cpu'), 'q4');
+  assert.equal(downloadVariant(qwen, 'webgpu'), 'q4f16');
+  assert.equal(downloadVariant(qwen, 'cuda'), 'fp16');
+  assert.equal(downloadVariant(qwen, undefined), undefined);
+  const bundled = findEntry(catalog, 'lockstep-target')!;
+  assert.equal(downloadVariant(bundled, 'cpu'), undefined);
 });

@@ -12,10 +12,11 @@
  * - cuda, dml, coreml: not measured here; the same multiple-of-4 rule is applied as the cautious default, and
  *   `lockstep verify --device <name>` is the judge on the user's machine.
  * The drafter's logits never reach the output, so drafters take unpadded calls on every provider.
+ *
+ * Pure (no onnxruntime import), so the extension host can use it; deviceProbe.ts asks onnxruntime what it offers.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
 export type DeviceRequest = Device | 'auto';
@@ -121,30 +122,8 @@ export function deviceCandidates(request: DeviceRequest, env: DeviceEnvironment)
   return { order, skipped };
 }
 
-let probed: DeviceEnvironment | undefined;
-
-/** This process's DeviceEnvironment (onnxruntime's backends, device nodes, library folders). */
-export function probeDevices(): DeviceEnvironment {
-  if (probed) return probed;
-  let binaryDir: string | undefined;
-  try {
-    const pkg = require.resolve('onnxruntime-node/package.json');
-    binaryDir = path.join(path.dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
-  } catch {
-    binaryDir = undefined;
-  }
-  probed = {
-    platform: process.platform,
-    arch: process.arch,
-    backends: typeof ort.listSupportedBackends === 'function' ? ort.listSupportedBackends() : [{ name: 'cpu', bundled: true }],
-    binaryDir,
-    gpuDeviceNode: process.platform !== 'linux' || hasGpuDeviceNode(),
-    libraryDirs: libraryDirs(),
-  };
-  return probed;
-}
-
-function hasGpuDeviceNode(): boolean {
+/** A GPU device node exists (Linux: /dev/dri/renderD*, /dev/nvidia*, WSL's /dev/dxg). */
+export function hasGpuDeviceNode(): boolean {
   const list = (dir: string): string[] => {
     try {
       return fs.readdirSync(dir);
@@ -158,12 +137,13 @@ function hasGpuDeviceNode(): boolean {
   );
 }
 
-function libraryDirs(): string[] {
-  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d.length > 0);
-  const cudaHome = process.env.CUDA_HOME ?? process.env.CUDA_PATH;
-  if (cudaHome) dirs.push(path.join(cudaHome, 'lib64'), path.join(cudaHome, 'lib'));
-  dirs.push('/usr/local/cuda/lib64', '/usr/local/cuda-12/lib64', '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib');
-  return dirs;
+/**
+ * The device the engine will most likely run on, without loading onnxruntime (for choosing what to download):
+ * a named device, or for auto the CPU on a Linux machine with no GPU device node; undefined when only trying tells.
+ */
+export function likelyDevice(request: DeviceRequest, platform: NodeJS.Platform, gpuDeviceNode: boolean): Device | undefined {
+  if (request !== 'auto') return request;
+  return platform === 'linux' && !gpuDeviceNode ? 'cpu' : undefined;
 }
 
 /** The outcome of choosing a device, as the engine reports it. */

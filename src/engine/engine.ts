@@ -6,7 +6,8 @@ import { Drafter, LookupThenModelDrafter, ModelDrafter, NoDrafter, PromptLookupD
 import { CancelSignal, TargetState, generate } from './decode';
 import { FimTemplate, buildFimPrompt, detectFimTemplate } from './fim';
 import { CausalLM } from './model';
-import { CallRule, Device, DeviceOutcome, DeviceRequest, deviceCandidates, probeDevices } from './device';
+import { CallRule, Device, DeviceOutcome, DeviceRequest, deviceCandidates } from './device';
+import { probeDevices } from './deviceProbe';
 import { StopChecker } from './stops';
 import { TokenizerWrapper } from './tokenizer';
 import { CouplingKind, SamplingSettings } from './types';

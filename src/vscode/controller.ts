@@ -6,12 +6,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DeviceOutcome } from '../engine/device';
+import { Device, DeviceOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
 import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo } from '../engine/engine';
 import { Catalog, CatalogEntry, loadCatalog } from '../models/catalog';
 import { defaultModelsDir } from '../models/hubCache';
 import { deviceNotice } from './deviceNotice';
-import { DownloadFn, DownloadOutcome, approximateSize, downloadAll, formatBytes } from './download';
+import { DownloadFn, DownloadOutcome, approximateSize, downloadAll, downloadVariant, formatBytes } from './download';
 import { EngineHost } from './engineHost';
 import { EngineState, LastCompletionStats, StatusInfo, statusBarText, statusTooltip } from './format';
 import {
@@ -495,8 +495,9 @@ export class Controller implements vscode.Disposable {
         return [];
       }
       type Item = vscode.QuickPickItem & { entry: CatalogEntry };
+      const device = this.downloadDevice();
       const items: Item[] = missing.map((e) => {
-        const size = approximateSize(e);
+        const size = approximateSize(e, downloadVariant(e, device));
         return { label: e.id, description: `${e.role}${size ? ` · about ${formatBytes(size)}` : ''}`, detail: e.name, entry: e };
       });
       const picks = await vscode.window.showQuickPick(items, { title: 'Lockstep: Download Models', canPickMany: true, placeHolder: `Into ${this.env().cacheDir}` });
@@ -506,8 +507,14 @@ export class Controller implements vscode.Disposable {
     return this.runDownloads(entries);
   }
 
+  /** The device the engine will most likely use, which decides the variant to download (see downloadVariant). */
+  private downloadDevice(): Device | undefined {
+    return likelyDevice(this.settings.device, process.platform, hasGpuDeviceNode());
+  }
+
   private async runDownloads(entries: CatalogEntry[]): Promise<DownloadOutcome[]> {
     const env = this.env();
+    const device = this.downloadDevice();
     const before = this.state;
     const outcomes = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Lockstep', cancellable: true },
@@ -520,12 +527,16 @@ export class Controller implements vscode.Disposable {
           return await downloadAll(
             this.download,
             entries,
-            { endpoint: this.settings.hubEndpoint || undefined, cacheDir: env.cacheDir, signal: ac.signal },
+            {
+              endpoint: this.settings.hubEndpoint || undefined, cacheDir: env.cacheDir, signal: ac.signal,
+              variantOf: (e) => downloadVariant(e, device),
+            },
             (index, entry, percent, detail) => {
               if (index !== lastIndex) {
                 lastIndex = index;
                 lastPercent = 0;
-                this.log.info(`downloading ${entry.id} (${entry.repo}) into ${env.cacheDir}`);
+                const variant = downloadVariant(entry, device);
+                this.log.info(`downloading ${entry.id} (${entry.repo}${variant ? `, variant ${variant} for ${device}` : ''}) into ${env.cacheDir}`);
               }
               const p = percent ?? lastPercent;
               const which = entries.length > 1 ? ` (${index + 1}/${entries.length})` : '';

@@ -2,6 +2,7 @@
  * Download Models, without `vscode`: running the Hub downloader for a list of catalog entries with progress and
  * cancellation. The downloader itself (src/models/download.ts) is passed in, so this is unit-tested with a fake one.
  */
+import type { Device } from '../engine/device';
 import type { CatalogEntry } from '../models/catalog';
 import type { DownloadOptions, DownloadProgress } from '../models/download';
 
@@ -51,6 +52,14 @@ export interface DownloadOutcome {
   cancelled: boolean;
   dir?: string;
   error?: string;
+}
+
+/**
+ * The variant Download Models fetches for an entry: the catalog's choice for the device the engine will most likely
+ * run on (e.g. q4 for the CPU, q4f16 for WebGPU); undefined — the entry's default — when that is not known.
+ */
+export function downloadVariant(entry: CatalogEntry, device: Device | undefined): string | undefined {
+  return device === undefined ? undefined : entry.deviceVariants?.[device];
 }
 
 /** Downloads entries one after another; stops at cancellation. `report` gets (entry index, percent or undefined). */
