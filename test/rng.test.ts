@@ -10,6 +10,9 @@ import {
   STREAM_STANDARD_DRAFT,
   STREAM_STANDARD_TARGET,
   gumbel,
+  gumbelFrom,
+  hashFrom,
+  positionState,
   hash32,
   uniform,
   unitFromHash,
@@ -195,4 +198,21 @@ test('seeds >= 2^32 use the high word', () => {
   // The high word is the second word, not added to the first.
   assert.notEqual(hash32(2 ** 32, 0, 0, 0), hash32(0, 1, 0, 0));
   assert.equal(hash32(2 ** 32, 0, 0, 0), referenceHash32(0n + (1n << 32n), 0n, 0n, 0n));
+});
+
+test('positionState + hashFrom and gumbelFrom give exactly hash32 and gumbel(uniform) (the samplers\' fast path)', () => {
+  let x = 12345;
+  const next = (): number => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x;
+  };
+  for (let i = 0; i < 20000; i++) {
+    const seed = i % 3 === 0 ? next() * 2 ** 21 + next() % 2 ** 21 : next();
+    const position = next() % 100000;
+    const id = next() % 160000;
+    const stream = next() % 6;
+    const state = positionState(seed, position);
+    assert.equal(hashFrom(state, id, stream), hash32(seed, position, id, stream));
+    assert.ok(Object.is(gumbelFrom(state, id), gumbel(uniform(seed, position, id, STREAM_GUMBEL))));
+  }
 });

@@ -9,14 +9,7 @@
  */
 
 import type { SamplingSettings, TokenSampler } from './types';
-import {
-  GUMBEL_MAX,
-  STREAM_DART_HEIGHT,
-  STREAM_DART_TOKEN,
-  STREAM_GUMBEL,
-  gumbel,
-  uniform,
-} from './rng';
+import { GUMBEL_MAX, STREAM_DART_HEIGHT, STREAM_DART_TOKEN, gumbelFrom, hashFrom, positionState, unitFromHash } from './rng';
 import { Distribution, argmaxLowestId, validateSettings } from './sampling';
 
 /** The largest vocabulary a sampler accepts: 64·vocabLimit darts must fit the uint32 id word. */
@@ -100,14 +93,15 @@ export class GumbelSampler implements TokenSampler {
     const n = Math.min(this.vocabLimit, logits.length);
     const a = argmaxLowestId(logits, n);
     let bestId = a;
-    let best = logits[a] / T + gumbel(uniform(seed, position, a, STREAM_GUMBEL));
+    const state = positionState(seed, position);
+    let best = logits[a] / T + gumbelFrom(state, a);
     let threshold = pruneThreshold(best, T);
     let hashed = 1;
     for (let i = 0; i < n; i++) {
       const l = logits[i];
       if (!(l > threshold) || i === a) continue;
       hashed++;
-      const s = l / T + gumbel(uniform(seed, position, i, STREAM_GUMBEL));
+      const s = l / T + gumbelFrom(state, i);
       if (s > best || (s === best && i < bestId)) {
         best = s;
         bestId = i;
@@ -124,7 +118,8 @@ export class GumbelSampler implements TokenSampler {
     const size = this.dist.size;
     const a = ids[0];
     let bestId = a;
-    let best = logits[a] / T + gumbel(uniform(seed, position, a, STREAM_GUMBEL));
+    const state = positionState(seed, position);
+    let best = logits[a] / T + gumbelFrom(state, a);
     let threshold = pruneThreshold(best, T);
     let hashed = 1;
     for (let j = 1; j < size; j++) {
@@ -132,7 +127,7 @@ export class GumbelSampler implements TokenSampler {
       const l = logits[i];
       if (!(l > threshold)) continue;
       hashed++;
-      const s = l / T + gumbel(uniform(seed, position, i, STREAM_GUMBEL));
+      const s = l / T + gumbelFrom(state, i);
       if (s > best || (s === best && i < bestId)) {
         best = s;
         bestId = i;
@@ -184,10 +179,11 @@ export class WeightedMinHashSampler implements TokenSampler {
     const V = this.vocabLimit;
     const maxP = dist.maxProb;
     const limit = 64 * V;
+    const state = positionState(seed, position); // the hash prefix shared by every dart at this position
     for (let m = 0; m < limit; m++) {
-      const h = uniform(seed, position, m, STREAM_DART_HEIGHT);
+      const h = unitFromHash(hashFrom(state, m, STREAM_DART_HEIGHT));
       if (h > maxP) continue;
-      const k = Math.floor(uniform(seed, position, m, STREAM_DART_TOKEN) * V);
+      const k = Math.floor(unitFromHash(hashFrom(state, m, STREAM_DART_TOKEN)) * V);
       if (h <= dist.prob(k)) {
         this.darts = m + 1;
         return k;

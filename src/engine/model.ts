@@ -194,10 +194,10 @@ export class CausalLM {
     } else {
       const { numKeyValueHeads: h, headDim: d } = this.config;
       const total = this.physLen;
-      this.kv = this.kv.map(({ key, value }) => ({
-        key: sliceTime(key, h, total, length, d),
-        value: sliceTime(value, h, total, length, d),
-      }));
+      for (const pair of this.kv) {
+        pair.key = cutTimeInPlace(pair.key, h, total, length, d);
+        pair.value = cutTimeInPlace(pair.value, h, total, length, d);
+      }
     }
     this.physLen = length;
   }
@@ -244,14 +244,15 @@ function presentLocations(numLayers: number): Record<string, 'cpu' | 'gpu-buffer
   return where;
 }
 
-/** Keeps the first `keep` of `total` time steps of a [1, heads, total, dim] tensor. */
-function sliceTime(t: ort.Tensor, heads: number, total: number, keep: number, dim: number): ort.Tensor {
-  const src = t.data as Float32Array | Uint16Array;
-  const dst = src instanceof Float32Array ? new Float32Array(heads * keep * dim) : new Uint16Array(heads * keep * dim);
-  for (let h = 0; h < heads; h++) {
-    dst.set(src.subarray(h * total * dim, h * total * dim + keep * dim), h * keep * dim);
-  }
-  return new ort.Tensor(t.type as 'float32' | 'float16', dst, [1, heads, keep, dim]);
+/**
+ * Keeps the first `keep` of `total` time steps of a [1, heads, total, dim] tensor, moving each head's prefix down in
+ * the same buffer (memmove; head 0 stays put) and returning a view: no allocation, and only (heads − 1)/heads of the
+ * cache is touched. The buffer is the previous call's output (or a view of it), which nothing else reads.
+ */
+function cutTimeInPlace(t: ort.Tensor, heads: number, total: number, keep: number, dim: number): ort.Tensor {
+  const data = t.data as Float32Array | Uint16Array;
+  for (let h = 1; h < heads; h++) data.copyWithin(h * keep * dim, h * total * dim, h * total * dim + keep * dim);
+  return new ort.Tensor(t.type as 'float32' | 'float16', data.subarray(0, heads * keep * dim), [1, heads, keep, dim]);
 }
 
 /** The logits of rows skip … skip+n−1 of a call that fed `padded` tokens. */

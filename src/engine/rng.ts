@@ -90,6 +90,35 @@ export function hash32(seed: number, position: number, id: number, stream: numbe
   return h >>> 0;
 }
 
+/**
+ * The murmur3 state after the first three words [seedLo, seedHi, position]: the same for every id at one position,
+ * so a sampler scanning the vocabulary computes it once (hashFrom finishes the hash).
+ */
+export function positionState(seed: number, position: number): number {
+  let h = HASH_SEED | 0;
+  h = round(h, seed >>> 0);
+  h = round(h, Math.floor(seed * INV_TWO_POW_32));
+  return round(h, position);
+}
+
+/** hash32 finished from positionState(seed, position): hashFrom(positionState(s, p), id, stream) = hash32(s, p, id, stream). */
+export function hashFrom(state: number, id: number, stream: number): number {
+  let h = round(state, id);
+  h = round(h, stream);
+  h ^= 20;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** gumbel(uniform(seed, position, id, STREAM_GUMBEL)) from positionState(seed, position), bit for bit. */
+export function gumbelFrom(state: number, id: number): number {
+  return -Math.log(-Math.log((hashFrom(state, id, STREAM_GUMBEL) + 0.5) * INV_TWO_POW_32));
+}
+
 /** Maps a uint32 hash to (h + 0.5) / 2^32, strictly inside (0, 1) (exact in binary64). */
 export function unitFromHash(h: number): number {
   return (h + 0.5) * INV_TWO_POW_32;
