@@ -79,7 +79,10 @@ export function gitCommit(): CommitInfo {
     sha = null;
   }
   try {
-    dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '' || sha === null;
+    // The benchmarks' own outputs (figures in media/, results in bench/results/) do not make the code dirty: in
+    // `bench all` each command would otherwise see the previous one's figures as uncommitted changes.
+    const changed = git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)media', ':(exclude)bench/results', ':(exclude)bench/RESULTS.md']);
+    dirty = changed !== '' || sha === null;
   } catch {
     dirty = true;
   }
