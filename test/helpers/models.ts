@@ -1,5 +1,6 @@
-/** Paths of the project's shipped small models, for tests. */
+/** Paths of the project's shipped small models, and helpers to feed them, for tests. */
 import * as path from 'node:path';
+import type { CausalLM } from '../../src/engine/model';
 
 export const ROOT = path.join(__dirname, '..', '..', '..');
 export const TARGET_DIR = path.join(ROOT, 'models', 'lockstep-target');
@@ -13,4 +14,26 @@ export function rowsEqualBitwise(a: Float32Array, b: Float32Array): boolean {
   const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
+}
+
+/** `n` token ids from a small LCG (not the engine's randomness), below vocab − 4. */
+export function seededIds(n: number, vocab: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s % (vocab - 4);
+  });
+}
+
+/** Every row's logits for `ids`, fed from an empty cache in calls of the given sizes (cycled). */
+export async function rowsByGrouping(m: CausalLM, ids: number[], sizes: number[]): Promise<Float32Array[]> {
+  m.reset();
+  const rows: Float32Array[] = [];
+  for (let p = 0, g = 0; p < ids.length; g++) {
+    const n = Math.min(sizes[g % sizes.length], ids.length - p);
+    const out = await m.forward(ids.slice(p, p + n));
+    for (let i = 0; i < n; i++) rows.push(out.row(i).slice());
+    p += n;
+  }
+  return rows;
 }

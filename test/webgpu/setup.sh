@@ -28,21 +28,9 @@ for p in libvulkan1 libllvm15 libelf1 libexpat1 libzstd1 zlib1g libwayland-clien
          libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxshmfence1; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
-if [ "${#need_pkgs[@]}" -gt 0 ]; then
-  if [ -n "${LOCKSTEP_WEBGPU_SKIP_APT:-}" ]; then
-    log "missing Debian packages: ${need_pkgs[*]} (LOCKSTEP_WEBGPU_SKIP_APT is set: not installing)"; exit 1
-  fi
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  log "apt-get install ${need_pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  for attempt in 1 2 3; do
-    if $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null; then
-      break
-    fi
-    [ "$attempt" -lt 3 ] || { log "apt-get failed"; exit 1; }
-    log "apt-get failed (attempt $attempt); retrying in 10 s"; sleep 10
-  done
-fi
+# shellcheck source=../apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../apt-install.sh"
+apt_install LOCKSTEP_WEBGPU_SKIP_APT "${need_pkgs[@]}" >&2 || exit 1
 
 # --- Mesa lavapipe from bookworm-backports, extracted (cached) ---------------------------------------------------
 if [ -f "$DEST/.complete" ] && [ -f "$DEST/root/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so" ]; then
