@@ -1,13 +1,13 @@
-// Bundles the CLI, the engine's worker thread and the VS Code extension into dist/. onnxruntime-node stays external:
+// Bundles the CLI, the engine process and the VS Code extension into dist/. onnxruntime-node stays external:
 // it carries native binaries and ships in node_modules (inside the .vsix too: see scripts/package-vsix.mjs). `vscode`
-// is provided by the editor. The extension (dist/extension.js) starts dist/worker.js, next to it, for inference.
+// is provided by the editor. The extension (dist/extension.js) forks dist/engineProcess.js, next to it, for inference.
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
 const options = {
   entryPoints: {
     cli: 'src/cli/index.ts',
-    worker: 'src/engine/worker.ts',
+    engineProcess: 'src/engine/engineProcess.ts',
     demo: 'src/cli/demo.ts',
     extension: 'src/vscode/extension.ts',
   },

@@ -9,7 +9,7 @@
  *  - onnxruntime-node must ship inside the extension, but its npm package carries native binaries for every
  *    platform (~290 MB); a platform-specific .vsix holds only its own (linux-x64 ≈ 45 MB unpacked), and VS Code's
  *    marketplace serves each user the matching one. `--target universal` keeps them all (one big package);
- *  - only what the extension runs is copied: dist/extension.js and dist/worker.js (esbuild bundles; everything but
+ *  - only what the extension runs is copied: dist/extension.js and dist/engineProcess.js (esbuild bundles; everything but
  *    onnxruntime-node is inside them), models/ and models.json, media/, README, LICENSE/CHANGELOG when present, and
  *    node_modules/onnxruntime-node (+ onnxruntime-common) without their install scripts and sources.
  * The repository's .vscodeignore is applied inside the stage too (plus the other platforms' binaries), so the
@@ -89,7 +89,7 @@ function stageTarget(target) {
   pkg.dependencies = { 'onnxruntime-node': ortVersion };
   writeJson(path.join(stage, 'package.json'), pkg);
 
-  for (const f of ['dist/extension.js', 'dist/worker.js']) {
+  for (const f of ['dist/extension.js', 'dist/engineProcess.js']) {
     if (!copy(f, stage)) throw new Error(`${f} is missing: run \`node esbuild.mjs\` first`);
   }
   copy('models', stage, (rel) => !/\/reference\.json$/.test(rel));

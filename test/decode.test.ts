@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { PromptLookupDrafter } from '../src/engine/drafters';
 import { chooseGamma, predictedSpeedup } from '../src/engine/decode';
 import { CompletionRequest, Engine } from '../src/engine/engine';
-import { EngineClient } from '../src/engine/client';
 import { heldOutPrompts } from './helpers/prompts';
 import { DRAFTER_B_DIR, TARGET_DIR } from './helpers/models';
 
@@ -77,32 +76,5 @@ test('cancellation takes effect between model calls', async () => {
 test('an unknown drafter and a drafter with another vocabulary are refused', async () => {
   const e = await Engine.create({ target: TARGET_DIR, threads: 1 });
   await assert.rejects(e.complete(request('a', 'b', { drafter: 'nope' })), /unknown drafter "nope"/);
-  await e.dispose();
-});
-
-test('the worker-thread client gives the same bytes as the in-process engine, and a newer request supersedes', async () => {
-  const prompts = heldOutPrompts(3, 4);
-  const e = await Engine.create({ target: TARGET_DIR, threads: 1, drafters: [{ name: 'b', dir: DRAFTER_B_DIR }] });
-  const workerScript = path.join(__dirname, '..', 'src', 'engine', 'worker.js');
-  const client = new EngineClient({ target: TARGET_DIR, threads: 1, drafters: [{ name: 'b', dir: DRAFTER_B_DIR }] }, workerScript);
-  const info = await client.ready();
-  assert.ok(info.drafters.includes('b'));
-  for (const c of prompts) {
-    const req = request(c.before, c.after, { drafter: 'b' });
-    const local = await e.complete(req);
-    const remote = await client.complete(req).result;
-    assert.equal(remote.text, local.text);
-  }
-  // the event loop keeps turning while the worker computes
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 1);
-  const first = client.complete(request(prompts[0].before, prompts[0].after, { maxTokens: 400, mode: 'free', drafter: 'none' }));
-  const second = client.complete(request(prompts[1].before, prompts[1].after, { drafter: 'b' }));
-  const [r1, r2] = await Promise.all([first.result, second.result]);
-  clearInterval(timer);
-  assert.equal(r1.cancelled, true, 'the superseded request was not cancelled');
-  assert.equal(r2.cancelled, false);
-  assert.ok(ticks > 0);
-  await client.dispose();
   await e.dispose();
 });

@@ -4,11 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { CompletionRequest } from '../src/engine/engine';
 import { loadCatalog } from '../src/models/catalog';
 import { describeDevice } from '../src/vscode/deviceNotice';
-import { EngineHost } from '../src/vscode/engineHost';
+import { EngineHost, type EngineHostOptions } from '../src/vscode/engineHost';
 import type { EngineState } from '../src/vscode/format';
 import { planEngine, type ModelEnv } from '../src/vscode/models';
 import { DEFAULT_SETTINGS } from '../src/vscode/settings';
@@ -110,5 +112,85 @@ describe('EngineHost', () => {
     await assert.rejects(bad.ready());
     assert.equal(states[states.length - 1], 'error');
     await bad.dispose();
+  });
+});
+
+describe('EngineHost when the engine fails', () => {
+  const FAULTY = path.join(__dirname, 'helpers', 'faultyEngine.js');
+  const options = { ...plan('lockstep-drafter-b').options, device: 'cpu' as const };
+
+  /** A host over the fault-injecting engine (test/helpers/faultyEngine.ts); LOCKSTEP_TEST_FAULT is read at each fork. */
+  function faultyHost(fault: string, over: EngineHostOptions = {}) {
+    const notices: string[] = [];
+    const seen: EngineState[] = [];
+    process.env.LOCKSTEP_TEST_FAULT = fault;
+    const h = new EngineHost(log, (s) => seen.push(s), {
+      script: FAULTY, restartDelaysMs: [50, 100], onNotice: (m) => notices.push(m), ...over,
+    });
+    h.configure(options);
+    return { h, notices, seen };
+  }
+  after(() => {
+    delete process.env.LOCKSTEP_TEST_FAULT;
+  });
+
+  test('a crash rejects the request at once, tells the user once, restarts, and the next request is served', async () => {
+    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-fault-')), 'crashed');
+    const { h, notices, seen } = faultyHost(`abort:${marker}`);
+    await h.ready();
+    const pid = h.enginePid;
+    await assert.rejects(h.complete(request('lockstep-drafter-b')).result, /SIGABRT/);
+    assert.equal(notices.length, 1);
+    assert.match(notices[0], /killed by SIGABRT.*restarts it/);
+    await h.ready();
+    assert.notEqual(h.enginePid, pid);
+    const r = await h.complete(request('lockstep-drafter-b')).result;
+    assert.equal(r.cancelled, false);
+    assert.ok(r.text.length > 0);
+    assert.deepEqual(seen.map((s) => s.kind), ['loading', 'ready', 'loading', 'loading', 'ready']);
+    await h.dispose();
+  });
+
+  test('an engine that keeps dying is restarted with back-off, then stopped with a clear message', async () => {
+    const { h, notices, seen } = faultyHost('exit');
+    await h.ready();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await assert.rejects(h.complete(request('none')).result, /exited with code 3/);
+      if (attempt < 2) await h.ready();
+    }
+    await assert.rejects(h.ready(), /failed 3 times in a row and was not restarted again .*Restart Engine/);
+    assert.equal(seen.at(-1)?.kind, 'error');
+    assert.match(notices.at(-1) ?? '', /failed 3 times in a row/);
+    assert.equal(h.enginePid, undefined);
+    // Lockstep: Restart Engine tries again
+    h.restart();
+    await h.ready();
+    assert.ok(h.enginePid !== undefined);
+    await h.dispose();
+  });
+
+  test('the watchdog kills a hung call; the restarted engine serves the next request', async () => {
+    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-fault-')), 'hung');
+    const { h, notices } = faultyHost(`hang@2:${marker}`, { watchdog: { floorMs: 300, factor: 10 } });
+    await h.ready();
+    assert.equal((await h.complete(request('none')).result).cancelled, false);
+    await assert.rejects(h.complete(request('none')).result, /watchdog/);
+    assert.match(notices[0], /watchdog/);
+    await h.ready();
+    assert.equal((await h.complete(request('none')).result).cancelled, false);
+    await h.dispose();
+  });
+
+  test('a request that throws in the engine: a notice, and (at the limit) a restart that serves the next one', async () => {
+    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-fault-')), 'threw');
+    const { h, notices } = faultyHost(`throw:${marker}`, { requestErrorsBeforeRestart: 1 });
+    await h.ready();
+    const pid = h.enginePid;
+    await assert.rejects(h.complete(request('none')).result, /injected failure/);
+    assert.match(notices[0], /completion failed in the engine: injected failure/);
+    await h.ready();
+    assert.notEqual(h.enginePid, pid);
+    assert.equal((await h.complete(request('none')).result).cancelled, false);
+    await h.dispose();
   });
 });

@@ -1,90 +1,264 @@
-/** Runs the engine in a worker thread; completions are promises, and a newer request can cancel older ones. */
+/**
+ * The engine in a child process (engineProcess.ts), as its users see it: completions are promises; at most one
+ * request runs and, of those that supersede, at most one waits (a newer one replaces it); a request cancelled while
+ * it waits resolves at once without reaching the engine. When the process dies — a native crash or abort, an exit,
+ * or the watchdog's kill of a model call that ran far past the slowest call measured — every pending request is
+ * rejected at once with the reason and `onDeath` is told. Only a signal ever stops the process from outside
+ * (never Worker.terminate(), which aborts the whole Node process while onnxruntime is inside run()).
+ */
+import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from './engine';
-import type { FromWorker, ToWorker } from './protocol';
+import { notStartedResult, type FromEngine, type ToEngine } from './protocol';
 
-interface Pending {
+/** When the watchdog kills the engine: a request silent for longer than its limit, or a load that never ends. */
+export interface WatchdogSettings {
+  /** The limit is never below this. */
+  floorMs: number;
+  /** …and is this many times the slowest stretch between two checkpoints measured so far. */
+  factor: number;
+  /** The limit while nothing has been measured yet (the first prefill of a new engine). */
+  unmeasuredMs: number;
+  /** Longest model load. */
+  loadMs: number;
+}
+
+export const DEFAULT_WATCHDOG: WatchdogSettings = { floorMs: 15_000, factor: 10, unmeasuredMs: 120_000, loadMs: 600_000 };
+
+export interface EngineClientOptions {
+  /** The engine process's script; defaults to engineProcess.js next to this file (tsc output and bundle alike). */
+  script?: string;
+  watchdog?: Partial<WatchdogSettings>;
+  /** The slowest stretch an earlier engine of the same options measured (the watchdog starts from it). */
+  slowestMs?: number;
+  /** Called once when the process dies without being asked to stop. */
+  onDeath?: (reason: string) => void;
+  /** Lines the engine process writes to stderr (onnxruntime's warnings, a crash's last words). */
+  onStderr?: (line: string) => void;
+}
+
+export interface EngineClientStats {
+  /** The most requests waiting at once (the running one not counted). */
+  maxWaiting: number;
+  /** Requests sent to the engine process. */
+  sent: number;
+  /** Requests cancelled (superseded) before they were sent. */
+  notStarted: number;
+}
+
+interface Job {
+  id: number;
+  request: CompletionRequest;
   resolve(r: CompletionResult): void;
   reject(e: Error): void;
 }
 
-export class EngineClient {
-  private readonly worker: Worker;
-  private readonly cancelFlag = new Int32Array(new SharedArrayBuffer(4));
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readyPromise: Promise<EngineInfo>;
+const STDERR_TAIL = 2000;
 
-  /** `workerScript` defaults to worker.js next to this file (true for both the tsc output and the bundle). */
-  constructor(options: EngineOptions, workerScript = path.join(__dirname, 'worker.js')) {
-    this.worker = new Worker(workerScript);
-    let readyResolve!: (i: EngineInfo) => void;
-    let readyReject!: (e: Error) => void;
-    this.readyPromise = new Promise((res, rej) => {
-      readyResolve = res;
-      readyReject = rej;
-    });
+export class EngineClient {
+  private readonly child: ChildProcess;
+  private readonly watchdog: WatchdogSettings;
+  private readonly waiting: Job[] = [];
+  private running: Job | undefined;
+  private info: EngineInfo | undefined;
+  private readonly readyPromise: Promise<EngineInfo>;
+  private settleReady!: { resolve(i: EngineInfo): void; reject(e: Error): void };
+  private nextId = 1;
+  private slowestMs: number;
+  /** performance.now() of the last message from the engine, or of the request / load start. */
+  private lastSign = performance.now();
+  private readonly timer: NodeJS.Timeout;
+  private stopping = false;
+  private killReason: string | undefined;
+  private deathReason: string | undefined;
+  private stderrTail = '';
+  private readonly exited: Promise<void>;
+  readonly stats: EngineClientStats = { maxWaiting: 0, sent: 0, notStarted: 0 };
+
+  constructor(options: EngineOptions, private readonly opts: EngineClientOptions = {}) {
+    this.watchdog = { ...DEFAULT_WATCHDOG, ...opts.watchdog };
+    this.slowestMs = opts.slowestMs ?? 0;
+    this.readyPromise = new Promise((resolve, reject) => (this.settleReady = { resolve, reject }));
     this.readyPromise.catch(() => undefined);
-    this.worker.on('message', (msg: FromWorker) => {
-      if (msg.type === 'ready') readyResolve(msg.info);
-      else if (msg.type === 'result') this.settle(msg.id, (p) => p.resolve(msg.result));
-      else if (msg.type === 'error') {
-        if (msg.id === null) readyReject(new Error(msg.message));
-        else this.settle(msg.id, (p) => p.reject(new Error(msg.message)));
-      }
+    // Inside the editor process.execPath is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node, as language
+    // servers run. execArgv is not inherited (a debugger flag of the host would make the child wait for one).
+    this.child = fork(opts.script ?? path.join(__dirname, 'engineProcess.js'), [], {
+      execPath: process.execPath,
+      execArgv: [],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    const fail = (e: Error): void => {
-      readyReject(e);
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`engine worker exited (code ${code})`)));
-    this.post({ type: 'init', options, cancel: this.cancelFlag.buffer as SharedArrayBuffer });
+    this.child.stdout?.on('data', (b: Buffer) => this.stderr(b));
+    this.child.stderr?.on('data', (b: Buffer) => this.stderr(b));
+    this.child.on('message', (msg: FromEngine) => this.onMessage(msg));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => {
+      this.onExit(code, signal);
+      resolve();
+    }));
+    this.child.on('error', (e) => this.die(`the engine process could not run: ${e.message}`));
+    this.timer = setInterval(() => this.checkWatchdog(), 100);
+    this.timer.unref();
+    this.send({ type: 'init', options });
   }
 
+  /** Resolves when the models are loaded; rejects when loading failed or the process died. */
   ready(): Promise<EngineInfo> {
     return this.readyPromise;
   }
 
-  /** Starts a completion. `supersede` cancels every earlier request still queued or running. */
+  /** The process id of the engine (undefined once it is gone). */
+  get pid(): number | undefined {
+    return this.deathReason === undefined ? this.child.pid : undefined;
+  }
+
+  /** Why the engine process died, when it did. */
+  get death(): string | undefined {
+    return this.deathReason;
+  }
+
+  /** Starts a completion. `supersede` cancels every earlier request: waiting ones resolve as cancelled at once. */
   complete(request: CompletionRequest, supersede = true): { id: number; result: Promise<CompletionResult> } {
     const id = this.nextId++;
-    if (supersede) this.cancelBefore(id);
-    const result = new Promise<CompletionResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.post({ type: 'complete', id, request });
+    const result = new Promise<CompletionResult>((resolve, reject) => {
+      if (this.deathReason !== undefined || this.stopping) {
+        reject(new Error(this.deathReason ?? 'the engine is stopping'));
+        return;
+      }
+      if (supersede) this.cancel(id - 1);
+      this.waiting.push({ id, request, resolve, reject });
+      this.pump();
+      this.stats.maxWaiting = Math.max(this.stats.maxWaiting, this.waiting.length);
+    });
     return { id, result };
   }
 
-  /** Cancels request `id` (and any earlier one); it stops between model calls and resolves as cancelled. */
+  /** Cancels request `id` and every earlier one: waiting ones resolve as cancelled, the running one stops at its next checkpoint. */
   cancel(id: number): void {
-    this.cancelBefore(id + 1);
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const job = this.waiting[i];
+      if (job.id > id) continue;
+      this.waiting.splice(i, 1);
+      this.stats.notStarted++;
+      job.resolve(notStartedResult(job.request));
+    }
+    if (this.running && this.running.id <= id) this.send({ type: 'cancel', below: id + 1 });
   }
 
-  async dispose(): Promise<void> {
-    this.post({ type: 'dispose' });
-    await new Promise<void>((res) => {
-      const t = setTimeout(() => void this.worker.terminate().then(() => res()), 5000);
-      this.worker.once('exit', () => {
-        clearTimeout(t);
-        res();
-      });
-    });
+  /** The slowest stretch between two checkpoints the engine has measured (ms; 0 before the first request). */
+  get slowest(): number {
+    return this.slowestMs;
   }
 
-  private cancelBefore(id: number): void {
-    if (Atomics.load(this.cancelFlag, 0) < id) Atomics.store(this.cancelFlag, 0, id);
+  /** Asks the engine to stop; kills it when it has not exited `graceMs` later. Pending requests resolve as cancelled. */
+  async dispose(graceMs = 2000): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.cancel(this.nextId);
+      this.send({ type: 'dispose' });
+      const t = setTimeout(() => this.kill('it did not stop when asked'), graceMs);
+      await this.exited;
+      clearTimeout(t);
+    }
+    await this.exited;
   }
 
-  private settle(id: number, f: (p: Pending) => void): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.pending.delete(id);
-    f(p);
+  /** Kills the engine process at once (SIGKILL); `reason` becomes the death reason. */
+  kill(reason: string): void {
+    if (this.deathReason !== undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.killReason ??= reason;
+    this.child.kill('SIGKILL');
   }
 
-  private post(msg: ToWorker): void {
-    this.worker.postMessage(msg);
+  private onMessage(msg: FromEngine): void {
+    this.lastSign = performance.now();
+    if ('slowestMs' in msg && msg.slowestMs !== undefined) this.slowestMs = Math.max(this.slowestMs, msg.slowestMs);
+    if (msg.type === 'ready') {
+      this.info = msg.info;
+      this.settleReady.resolve(msg.info);
+      this.pump();
+    } else if (msg.type === 'result' || msg.type === 'error') {
+      if (msg.id === null) {
+        this.settleReady.reject(new Error(msg.type === 'error' ? msg.message : 'unexpected message'));
+        return;
+      }
+      const job = this.running;
+      if (!job || job.id !== msg.id) return;
+      this.running = undefined;
+      if (msg.type === 'result') job.resolve(msg.result);
+      else job.reject(new Error(msg.message));
+      this.pump();
+    }
+  }
+
+  private pump(): void {
+    if (this.running || !this.info || this.stopping || this.deathReason !== undefined) return;
+    const job = this.waiting.shift();
+    if (!job) return;
+    this.running = job;
+    this.lastSign = performance.now();
+    this.stats.sent++;
+    this.send({ type: 'complete', id: job.id, request: job.request });
+  }
+
+  private checkWatchdog(): void {
+    if (this.deathReason !== undefined || this.stopping) return;
+    const silent = performance.now() - this.lastSign;
+    if (!this.info) {
+      if (silent > this.watchdog.loadMs) this.kill(`loading the models took over ${(this.watchdog.loadMs / 1000).toFixed(0)} s`);
+      return;
+    }
+    if (!this.running) return;
+    const measured = this.slowestMs > 0;
+    const limit = measured ? Math.max(this.watchdog.floorMs, this.watchdog.factor * this.slowestMs) : this.watchdog.unmeasuredMs;
+    if (silent > limit) {
+      this.kill(
+        `a model call ran for ${(silent / 1000).toFixed(1)} s without returning, past the watchdog's limit of ` +
+          `${(limit / 1000).toFixed(1)} s (${measured ? `${this.watchdog.factor} × the slowest step measured, ${this.slowestMs.toFixed(0)} ms` : 'nothing measured yet'})`,
+      );
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    clearInterval(this.timer);
+    if (this.stopping && this.killReason === undefined) {
+      this.die('the engine was stopped', false);
+      return;
+    }
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
+    const reason = this.killReason !== undefined
+      ? `the engine process was killed: ${this.killReason}`
+      : `the engine process ${how}${tail ? ` (${tail})` : ''}`;
+    this.die(reason, !this.stopping);
+  }
+
+  private die(reason: string, unexpected = true): void {
+    if (this.deathReason !== undefined) return;
+    this.deathReason = reason;
+    clearInterval(this.timer);
+    const error = new Error(reason);
+    this.settleReady.reject(error);
+    const jobs = [...(this.running ? [this.running] : []), ...this.waiting.splice(0)];
+    this.running = undefined;
+    for (const job of jobs) {
+      if (unexpected) job.reject(error);
+      else job.resolve(notStartedResult(job.request));
+    }
+    if (unexpected) this.opts.onDeath?.(reason);
+  }
+
+  private stderr(b: Buffer): void {
+    const text = b.toString('utf8');
+    this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL);
+    if (this.opts.onStderr) for (const line of text.split('\n')) if (line.trim()) this.opts.onStderr(line);
+  }
+
+  private send(msg: ToEngine): void {
+    if (!this.child.connected) return;
+    try {
+      this.child.send(msg);
+    } catch {
+      // the process is going away: its exit handler settles everything
+    }
   }
 }

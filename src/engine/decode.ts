@@ -28,6 +28,18 @@ export interface TokenSink {
 
 export interface CancelSignal {
   readonly cancelled: boolean;
+  /**
+   * Awaited between model calls, before `cancelled` is read. onnxruntime's run() blocks its thread, so an engine
+   * process gets its messages (a cancellation, a newer request) only when the loop yields here.
+   */
+  checkpoint?(): Promise<void>;
+}
+
+/** Yields to the signal's host, then tells whether the request was cancelled. */
+export async function stopRequested(signal: CancelSignal | undefined): Promise<boolean> {
+  if (!signal) return false;
+  if (signal.checkpoint) await signal.checkpoint();
+  return signal.cancelled;
 }
 
 export interface GenerateOptions {
@@ -72,8 +84,11 @@ export class TargetState {
   fed: number[] = [];
   constructor(readonly model: CausalLM) {}
 
-  /** Makes the cache hold exactly `tokens` (reusing the common prefix). Returns the number of calls made. */
-  async sync(tokens: readonly number[], chunk: number): Promise<number> {
+  /**
+   * Makes the cache hold exactly `tokens` (reusing the common prefix). Returns the number of calls made, or -1 when
+   * `signal` cancelled it between two chunks (the cache then holds a prefix of `tokens`, and `fed` says which).
+   */
+  async sync(tokens: readonly number[], chunk: number, signal?: CancelSignal): Promise<number> {
     let common = 0;
     const lim = Math.min(this.fed.length, tokens.length);
     while (common < lim && this.fed[common] === tokens[common]) common++;
@@ -81,6 +96,7 @@ export class TargetState {
     this.fed.length = common;
     let calls = 0;
     for (let p = common; p < tokens.length; p += chunk) {
+      if (await stopRequested(signal)) return -1;
       const part = tokens.slice(p, Math.min(tokens.length, p + chunk));
       await this.model.forward(part);
       this.fed.push(...part);
@@ -129,7 +145,10 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
   const context: number[] = opts.prompt.slice();
   // The target's cache holds every committed token but the last, which leads the next verification call; that way
   // every verification call carries ≥ 2 tokens whenever there is at least one draft.
-  await target.sync(context.slice(0, -1), opts.prefillChunk ?? 256);
+  // A request cancelled while it waited, or between prefill chunks, costs no more model calls.
+  if ((await target.sync(context.slice(0, -1), opts.prefillChunk ?? 256, opts.signal)) < 0) {
+    return finish(stats, model, drafter, t0, run0, calls0, true);
+  }
   stats.prefillSeconds = (performance.now() - t0) / 1000;
 
   const draftSettings = opts.draftSampling ?? opts.sampling;
@@ -146,7 +165,7 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
   let targetCallSeconds = 0;
   let done = false;
   while (!done) {
-    if (opts.signal?.cancelled) {
+    if (await stopRequested(opts.signal)) {
       stats.cancelled = true;
       break;
     }
@@ -158,7 +177,7 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
     const drafts: Drafts = drafter.name === 'none' || gamma === 0 ? { tokens: [], calls: 0 } : await drafter.draft(context, gamma, policy);
     stats.drafterCalls += drafts.calls;
     stats.gammaHistory.push(gamma);
-    if (opts.signal?.cancelled) {
+    if (drafts.calls > 0 && (await stopRequested(opts.signal))) {
       stats.cancelled = true;
       break;
     }
@@ -211,6 +230,13 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
       target.fed.length = keep;
     }
   }
+  return finish(stats, model, drafter, t0, run0, calls0, stats.cancelled);
+}
+
+function finish(
+  stats: GenerateStats, model: CausalLM, drafter: Drafter, t0: number, run0: number, calls0: number, cancelled: boolean,
+): GenerateStats {
+  stats.cancelled = cancelled;
   stats.targetCalls = model.calls - calls0;
   stats.targetSeconds = model.runSeconds - run0;
   stats.drafterSeconds = drafter.secondsPerCall * stats.drafterCalls;

@@ -3,11 +3,12 @@
  * complete(): text around the cursor → FIM prompt tokens → generate (draft → verify → commit) → stop rules → text.
  */
 import { Drafter, LookupThenModelDrafter, ModelDrafter, NoDrafter, PromptLookupDrafter } from './drafters';
-import { CancelSignal, TargetState, generate } from './decode';
+import { CancelSignal, TargetState, generate, stopRequested } from './decode';
 import { FimTemplate, buildFimPrompt, detectFimTemplate } from './fim';
 import { CausalLM } from './model';
 import { CallRule, Device, DeviceOutcome, DeviceRequest, deviceCandidates } from './device';
 import { probeDevices } from './deviceProbe';
+import { notStartedResult } from './protocol';
 import { StopChecker } from './stops';
 import { TokenizerWrapper } from './tokenizer';
 import { CouplingKind, SamplingSettings } from './types';
@@ -186,6 +187,8 @@ export class Engine {
     if (!drafter) {
       throw new Error(`unknown drafter "${req.drafter}"; loaded: ${this.drafterNames().join(', ')}`);
     }
+    // A request cancelled while it waited is not even tokenized (an 8 KB window costs milliseconds to encode).
+    if (await stopRequested(signal)) return notStartedResult(req);
     const prompt = buildFimPrompt(this.tokenizer, this.fim, req.before, req.after, this.promptBudget(req));
     const stopTokenIds = new Set<number>(this.target.config.eosTokenIds);
     for (const s of this.fim.stopTokens) {

@@ -53,6 +53,7 @@ const COMMANDS = {
   showLog: 'lockstep.showLog',
   menu: 'lockstep.showMenu',
   toggle: 'lockstep.toggleEnable',
+  restart: 'lockstep.restartEngine',
   accepted: 'lockstep.completionAccepted',
 } as const;
 
@@ -92,7 +93,7 @@ export class Controller implements vscode.Disposable {
       if (s.kind === 'ready') this.deviceReady(s.device);
       else if (s.kind !== 'downloading') this.device = undefined;
       this.updateStatus();
-    });
+    }, { onNotice: (message) => this.engineNotice(message) });
     this.provider = new LockstepInlineProvider(this);
     this.settings = this.readSettings();
     this.seeds = new SeedState(this.settings.seed);
@@ -122,6 +123,7 @@ export class Controller implements vscode.Disposable {
     reg(COMMANDS.showLog, () => this.log.show());
     reg(COMMANDS.menu, () => this.showMenu());
     reg(COMMANDS.toggle, () => this.toggleEnable());
+    reg(COMMANDS.restart, () => this.restartEngine());
     reg(COMMANDS.accepted, (seq, seed) => {
       if (typeof seq === 'number') this.provider.markAccepted(seq);
       this.log.debug(`completion accepted (seed ${String(seed)})`);
@@ -205,6 +207,23 @@ export class Controller implements vscode.Disposable {
       if (a === 'Device Setting') void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.device`);
       if (a === 'Show Log') this.log.show();
     });
+  }
+
+  /** The engine host's word about a failure (a crash, a hang, a restart, giving up): once per text, with the log. */
+  private engineNotice(message: string): void {
+    const text = `Lockstep: ${message}`;
+    if (this.shownNotes.has(text)) return;
+    this.shownNotes.add(text);
+    void vscode.window.showWarningMessage(text, 'Show Log').then((a) => {
+      if (a === 'Show Log') this.log.show();
+    });
+  }
+
+  /** Lockstep: Restart Engine — a fresh engine process with the current settings, failures forgotten. */
+  private restartEngine(): void {
+    this.log.info('restarting the engine (command)');
+    if (this.engine.current) this.engine.restart();
+    else this.applyPlan();
   }
 
   /** Settings → plan → engine (restarted only when the models or execution options changed). */
@@ -665,6 +684,7 @@ export class Controller implements vscode.Disposable {
       { label: '$(verified) Verify Drafter Invariance', description: 'every drafter × gumbel, wmh at the cursor', command: COMMANDS.verify },
       { label: '$(cloud-download) Download Models…', command: COMMANDS.download },
       { label: '$(output) Show Log', command: COMMANDS.showLog },
+      { label: '$(debug-restart) Restart Engine', command: COMMANDS.restart },
       { label: s.enable ? '$(circle-slash) Disable Inline Completions' : '$(check) Enable Inline Completions', command: COMMANDS.toggle },
       { label: '$(gear) Settings', command: 'workbench.action.openSettings' },
     ];

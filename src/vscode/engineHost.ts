@@ -1,11 +1,17 @@
 /**
- * The engine as the extension sees it: one EngineClient (a worker thread) at a time, restarted when the target or
+ * The engine as the extension sees it: one EngineClient (a child process) at a time, restarted when the target or
  * the execution options change, or when a drafter model that is not loaded is needed. A restart keeps the drafters
  * already loaded for the same target, so switching drafters back and forth loads each model once.
- * No `vscode` import: the extension passes a logger and a state callback.
+ *
+ * Failures never hang the editor: when the engine process dies (crash, abort, exit, the watchdog's kill) its pending
+ * requests are rejected at once, the user is told once why, and the host starts a new engine after a back-off
+ * delay; after `restartDelaysMs.length` failures in a row (no completion served in between) it stops and says so
+ * (a setting change or Lockstep: Restart Engine tries again). Requests that keep throwing inside the engine count
+ * as a failure too, after `requestErrorsBeforeRestart` in a row.
+ * No `vscode` import: the extension passes a logger and callbacks.
  */
 import * as path from 'node:path';
-import { EngineClient } from '../engine/client';
+import { EngineClient, type WatchdogSettings } from '../engine/client';
 import type { CompletionRequest, CompletionResult, DrafterSpec, EngineInfo, EngineOptions } from '../engine/engine';
 import { describeDevice } from './deviceNotice';
 import type { EngineState } from './format';
@@ -19,11 +25,19 @@ export interface HostLogger {
   error(message: string): void;
 }
 
-/**
- * The largest request id the shared cancel flag can hold: cancel(LAST_ID) cancels every request the client will ever
- * get, so it is only for a client being stopped. A live client is cancelled up to its last issued id.
- */
-const LAST_ID = 0x7ffffffe;
+export interface EngineHostOptions {
+  /** The engine process's script (default: engineProcess.js next to the client). */
+  script?: string;
+  watchdog?: Partial<WatchdogSettings>;
+  /** Delay before the n-th restart in a row; after the last one fails the host stops. */
+  restartDelaysMs?: readonly number[];
+  /** Requests in a row that throw inside the engine before it counts as failed and restarts. */
+  requestErrorsBeforeRestart?: number;
+  /** A message for the user (shown once per text by the controller). */
+  onNotice?: (message: string) => void;
+}
+
+export const DEFAULT_RESTART_DELAYS_MS = [500, 2000, 8000] as const;
 
 /** " (variant q4f16; per device: cpu q4, webgpu q4f16)" for the loading line, "" for a model without variants. */
 function describeVariants(o: EngineOptions): string {
@@ -38,24 +52,41 @@ function describeVariants(o: EngineOptions): string {
 export class EngineHost {
   private client: EngineClient | undefined;
   private options: EngineOptions | undefined;
+  private label = '';
   private readyPromise: Promise<EngineInfo> | undefined;
   private generation = 0;
   private disposed = false;
   /** The id of the last request given to the current client (0: none yet). */
   private lastId = 0;
+  /** Engine failures since the last completion served (or the last configure). */
+  private failures = 0;
+  private requestErrors = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** The slowest step measured by an engine of the current options: the next one's watchdog starts from it. */
+  private slowestMs = 0;
+  private readonly restartDelays: readonly number[];
 
   constructor(
     private readonly log: HostLogger,
     private readonly onState: (s: EngineState) => void,
-    private readonly workerScript?: string,
-    /** Starts a client; tests replace it. */
-    private readonly start: (o: EngineOptions, script?: string) => EngineClient = (o, script) =>
-      script === undefined ? new EngineClient(o) : new EngineClient(o, script),
-  ) {}
+    private readonly hostOptions: EngineHostOptions = {},
+  ) {
+    this.restartDelays = hostOptions.restartDelaysMs ?? DEFAULT_RESTART_DELAYS_MS;
+  }
 
   /** The options of the engine loaded or loading now. */
   get current(): EngineOptions | undefined {
     return this.options;
+  }
+
+  /** The process id of the running engine (tests and the soak benchmark count processes). */
+  get enginePid(): number | undefined {
+    return this.client?.pid;
+  }
+
+  /** The current client's queue figures (undefined while none runs). */
+  get queueStats(): EngineClient['stats'] | undefined {
+    return this.client?.stats;
   }
 
   /**
@@ -67,56 +98,28 @@ export class EngineHost {
     if (this.disposed) throw new Error('the engine host is disposed');
     if (this.client && this.options && engineCovers(this.options, want)) return false;
     let drafters: DrafterSpec[] = [...(want.drafters ?? [])];
-    if (this.options && engineCovers({ ...this.options, drafters: [] }, { ...want, drafters: [] })) {
+    const sameTarget = this.options !== undefined && engineCovers({ ...this.options, drafters: [] }, { ...want, drafters: [] });
+    if (sameTarget) {
       const names = new Set(drafters.map((d) => d.name));
-      for (const d of this.options.drafters ?? []) if (!names.has(d.name)) drafters.push(d);
+      for (const d of this.options!.drafters ?? []) if (!names.has(d.name)) drafters.push(d);
       drafters = drafters.sort((a, b) => a.name.localeCompare(b.name));
+    } else {
+      this.slowestMs = 0;
     }
-    const options: EngineOptions = { ...want, drafters };
-    this.stopClient();
-    const gen = ++this.generation;
-    this.options = options;
-    this.onState({ kind: 'loading', target: label });
-    const t0 = performance.now();
-    this.log.info(
-      `loading target ${options.target}${describeVariants(options)}` +
-        `${drafters.length ? ` with drafters ${drafters.map((d) => d.name).join(', ')}` : ''}; device: ${options.device ?? 'cpu'}` +
-        `${options.threads ? `, ${options.threads} threads` : ''}`,
-    );
-    let client: EngineClient;
-    try {
-      client = this.start(options, this.workerScript);
-    } catch (e) {
-      const message = (e as Error).message;
-      this.readyPromise = Promise.reject(new Error(message));
-      this.readyPromise.catch(() => undefined);
-      this.log.error(`the engine could not start: ${message}`);
-      this.onState({ kind: 'error', message });
-      return true;
-    }
-    this.client = client;
-    this.readyPromise = client.ready().then(
-      (info) => {
-        if (gen === this.generation) {
-          const ms = performance.now() - t0;
-          this.log.info(
-            `engine ready in ${ms.toFixed(0)} ms: target ${info.target}, FIM ${info.fim}, vocabulary ${info.vocabSize}, ` +
-              `context ${info.maxPositions} positions, drafters ${info.drafters.join(', ')}; ${describeDevice(info.device)}`,
-          );
-          this.onState({ kind: 'ready', device: info.device });
-        }
-        return info;
-      },
-      (e: Error) => {
-        if (gen === this.generation) {
-          this.log.error(`the engine failed to load: ${e.message}`);
-          this.onState({ kind: 'error', message: e.message });
-        }
-        throw e;
-      },
-    );
-    this.readyPromise.catch(() => undefined);
+    this.failures = 0;
+    this.requestErrors = 0;
+    this.options = { ...want, drafters };
+    this.label = label;
+    this.launch();
     return true;
+  }
+
+  /** Starts a new engine with the current options now (Lockstep: Restart Engine), forgetting earlier failures. */
+  restart(): void {
+    if (this.disposed || !this.options) return;
+    this.failures = 0;
+    this.requestErrors = 0;
+    this.launch();
   }
 
   /** Resolves when the current engine is loaded (rejects when it failed); waits through restarts that happen meanwhile. */
@@ -136,10 +139,24 @@ export class EngineHost {
 
   /** Starts a completion on the current engine; `supersede` cancels every earlier request. */
   complete(request: CompletionRequest, supersede = true): { id: number; result: Promise<CompletionResult> } {
-    if (!this.client) throw new Error('no engine is running');
-    const job = this.client.complete(request, supersede);
+    const client = this.client;
+    if (!client) throw new Error('no engine is running');
+    const job = client.complete(request, supersede);
     this.lastId = job.id;
-    return job;
+    const result = job.result.then(
+      (r) => {
+        if (client === this.client) {
+          this.requestErrors = 0;
+          if (!r.cancelled) this.failures = 0;
+        }
+        return r;
+      },
+      (e: Error) => {
+        if (client === this.client && client.death === undefined) this.requestFailed(client, e.message);
+        throw e;
+      },
+    );
+    return { id: job.id, result };
   }
 
   cancel(id: number): void {
@@ -154,7 +171,116 @@ export class EngineHost {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.generation++;
+    clearTimeout(this.restartTimer);
     await this.stopClient();
+  }
+
+  /** Stops the current engine (if any) and starts one with `this.options`. */
+  private launch(): void {
+    clearTimeout(this.restartTimer);
+    void this.stopClient();
+    const options = this.options!;
+    const gen = ++this.generation;
+    this.onState({ kind: 'loading', target: this.label });
+    const t0 = performance.now();
+    const drafters = options.drafters ?? [];
+    this.log.info(
+      `loading target ${options.target}${describeVariants(options)}` +
+        `${drafters.length ? ` with drafters ${drafters.map((d) => d.name).join(', ')}` : ''}; device: ${options.device ?? 'cpu'}` +
+        `${options.threads ? `, ${options.threads} threads` : ''}`,
+    );
+    let client: EngineClient;
+    try {
+      client = new EngineClient(options, {
+        script: this.hostOptions.script,
+        watchdog: this.hostOptions.watchdog,
+        slowestMs: this.slowestMs,
+        onDeath: (reason) => {
+          if (gen === this.generation) this.engineFailed(reason);
+        },
+        onStderr: (line) => this.log.debug(`engine: ${line}`),
+      });
+    } catch (e) {
+      this.readyPromise = Promise.reject(e as Error);
+      this.readyPromise.catch(() => undefined);
+      this.loadFailed(gen, (e as Error).message);
+      return;
+    }
+    this.client = client;
+    this.log.debug(`engine process ${client.pid ?? '?'} started`);
+    this.readyPromise = client.ready().then(
+      (info) => {
+        if (gen === this.generation) {
+          this.log.info(
+            `engine ready in ${(performance.now() - t0).toFixed(0)} ms: target ${info.target}, ` +
+              `FIM ${info.fim}, vocabulary ${info.vocabSize}, context ${info.maxPositions} positions, ` +
+              `drafters ${info.drafters.join(', ')}; ${describeDevice(info.device)}`,
+          );
+          this.onState({ kind: 'ready', device: info.device });
+        }
+        return info;
+      },
+      (e: Error) => {
+        // A death while loading is reported (and restarted) by onDeath; a load that failed is final.
+        if (gen === this.generation && client.death === undefined) this.loadFailed(gen, e.message);
+        throw e;
+      },
+    );
+    this.readyPromise.catch(() => undefined);
+  }
+
+  private loadFailed(gen: number, message: string): void {
+    if (gen !== this.generation) return;
+    this.log.error(`the engine failed to load: ${message}`);
+    this.onState({ kind: 'error', message });
+  }
+
+  /** A request threw inside the engine: tell the user once; after several in a row, restart the engine. */
+  private requestFailed(client: EngineClient, message: string): void {
+    this.requestErrors++;
+    this.log.error(`completion failed in the engine: ${message}`);
+    this.hostOptions.onNotice?.(`completion failed in the engine: ${message}`);
+    const limit = this.hostOptions.requestErrorsBeforeRestart ?? 3;
+    if (this.requestErrors >= limit) {
+      this.requestErrors = 0;
+      const reason = `${limit} completion${limit > 1 ? 's' : ''} in a row failed in the engine (last: ${message})`;
+      // Counted now, so that ready() already waits for the new engine; the old one's death is then not news.
+      this.engineFailed(reason);
+      client.kill(reason);
+    }
+  }
+
+  /** The engine process died: pending requests were rejected by the client; restart after a back-off, or stop. */
+  private engineFailed(reason: string): void {
+    this.slowestMs = Math.max(this.slowestMs, this.client?.slowest ?? 0);
+    this.client = undefined;
+    this.lastId = 0;
+    this.failures++;
+    const gen = ++this.generation;
+    if (this.failures > this.restartDelays.length) {
+      const message =
+        `the engine failed ${this.failures} times in a row and was not restarted again (last: ${reason}). ` +
+        'Change a setting or run "Lockstep: Restart Engine" to try again.';
+      this.log.error(message);
+      this.hostOptions.onNotice?.(message);
+      this.readyPromise = Promise.reject(new Error(message));
+      this.readyPromise.catch(() => undefined);
+      this.onState({ kind: 'error', message });
+      return;
+    }
+    const delay = this.restartDelays[this.failures - 1];
+    this.log.error(`${reason}; restarting the engine in ${(delay / 1000).toFixed(1)} s (attempt ${this.failures} of ${this.restartDelays.length})`);
+    this.hostOptions.onNotice?.(`${reason}. Lockstep restarts it.`);
+    this.onState({ kind: 'loading', target: this.label });
+    // ready() waits through the delay and the new load.
+    this.readyPromise = new Promise<void>((resolve) => {
+      this.restartTimer = setTimeout(resolve, delay);
+    }).then(() => {
+      if (gen !== this.generation || this.disposed) throw new Error('superseded');
+      this.launch();
+      return this.readyPromise!;
+    });
+    this.readyPromise.catch(() => undefined);
   }
 
   private stopClient(): Promise<void> {
@@ -162,7 +288,6 @@ export class EngineHost {
     this.client = undefined;
     this.lastId = 0;
     if (!old) return Promise.resolve();
-    old.cancel(LAST_ID);
     return old.dispose().catch((e: Error) => this.log.warn(`stopping the old engine: ${e.message}`));
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The VS Code extension's entry point (bundled by esbuild into dist/extension.js; the engine's worker is
- * dist/worker.js next to it). activate() returns a small API — the integration tests read results through it.
+ * The VS Code extension's entry point (bundled by esbuild into dist/extension.js; the engine process is
+ * dist/engineProcess.js next to it). activate() returns a small API — the integration tests read results through it.
  */
 import type * as vscode from 'vscode';
 import { downloadModel } from '../models/download';

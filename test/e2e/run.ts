@@ -899,7 +899,7 @@ let cleanup: (() => Promise<void>) | undefined;
 async function main(): Promise<number> {
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  for (const f of ['dist/extension.js', 'dist/worker.js', 'out/test/suite/index.js', 'out/test/e2e/host.js']) {
+  for (const f of ['dist/extension.js', 'dist/engineProcess.js', 'out/test/suite/index.js', 'out/test/e2e/host.js']) {
     if (!fs.existsSync(path.join(ROOT, f))) throw new E2EError(`${f} is missing: run \`npx tsc -p . && node esbuild.mjs\` first (npm run test:e2e does)`);
   }
   const only = process.env.LOCKSTEP_E2E_ONLY ?? '';

@@ -1,7 +1,7 @@
 /**
  * `npm run test:electron`: downloads VS Code (needs internet; VSCODE_TEST_VERSION picks a version, default
  * stable), starts it with this repository as the extension under development, and runs test/suite in it.
- * Needs `tsc -p .` (out/test/suite) and `node esbuild.mjs` (dist/extension.js, dist/worker.js) first — the npm
+ * Needs `tsc -p .` (out/test/suite) and `node esbuild.mjs` (dist/extension.js, dist/engineProcess.js) first — the npm
  * script does both. On Linux without a display, run it under xvfb-run.
  */
 import * as fs from 'node:fs';
