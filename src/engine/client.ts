@@ -44,6 +44,9 @@ export interface EngineClientStats {
   sent: number;
   /** Requests cancelled (superseded) before they were sent. */
   notStarted: number;
+  /** Of the last result: ms from its arrival in the engine process to its result there, and on this side. */
+  lastEngineMs: number;
+  lastClientMs: number;
 }
 
 interface Job {
@@ -73,7 +76,9 @@ export class EngineClient {
   private deathReason: string | undefined;
   private stderrTail = '';
   private readonly exited: Promise<void>;
-  readonly stats: EngineClientStats = { maxWaiting: 0, sent: 0, notStarted: 0 };
+  readonly stats: EngineClientStats = { maxWaiting: 0, sent: 0, notStarted: 0, lastEngineMs: 0, lastClientMs: 0 };
+  /** performance.now() when the running request was sent. */
+  private sentAt = 0;
 
   constructor(options: EngineOptions, private readonly opts: EngineClientOptions = {}) {
     this.watchdog = { ...DEFAULT_WATCHDOG, ...opts.watchdog };
@@ -184,7 +189,11 @@ export class EngineClient {
       const job = this.running;
       if (!job || job.id !== msg.id) return;
       this.running = undefined;
-      if (msg.type === 'result') job.resolve(msg.result);
+      if (msg.type === 'result') {
+        this.stats.lastEngineMs = msg.engineMs;
+        this.stats.lastClientMs = performance.now() - this.sentAt;
+        job.resolve(msg.result);
+      }
       else job.reject(new Error(msg.message));
       this.pump();
     }
@@ -195,7 +204,7 @@ export class EngineClient {
     const job = this.waiting.shift();
     if (!job) return;
     this.running = job;
-    this.lastSign = performance.now();
+    this.lastSign = this.sentAt = performance.now();
     this.stats.sent++;
     this.send({ type: 'complete', id: job.id, request: job.request });
   }

@@ -45,7 +45,7 @@ export function serveEngine(create: (options: EngineOptions) => Promise<ServedEn
     }
   };
 
-  const run = async (id: number, request: CompletionRequest): Promise<void> => {
+  const run = async (id: number, request: CompletionRequest, arrived: number): Promise<void> => {
     if (!engine) {
       send({ type: 'error', id, message: 'the engine is not loaded' });
       return;
@@ -56,7 +56,7 @@ export function serveEngine(create: (options: EngineOptions) => Promise<ServedEn
     try {
       const result = await engine.complete(request, signal);
       slowestMs = Math.max(slowestMs, performance.now() - lastCheckpoint);
-      send({ type: 'result', id, result, slowestMs });
+      send({ type: 'result', id, result, slowestMs, engineMs: performance.now() - arrived });
     } catch (e) {
       try {
         engine.resetCaches();
@@ -80,7 +80,8 @@ export function serveEngine(create: (options: EngineOptions) => Promise<ServedEn
         }
       });
     } else if (msg.type === 'complete') {
-      queue = queue.then(() => run(msg.id, msg.request));
+      const arrived = performance.now();
+      queue = queue.then(() => run(msg.id, msg.request, arrived));
     } else if (msg.type === 'dispose') {
       queue = queue.then(async () => {
         await engine?.dispose().catch(() => undefined);

@@ -17,7 +17,8 @@ export type ToEngine =
  */
 export type FromEngine =
   | { type: 'ready'; info: EngineInfo }
-  | { type: 'result'; id: number; result: CompletionResult; slowestMs: number }
+  /** `engineMs`: from the request's arrival in the engine process to its result (the client's IPC cost is the rest). */
+  | { type: 'result'; id: number; result: CompletionResult; slowestMs: number; engineMs: number }
   | { type: 'error'; id: number | null; message: string; slowestMs?: number }
   /** A sign of life while a request runs, sent from a checkpoint at most every HEARTBEAT_MS. */
   | { type: 'beat'; id: number; slowestMs: number };
