@@ -1,6 +1,6 @@
 /**
  * `lockstep bench latency` — figure 5: time to the first token and to a full single-line completion (p50 / p95) on
- * held-out prompts, for autoregressive decoding and the drafters, in-process (the engine's worker-thread hop is not
+ * held-out prompts, for autoregressive decoding and the drafters, in-process (the hop to the engine process, ~1 ms: bench/ipc-cost.ts, is not
  * included). Timed from the request (FIM prompt building included) to the moment the decode loop commits the first
  * token, and to the end of the line (line mode, the `complete` command's settings otherwise).
  *

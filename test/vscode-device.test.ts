@@ -1,7 +1,7 @@
 /**
  * What the extension says about the device (src/vscode/deviceNotice.ts): the one notice per engine load when the
  * device asked for is not used, the log line, the status tooltip; and that the extension host never loads
- * onnxruntime-node (the engine's worker does).
+ * onnxruntime-node (the engine process does).
  */
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -81,7 +81,7 @@ describe('the device in the log and the status tooltip', () => {
   });
 });
 
-test('the extension host does not load onnxruntime-node (only the engine worker does)', () => {
+test('the extension host does not load onnxruntime-node (only the engine process does)', () => {
   // Follows the relative require()s of the compiled extension from its entry point.
   const start = path.join(__dirname, '..', 'src', 'vscode', 'extension.js');
   const seen = new Set<string>();

@@ -1,6 +1,6 @@
 /**
  * The extension activated against a stand-in `vscode` module (test/vscode/fakeVscode.ts) with the shipped models:
- * the real controller, provider, commands and engine worker. The same scenarios run in a real editor in
+ * the real controller, provider, commands and engine process. The same scenarios run in a real editor in
  * test/suite/extension.test.ts (@vscode/test-electron).
  */
 import { after, before, describe, test } from 'node:test';

@@ -148,7 +148,7 @@ export class Controller implements vscode.Disposable {
     this.log.dispose();
   }
 
-  /** Stopping the worker before the extension host goes away. */
+  /** Stopping the engine process before the extension host goes away. */
   async shutdown(): Promise<void> {
     await this.engine.dispose();
   }

@@ -1,5 +1,5 @@
 /**
- * The inline completion provider: window → mode → cache → debounce → engine (in its worker) → item.
+ * The inline completion provider: window → mode → cache → debounce → engine (in its own process) → item.
  * Thin: the decisions live in prompt.ts, cache.ts and the controller.
  */
 import * as vscode from 'vscode';
