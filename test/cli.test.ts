@@ -108,6 +108,20 @@ describe('lockstep complete', () => {
     assert.equal(texts.size, 1, [...texts].map((t) => JSON.stringify(t)).join(' vs '));
   });
 
+  test('--temperature 1e-308 (or any T below 1e-6) gives the bytes of --temperature 0, with both couplings', async () => {
+    for (const coupling of ['gumbel', 'wmh']) {
+      const texts: string[] = [];
+      for (const T of ['0', '1e-308', '1e-320', '5e-7']) {
+        const r = await run('complete', '--prefix', PREFIX, '--suffix', SUFFIX, '--json', '--max-tokens', '12', '--mode', 'free',
+          '--temperature', T, '--coupling', coupling, '--drafter', 'none', '--seed', '5');
+        assert.equal(r.code, 0, r.stderr);
+        texts.push((JSON.parse(r.stdout) as { text: string }).text);
+      }
+      assert.ok(texts[0].length > 0);
+      assert.deepEqual(texts, [texts[0], texts[0], texts[0], texts[0]], `${coupling}: ${texts.map((t) => JSON.stringify(t)).join(' vs ')}`);
+    }
+  });
+
   test('stdin: "-" is the text before the cursor', async () => {
     const r = await run('complete', '-', '--json', '--max-tokens', '4', '--drafter', 'none');
     assert.equal(r.code, 0, r.stderr);

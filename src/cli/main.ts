@@ -80,7 +80,7 @@ const completeDefs = {
   ...common,
   drafter: A.single(A.str, 'DRAFTER', 'none | prompt-lookup | catalog id | directory | prompt-lookup+<id> (default: the target\'s first recommended drafter)'),
   seed: A.single(A.seed, 'N', 'public-randomness seed (default 0)'),
-  temperature: A.single(A.temperature, 'T', 'sampling temperature, 0 = greedy (default 0.2)'),
+  temperature: A.single(A.temperature, 'T', 'sampling temperature; 0, or anything below 1e-6, = greedy (default 0.2)'),
   gamma: A.single(A.gamma, 'G', 'drafts per round, 0..32 or auto (default auto)'),
   coupling: A.single(A.choice(COUPLINGS), 'KIND', 'gumbel | wmh | standard (default gumbel)'),
   prefix: A.single(A.str, 'TEXT', 'text before the cursor (instead of a file)'),
