@@ -164,6 +164,31 @@ describe('the extension (stand-in vscode)', () => {
     }
   });
 
+  test('a maxTokens the target cannot hold next to a prompt: capped, the prompt kept, one warning', async () => {
+    const warnings = (): string[] => fake.messages.filter((m) => m.level === 'warn' && /does not fit the target's context/.test(m.text)).map((m) => m.text);
+    const shown = warnings().length;
+    fake.setConfig({ multiline: 'never' });
+    await generate();
+    const fitting = api.lastCompletion()!.result!;
+    assert.equal(fitting.contextNote, undefined);
+    fake.setConfig({ maxTokens: 4096 });
+    await generate();
+    const capped = api.lastCompletion()!.result!;
+    assert.equal(capped.maxTokensUsed, 256);
+    assert.equal(capped.promptTokens, fitting.promptTokens, 'the prompt keeps its share');
+    assert.deepEqual(warnings().slice(shown), [`Lockstep: ${capped.contextNote}`]);
+    await generate();
+    assert.equal(warnings().length, shown + 1, 'warned once');
+    // When the engine (re)loads with such a setting, the warning comes before any completion.
+    fake.setConfig({ maxTokens: 3000, threads: 2 });
+    await api.engineReady();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(warnings().length, shown + 2);
+    assert.match(warnings().at(-1)!, /maxTokens 3000 .* capped at 256 tokens/);
+    fake.setConfig({ maxTokens: 32, threads: 1, multiline: undefined });
+    await api.engineReady();
+  });
+
   test('Regenerate with Seed: the same seed gives the same text; the seed shows in the status bar', async () => {
     assert.equal(await fake.commands.get('lockstep.regenerateWithSeed')!(1234), 1234);
     assert.equal(api.seed(), 1234);
