@@ -108,6 +108,41 @@ describe('lockstep complete', () => {
     assert.equal(texts.size, 1, [...texts].map((t) => JSON.stringify(t)).join(' vs '));
   });
 
+  test('--temperature 1e-308 (or any T below 1e-6) gives the bytes of --temperature 0, with both couplings', async () => {
+    for (const coupling of ['gumbel', 'wmh']) {
+      const texts: string[] = [];
+      for (const T of ['0', '1e-308', '1e-320', '5e-7']) {
+        const r = await run('complete', '--prefix', PREFIX, '--suffix', SUFFIX, '--json', '--max-tokens', '12', '--mode', 'free',
+          '--temperature', T, '--coupling', coupling, '--drafter', 'none', '--seed', '5');
+        assert.equal(r.code, 0, r.stderr);
+        texts.push((JSON.parse(r.stdout) as { text: string }).text);
+      }
+      assert.ok(texts[0].length > 0);
+      assert.deepEqual(texts, [texts[0], texts[0], texts[0], texts[0]], `${coupling}: ${texts.map((t) => JSON.stringify(t)).join(' vs ')}`);
+    }
+  });
+
+  test('--max-tokens 4096 on the 512-position target: capped at 256, the prompt kept whole, stderr says so once', async () => {
+    const args = ['complete', '--prefix', PREFIX, '--suffix', SUFFIX, '--json', '--mode', 'line', '--temperature', '0', '--drafter', 'none'];
+    const small = await run(...args, '--max-tokens', '64');
+    assert.equal(small.code, 0, small.stderr);
+    assert.equal(small.stderr, '');
+    const big = await run(...args, '--max-tokens', '4096');
+    assert.equal(big.code, 0, big.stderr);
+    const lines = big.stderr.split('\n').filter((l) => l !== '');
+    assert.deepEqual(lines, ['lockstep: maxTokens 4096 does not fit the target\'s context of 512 positions next to a prompt: ' +
+      'completions are capped at 256 tokens (half the context), leaving 240 tokens for the prompt']);
+    const a = JSON.parse(small.stdout) as { promptTokens: number; text: string; maxTokensUsed: number };
+    const b = JSON.parse(big.stdout) as { promptTokens: number; text: string; maxTokensUsed: number; promptBudget: number; maxTokens: number };
+    assert.ok(a.promptTokens > 30, `the whole prompt: ${a.promptTokens} tokens`);
+    assert.equal(b.promptTokens, a.promptTokens, 'the prompt was cut');
+    assert.equal(b.text, a.text);
+    assert.equal(b.maxTokensUsed, 256);
+    assert.equal(b.promptBudget, 240);
+    assert.equal(b.maxTokens, 4096, 'the JSON keeps the requested value');
+    assert.equal(a.maxTokensUsed, 64);
+  });
+
   test('stdin: "-" is the text before the cursor', async () => {
     const r = await run('complete', '-', '--json', '--max-tokens', '4', '--drafter', 'none');
     assert.equal(r.code, 0, r.stderr);
@@ -205,6 +240,16 @@ describe('lockstep verify', () => {
     for (const k of ['prompt', 'seed', 'coupling', 'temperature', 'gamma', 'drafter', 'expected', 'actual']) assert.ok(k in m, `mismatch lacks ${k}`);
     assert.notEqual(m.expected, m.actual);
     assert.equal(j.identical + j.mismatches.length, j.cases);
+  });
+
+  test('a maxTokens the context cannot hold is capped and reported once on stderr', async () => {
+    const r = await run('verify', '--cases', '2', '--drafter', 'prompt-lookup', '--gamma', '2', '--coupling', 'gumbel,wmh',
+      '--temperature', '0', '--mode', 'line', '--max-tokens', '4096', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^lockstep: maxTokens 4096 does not fit the target's context of 512 positions/);
+    assert.deepEqual((JSON.parse(r.stdout) as { notes: string[] }).notes, [lines[0].slice('lockstep: '.length)]);
   });
 
   test('bad verify options → one line', async () => {

@@ -137,6 +137,58 @@ describe('the extension (stand-in vscode)', () => {
     assert.equal(api.lastCompletion()?.fromCache, true);
   });
 
+  test('the cache is keyed on the whole prompt window: an edit 1 000 or 5 000 characters above the cursor regenerates', async () => {
+    const body = Array.from({ length: 400 }, (_, i) => `  const value${i} = combine(value${i - 1}, ${i * 7});`);
+    const text = ['function long() {', ...body, '  ', ...body.slice(0, 50), '}', ''].join('\n');
+    const cursor = new Position(401, 2);
+    const longDoc = (): FakeDocument => new FakeDocument(fileUri('/work/long.js'), text);
+    api.clearCache();
+    const n = api.generatedCount();
+    const full = (await provide(longDoc(), cursor)).text ?? '';
+    assert.equal(api.generatedCount(), n + 1);
+    assert.ok(full.length > 1, JSON.stringify(full));
+    // The same place, then typing along the suggestion: from the cache.
+    assert.equal((await provide(longDoc(), cursor)).text, full);
+    const typed = longDoc();
+    assert.equal((await provide(typed, typed.insert(cursor, full.slice(0, 1)))).text, full.slice(1));
+    assert.equal(api.generatedCount(), n + 1);
+    for (const distance of [1000, 5000]) {
+      const d = longDoc();
+      let line = 400;
+      for (let chars = 2; chars < distance; line--) chars += d.lines[line].length + 1;
+      d.lines[line] = d.lines[line].replace(/value(\d+) =/, 'renamed$1 =');
+      const before = api.generatedCount();
+      await provide(d, cursor);
+      assert.equal(api.generatedCount(), before + 1, `renaming an identifier ${distance} characters above the cursor must not be served from the cache`);
+      assert.equal(api.lastCompletion()?.fromCache, false);
+    }
+  });
+
+  test('a maxTokens the target cannot hold next to a prompt: capped, the prompt kept, one warning', async () => {
+    const warnings = (): string[] => fake.messages.filter((m) => m.level === 'warn' && /does not fit the target's context/.test(m.text)).map((m) => m.text);
+    const shown = warnings().length;
+    fake.setConfig({ multiline: 'never' });
+    await generate();
+    const fitting = api.lastCompletion()!.result!;
+    assert.equal(fitting.contextNote, undefined);
+    fake.setConfig({ maxTokens: 4096 });
+    await generate();
+    const capped = api.lastCompletion()!.result!;
+    assert.equal(capped.maxTokensUsed, 256);
+    assert.equal(capped.promptTokens, fitting.promptTokens, 'the prompt keeps its share');
+    assert.deepEqual(warnings().slice(shown), [`Lockstep: ${capped.contextNote}`]);
+    await generate();
+    assert.equal(warnings().length, shown + 1, 'warned once');
+    // When the engine (re)loads with such a setting, the warning comes before any completion.
+    fake.setConfig({ maxTokens: 3000, threads: 2 });
+    await api.engineReady();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(warnings().length, shown + 2);
+    assert.match(warnings().at(-1)!, /maxTokens 3000 .* capped at 256 tokens/);
+    fake.setConfig({ maxTokens: 32, threads: 1, multiline: undefined });
+    await api.engineReady();
+  });
+
   test('Regenerate with Seed: the same seed gives the same text; the seed shows in the status bar', async () => {
     assert.equal(await fake.commands.get('lockstep.regenerateWithSeed')!(1234), 1234);
     assert.equal(api.seed(), 1234);

@@ -1,7 +1,7 @@
 /** The prompt window around the cursor and the line/block choice (src/vscode/prompt.ts). */
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { chooseMode, extractWindow, linesOf, windowChars, type TextLines } from '../src/vscode/prompt';
+import { chooseMode, extractWindow, linesOf, lookupBefore, windowChars, type TextLines } from '../src/vscode/prompt';
 
 const BIG = { maxBeforeChars: 1e9, maxAfterChars: 1e9 };
 
@@ -105,6 +105,28 @@ describe('extractWindow', () => {
   test('windowChars scales with the token budget', () => {
     assert.equal(windowChars(1024).maxBeforeChars, 8192);
     assert.equal(windowChars(1).maxBeforeChars, 64 * 8);
+  });
+});
+
+describe('lookupBefore (the cache\'s view before the cursor)', () => {
+  const c = at(`${'line of code\n'.repeat(50)}  let x = |;\n`);
+  const limits = { maxBeforeChars: 100, maxAfterChars: 100 };
+  const pos = { line: c.line, character: c.character };
+
+  test('a window that was not cut is all there is', () => {
+    const win = extractWindow(c.doc, pos, BIG);
+    assert.equal(lookupBefore(c.doc, pos, BIG, win, 30), c.before);
+  });
+
+  test('a cut window is widened by `extra` characters, and ends with the window', () => {
+    const win = extractWindow(c.doc, pos, limits);
+    assert.ok(win.truncatedBefore);
+    const wide = lookupBefore(c.doc, pos, limits, win, 30);
+    assert.equal(wide, c.before.slice(-130));
+    assert.ok(wide.endsWith(win.before));
+    assert.equal(lookupBefore(c.doc, pos, limits, win, 0), win.before);
+    // Wider than the document: all of it.
+    assert.equal(lookupBefore(c.doc, pos, limits, win, 1e6), c.before);
   });
 });
 

@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEVICE_REQUESTS } from '../src/engine/device';
+import { GREEDY_BELOW } from '../src/engine/sampling';
 import { packageRoot } from '../src/models/catalog';
 import {
   DEFAULT_SETTINGS, DEVICES, SETTING_KEYS, SettingsReader, languageDisabled, validateSettings,
@@ -143,6 +144,56 @@ describe('the device setting', () => {
     const { settings, problems } = validateSettings(from({ device: 'tpu' }));
     assert.equal(settings.device, 'auto');
     assert.match(problems[0].message, /"lockstep\.device" must be one of "auto", "cpu", "webgpu", "cuda", "dml", "coreml" \(got "tpu"\)/);
+  });
+});
+
+describe('setting descriptions claim only what is measured, and say where', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { markdownDescription?: string; enumDescriptions?: string[] }> } };
+  };
+  const props = manifest.contributes.configuration.properties;
+  const text = (key: string): string => props[`lockstep.${key}`].markdownDescription ?? '';
+
+  test('no blanket promise of identical output for every thread count or device', () => {
+    for (const [key, p] of Object.entries(props)) {
+      for (const d of [p.markdownDescription ?? '', ...(p.enumDescriptions ?? [])]) {
+        assert.doesNotMatch(d, /identical (output |text |completions )?(for|on|with) (every|all|any) (thread|device)/i, key);
+        assert.doesNotMatch(d, /bitwise identical for every/i, key);
+      }
+    }
+  });
+
+  test('threads: what was measured (1 and 2 threads, CPU, shipped models), where, and how to check a machine', () => {
+    const t = text('threads');
+    assert.match(t, /1 and 2 threads/);
+    assert.match(t, /CPU provider/);
+    assert.match(t, /`test\/model\.test\.ts`/);
+    assert.match(t, /not measured/);
+    assert.match(t, /--threads N/);
+  });
+
+  test('drafter and device: measured on the CPU and WebGPU (software Vulkan); Verify is the judge elsewhere', () => {
+    for (const key of ['drafter', 'device']) {
+      const t = text(key);
+      assert.match(t, /CPU/, key);
+      assert.match(t, /WebGPU/, key);
+      assert.match(t, /software Vulkan/, key);
+      assert.match(t, /CUDA, DirectML and CoreML/, key);
+      assert.match(t, /not measured/, key);
+      assert.match(t, /Verify Drafter Invariance/, key);
+    }
+    assert.match(text('seed'), /same device and model variant/);
+  });
+
+  test('temperature: the greedy threshold is the engine\'s', () => {
+    const m = /below `([0-9.e-]+)`/.exec(text('temperature'));
+    assert.ok(m, text('temperature'));
+    assert.equal(Number(m[1]), GREEDY_BELOW);
+  });
+
+  test('maxTokens and contextTokens: the cap to half the context', () => {
+    assert.match(text('maxTokens'), /at most half of the target model's context/);
+    assert.match(text('contextTokens'), /minus `#lockstep\.maxTokens#`/);
   });
 });
 

@@ -80,7 +80,7 @@ const completeDefs = {
   ...common,
   drafter: A.single(A.str, 'DRAFTER', 'none | prompt-lookup | catalog id | directory | prompt-lookup+<id> (default: the target\'s first recommended drafter)'),
   seed: A.single(A.seed, 'N', 'public-randomness seed (default 0)'),
-  temperature: A.single(A.temperature, 'T', 'sampling temperature, 0 = greedy (default 0.2)'),
+  temperature: A.single(A.temperature, 'T', 'sampling temperature; 0, or anything below 1e-6, = greedy (default 0.2)'),
   gamma: A.single(A.gamma, 'G', 'drafts per round, 0..32 or auto (default auto)'),
   coupling: A.single(A.choice(COUPLINGS), 'KIND', 'gumbel | wmh | standard (default gumbel)'),
   prefix: A.single(A.str, 'TEXT', 'text before the cursor (instead of a file)'),
@@ -480,6 +480,7 @@ async function completeCommand(argv: string[], io: CliIo): Promise<number> {
     const device = setup.engine.info().device;
     if (device.fellBack) io.stderr(`lockstep: ${describeOutcome(device)}\n`);
     const r = await setup.engine.complete(req);
+    if (r.contextNote !== undefined) io.stderr(`lockstep: ${r.contextNote}\n`);
     if (o.json) {
       io.stdout(`${JSON.stringify({
         ...r,
@@ -580,6 +581,8 @@ export interface VerifyReport {
   mode: CompletionMode;
   referenceRuns: number;
   emptyReferences: number;
+  /** What the engine had to cap to fit the target's context (each sentence once), e.g. a too large maxTokens. */
+  notes: string[];
   rows: VerifyRow[];
   seconds: number;
   verdict: string;
@@ -634,6 +637,7 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
   let identical = 0;
   let referenceRuns = 0;
   let emptyReferences = 0;
+  const notes = new Set<string>();
   const total = cases.length * couplings.length * temperatures.length * compared.length * gammas.length;
   try {
     for (const c of cases) {
@@ -646,6 +650,7 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
           const ref = await setup.engine.complete({ ...base, drafter: 'none', gamma: 1 });
           referenceRuns++;
           if (ref.text === '') emptyReferences++;
+          if (ref.contextNote !== undefined) notes.add(ref.contextNote);
           for (const p of compared) {
             for (const gamma of gammas) {
               const r = await setup.engine.complete({ ...base, drafter: p.requestName, gamma });
@@ -689,7 +694,7 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
     device: setup.engine.info().device, cases: comparisons, identical, mismatches, caseCount,
     prompts: [...new Set(cases.map((c) => c.prompt.label))], seeds: cases.map((c) => c.seed),
     target: setup.targetSpec, drafters: compared.map((p) => p.spec), couplings, gammas, temperatures, maxTokens, mode,
-    referenceRuns, emptyReferences, rows: [...rows.values()], seconds: (performance.now() - t0) / 1000, verdict,
+    referenceRuns, emptyReferences, notes: [...notes], rows: [...rows.values()], seconds: (performance.now() - t0) / 1000, verdict,
   };
 }
 
@@ -705,6 +710,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     drafters: o.drafter, couplings: o.coupling, gammas: o.gamma, temperatures: o.temperature,
     topP: o['top-p'], topK: o['top-k'], maxTokens: o['max-tokens'], mode: o.mode, cases: o.cases, files: o.file,
   }, io.cwd);
+  for (const n of report.notes) io.stderr(`lockstep: ${n}\n`);
   if (o.json) io.stdout(`${JSON.stringify(report)}\n`);
   else io.stdout(formatVerify(report));
   return report.mismatches.length === 0 ? 0 : 1;

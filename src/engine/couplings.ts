@@ -5,12 +5,13 @@
  * its sampling settings. Two models sampling the same position with the same seed agree with
  * the probabilities given in couplingTheory.ts.
  *
- * Both return the greedy argmax (ties to the lowest id) without randomness when T = 0.
+ * Both return the greedy argmax (ties to the lowest id) without randomness when T < GREEDY_BELOW (1e-6, T = 0
+ * included; see sampling.ts for why).
  */
 
 import type { SamplingSettings, TokenSampler } from './types';
 import { GUMBEL_MAX, STREAM_DART_HEIGHT, STREAM_DART_TOKEN, gumbelFrom, hashFrom, positionState, unitFromHash } from './rng';
-import { Distribution, argmaxLowestId, validateSettings } from './sampling';
+import { Distribution, argmaxLowestId, isGreedy, validateSettings } from './sampling';
 
 /** The largest vocabulary a sampler accepts: 64·vocabLimit darts must fit the uint32 id word. */
 export const MAX_VOCAB = 1 << 26;
@@ -77,7 +78,7 @@ export class GumbelSampler implements TokenSampler {
 
   sample(logits: Float32Array, position: number): number {
     const T = this.settings.temperature;
-    if (T === 0) {
+    if (isGreedy(T)) {
       this.hashed = 0;
       return argmaxLowestId(logits, this.vocabLimit);
     }
@@ -169,7 +170,7 @@ export class WeightedMinHashSampler implements TokenSampler {
   }
 
   sample(logits: Float32Array, position: number): number {
-    if (this.settings.temperature === 0) {
+    if (isGreedy(this.settings.temperature)) {
       this.darts = 0;
       return argmaxLowestId(logits, this.vocabLimit);
     }

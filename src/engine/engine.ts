@@ -3,6 +3,7 @@
  * complete(): text around the cursor → FIM prompt tokens → generate (draft → verify → commit) → stop rules → text.
  */
 import { Drafter, LookupThenModelDrafter, ModelDrafter, NoDrafter, PromptLookupDrafter } from './drafters';
+import { ContextFit, fitContext } from './contextFit';
 import { CancelSignal, TargetState, generate, stopRequested } from './decode';
 import { FimTemplate, buildFimPrompt, detectFimTemplate } from './fim';
 import { CausalLM } from './model';
@@ -51,9 +52,10 @@ export interface CompletionRequest {
   seed: number;
   sampling: SamplingSettings;
   gamma: number | 'auto';
+  /** Most tokens to generate; capped at half the target's context (contextFit.ts). */
   maxTokens: number;
   mode: CompletionMode;
-  /** Prompt budget in tokens (before + after + FIM markers). */
+  /** Prompt budget in tokens (before + after + FIM markers); at most what the context leaves (contextFit.ts). */
   maxPromptTokens?: number;
 }
 
@@ -80,6 +82,12 @@ export interface CompletionResult {
   drafter: string;
   coupling: CouplingKind;
   seed: number;
+  /** The completion's token ceiling used: the request's maxTokens, capped to fit the context (contextFit.ts). */
+  maxTokensUsed?: number;
+  /** The prompt budget used (FIM markers included). */
+  promptBudget?: number;
+  /** Why maxTokens was capped (one sentence), when it was. */
+  contextNote?: string;
 }
 
 export interface EngineInfo {
@@ -179,7 +187,12 @@ export class Engine {
 
   /** The FIM prompt's token ids for a request (what complete() feeds the models). */
   promptFor(req: Pick<CompletionRequest, 'before' | 'after' | 'maxPromptTokens' | 'maxTokens'>): number[] {
-    return buildFimPrompt(this.tokenizer, this.fim, req.before, req.after, this.promptBudget(req)).ids;
+    return buildFimPrompt(this.tokenizer, this.fim, req.before, req.after, this.fitContext(req).promptTokens).ids;
+  }
+
+  /** The maxTokens and prompt budget a request gets on this target (see contextFit.ts), and why, when capped. */
+  fitContext(req: Pick<CompletionRequest, 'maxPromptTokens' | 'maxTokens'>): ContextFit {
+    return fitContext(this.target.config.maxPositions, req.maxTokens, req.maxPromptTokens);
   }
 
   async complete(req: CompletionRequest, signal?: CancelSignal): Promise<CompletionResult> {
@@ -189,14 +202,15 @@ export class Engine {
     }
     // A request cancelled while it waited is not even tokenized (an 8 KB window costs milliseconds to encode).
     if (await stopRequested(signal)) return notStartedResult(req);
-    const prompt = buildFimPrompt(this.tokenizer, this.fim, req.before, req.after, this.promptBudget(req));
+    const fit = this.fitContext(req);
+    const prompt = buildFimPrompt(this.tokenizer, this.fim, req.before, req.after, fit.promptTokens);
     const stopTokenIds = new Set<number>(this.target.config.eosTokenIds);
     for (const s of this.fim.stopTokens) {
       const id = this.tokenizer.specialTokenId(s);
       if (id !== undefined) stopTokenIds.add(id);
     }
     const checker = new StopChecker(this.tokenizer, {
-      maxTokens: req.maxTokens, mode: req.mode, stopTokenIds, before: req.before, after: req.after,
+      maxTokens: fit.maxTokens, mode: req.mode, stopTokenIds, before: req.before, after: req.after,
     });
     const stats = await generate(this.state, drafter, {
       prompt: prompt.ids,
@@ -204,7 +218,7 @@ export class Engine {
       sampling: req.sampling,
       seed: req.seed,
       gamma: req.gamma,
-      maxTokens: req.maxTokens,
+      maxTokens: fit.maxTokens,
       sink: checker,
       vocabLimit: this.tokenizer.vocabSize,
       signal,
@@ -230,6 +244,9 @@ export class Engine {
       drafter: req.drafter,
       coupling: req.coupling,
       seed: req.seed,
+      maxTokensUsed: fit.maxTokens,
+      promptBudget: fit.promptTokens,
+      ...(fit.message === undefined ? {} : { contextNote: fit.message }),
     };
   }
 
@@ -242,10 +259,5 @@ export class Engine {
   async dispose(): Promise<void> {
     await this.target.dispose();
     for (const d of this.drafters.values()) if (d instanceof ModelDrafter) await d.model.dispose();
-  }
-
-  private promptBudget(req: Pick<CompletionRequest, 'maxPromptTokens' | 'maxTokens'>): number {
-    const room = this.target.config.maxPositions - req.maxTokens - 16;
-    return Math.max(8, Math.min(req.maxPromptTokens ?? 1024, room));
   }
 }

@@ -5,8 +5,8 @@
  * model):
  *  - Candidates are the ids < min(vocabLimit, row length): a row may be wider than the real
  *    vocabulary (padded embedding matrices), and the padding must never be sampled.
- *  - T = 0: greedy, the argmax with ties to the lowest id (a single kept token).
- *  - T > 0: weights w_i = exp((l_i − max_j l_j) / T), probabilities w_i / Σ w (softmax(l / T)).
+ *  - T < GREEDY_BELOW (1e-6; T = 0 included): greedy, the argmax with ties to the lowest id (a single kept token).
+ *  - T ≥ GREEDY_BELOW: weights w_i = exp((l_i − max_j l_j) / T), probabilities w_i / Σ w (softmax(l / T)).
  *    The candidates are totally ordered by (probability desc, id asc).
  *  - top-k (k > 0 and k < candidates): keep the first k of that order.
  *  - top-p (p < 1): then keep the smallest prefix of the order whose mass reaches p of the
@@ -25,6 +25,30 @@
  */
 
 import type { SamplingSettings } from './types';
+
+/**
+ * Temperatures below this are greedy, exactly as T = 0: the argmax, ties to the lowest id, no randomness. The one
+ * place that decides it: both couplings (couplings.ts), the standard sampler (through Distribution) and
+ * Distribution ask isGreedy().
+ *
+ * Why a threshold at all: as T → 0 the arithmetic breaks before the law converges. Gumbel scores l/T overflow to
+ * +∞ for every positive logit once T < |l|/1.8e308 (T ≤ ~1e-307 for logits ~20), so every positive logit ties and
+ * the lowest such id wins, not the argmax; 1/T overflows below 2^-1024 ≈ 5.6e-309, so the argmax's weight
+ * exp(0 · ∞) is NaN → 0 and Weighted MinHash throws all 64·V darts before falling back (~100 ms a token).
+ * Every float32 logit has |l| ≤ 3.4e38, so T ≥ 1.9e-270 would keep l/T finite; the threshold sits far above that.
+ *
+ * Why 1e-6: below it only logits within ~1e-5 of the maximum keep a visible chance (a gap Δ weighs exp(−Δ/T)), and
+ * differences that small are below the rounding noise of the forward pass itself (float32 logits of magnitude ~10
+ * carry ~1e-6 relative error; fp16 and q4 variants more), so a sample there would be decided by arithmetic, not by
+ * the model. Greedy is the limit of softmax(l/T) except on exact ties, which it gives to the lowest id. The
+ * largest temperature the settings allow (5) and anything down to the threshold stay finite: l/T ≤ 3.4e44.
+ */
+export const GREEDY_BELOW = 1e-6;
+
+/** True when `temperature` samples greedily (T < GREEDY_BELOW, T = 0 included). */
+export function isGreedy(temperature: number): boolean {
+  return temperature < GREEDY_BELOW;
+}
 
 /** Index of the largest logit among ids < min(vocabLimit, logits.length); ties to the lowest id. */
 export function argmaxLowestId(logits: Float32Array, vocabLimit: number): number {
@@ -196,7 +220,7 @@ export class Distribution {
   }
 
   /**
-   * Kept ids, first `size` entries valid. With a top-k/top-p restriction (or T = 0) they are in
+   * Kept ids, first `size` entries valid. With a top-k/top-p restriction (or greedy) they are in
    * the order (probability desc, id asc); without one all candidates are kept, in id order.
    * The array is scratch: it is overwritten by the next fromLogits.
    */
@@ -258,7 +282,7 @@ export class Distribution {
     this.top = top;
     const maxL = logits[top];
     const T = s.temperature;
-    if (T === 0 || !Number.isFinite(maxL)) {
+    if (isGreedy(T) || !Number.isFinite(maxL)) {
       this.mode = MODE_GREEDY;
       this.kept = 1;
       this.order[0] = top;

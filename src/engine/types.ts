@@ -2,7 +2,7 @@
 
 /** Sampling settings; each model applies them to its own distribution. */
 export interface SamplingSettings {
-  /** 0 means greedy: argmax, ties to the lowest id. */
+  /** 0 (and anything below GREEDY_BELOW = 1e-6, see sampling.ts) means greedy: argmax, ties to the lowest id. */
   temperature: number;
   /** Keep the k most likely tokens (ties to the lower id); 0 = off. */
   topK: number;

@@ -2,12 +2,20 @@
  * Completions already generated, so that typing along a shown suggestion keeps showing its remainder without a new
  * generation. No `vscode` import.
  *
- * An entry is keyed by document and by a fingerprint of everything that decides the text (target, seed, coupling,
- * sampling, mode …; not the drafter, for the invariant couplings: every drafter gives the same bytes). It matches a
- * later cursor when the text before that cursor is the entry's text-before plus a prefix of the completion that the
- * user has typed (checked on the last `contextChars` characters before the generation point), and the text after
- * the cursor starts as it did. The remainder of the completion is returned; once all of it is typed, nothing.
+ * An entry is keyed by document, by a fingerprint of everything besides the text that decides the completion (target,
+ * seed, coupling, sampling, mode …; not the drafter, for the invariant couplings: every drafter gives the same bytes)
+ * and by the whole prompt window the engine was given: the text before the cursor and the text after it, as
+ * extractWindow cut them (sha-256 of each, and their lengths). A cached completion is only served where it still
+ * follows from (target, prompt, seed), as the seed in its tooltip promises:
+ *  - the text after the cursor is the cached window, character for character;
+ *  - the text before the cursor is the cached window plus a prefix of the completion that the user has typed
+ *    (typing along the suggestion), nothing else. When the cached window was cut (a long document) it must be the
+ *    end of the text before the typed part — the caller passes enough text before the cursor for that: the window
+ *    plus lookBehind(doc) characters; when it reached the start of the document it must be all of it.
+ * Any other edit anywhere in the window (renaming an identifier 5 000 characters above the cursor) is a miss. The
+ * remainder of the completion is returned; once all of it is typed, nothing.
  */
+import { createHash } from 'node:crypto';
 
 export interface CacheHit<M> {
   /** The part of the completion not typed yet (never empty). */
@@ -19,15 +27,21 @@ export interface CacheHit<M> {
   meta: M;
 }
 
+/** Characters of the window's end kept in the clear, to skip hashing at positions that cannot match. */
+const TAIL_CHARS = 32;
+
 interface Entry<M> {
   doc: string;
   fingerprint: string;
-  /** The last contextChars characters before the cursor when the completion was made. */
-  tail: string;
-  /** True when `tail` is the whole text before that cursor (start of the document). */
+  /** The text before the cursor that the completion was made from (the prompt window's before-part): length, hash, end. */
+  beforeLength: number;
+  beforeHash: string;
+  beforeTail: string;
+  /** True when that window is the whole text before that cursor (it was not cut). */
   fromStart: boolean;
-  /** The first afterChars characters after the cursor. */
-  afterHead: string;
+  /** The text after the cursor that it was made from (the window's after-part): length and hash. */
+  afterLength: number;
+  afterHash: string;
   text: string;
   meta: M;
 }
@@ -35,56 +49,74 @@ interface Entry<M> {
 export interface CacheOptions {
   /** Entries kept (least recently used dropped first). */
   capacity?: number;
-  /** Characters before the generation point compared on lookup. */
-  contextChars?: number;
-  /** Characters after the cursor compared on lookup. */
-  afterChars?: number;
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s, 'utf16le').digest('base64');
 }
 
 export class CompletionCache<M = unknown> {
   private entries: Entry<M>[] = [];
   private readonly capacity: number;
-  private readonly contextChars: number;
-  private readonly afterChars: number;
 
   constructor(opts: CacheOptions = {}) {
     this.capacity = opts.capacity ?? 64;
-    this.contextChars = opts.contextChars ?? 512;
-    this.afterChars = opts.afterChars ?? 256;
   }
 
   get size(): number {
     return this.entries.length;
   }
 
-  /** Remembers a completion made with `before` / `after` around the cursor. Empty completions are not kept. */
-  put(doc: string, fingerprint: string, before: string, after: string, text: string, meta: M): void {
+  /**
+   * Remembers a completion made from the prompt window `before` / `after` around the cursor. `beforeCut` says the
+   * window's before-part was cut (the document has more text above it; PromptWindow.truncatedBefore); false means
+   * it is all the text before the cursor. Empty completions are not kept.
+   */
+  put(doc: string, fingerprint: string, before: string, after: string, text: string, meta: M, beforeCut = false): void {
     if (text === '') return;
-    const tail = before.length > this.contextChars ? before.slice(before.length - this.contextChars) : before;
     const entry: Entry<M> = {
       doc,
       fingerprint,
-      tail,
-      fromStart: tail.length === before.length,
-      afterHead: after.slice(0, this.afterChars),
+      beforeLength: before.length,
+      beforeHash: sha256(before),
+      beforeTail: before.slice(Math.max(0, before.length - TAIL_CHARS)),
+      fromStart: !beforeCut,
+      afterLength: after.length,
+      afterHash: sha256(after),
       text,
       meta,
     };
     // The same place again replaces the old entry.
     this.entries = this.entries.filter(
-      (e) => !(e.doc === doc && e.fingerprint === fingerprint && e.tail === entry.tail && e.afterHead === entry.afterHead),
+      (e) => !(e.doc === doc && e.fingerprint === fingerprint && e.beforeHash === entry.beforeHash &&
+        e.fromStart === entry.fromStart && e.afterHash === entry.afterHash),
     );
     this.entries.push(entry);
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
   }
 
-  /** The remainder of a cached completion that the text around the cursor continues, most recent entry first. */
+  /**
+   * How many characters beyond the prompt window a lookup needs before the cursor: the longest completion kept for
+   * `doc` (the most that can have been typed along one). 0 when nothing is kept.
+   */
+  lookBehind(doc: string): number {
+    let n = 0;
+    for (const e of this.entries) if (e.doc === doc && e.text.length > n) n = e.text.length;
+    return n;
+  }
+
+  /**
+   * The remainder of a cached completion that the text around the cursor continues, most recent entry first.
+   * `before`: the text before the cursor — the prompt window's before-part, or (where the window was cut) that plus up
+   * to lookBehind(doc) characters more; `after`: the window's after-part.
+   */
   lookup(doc: string, fingerprint: string, before: string, after: string): CacheHit<M> | undefined {
-    const afterHead = after.slice(0, this.afterChars);
+    let afterHash: string | undefined;
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const e = this.entries[i];
-      if (e.doc !== doc || e.fingerprint !== fingerprint) continue;
-      if (!afterMatches(e.afterHead, afterHead, this.afterChars)) continue;
+      if (e.doc !== doc || e.fingerprint !== fingerprint || e.afterLength !== after.length) continue;
+      afterHash ??= sha256(after);
+      if (e.afterHash !== afterHash) continue;
       const typed = typedPrefix(e, before);
       if (typed === undefined) continue;
       // Most recently used goes last.
@@ -102,30 +134,20 @@ export class CompletionCache<M = unknown> {
 }
 
 /**
- * The text after the cursor must be what it was. Both heads are cut to the same length, so a window that grew or
- * shrank at its far end (a long document) still matches.
+ * How many characters of the completion have been typed since it was made, or undefined when `before` is not the
+ * entry's window followed by a typed prefix of the completion.
  */
-function afterMatches(cached: string, now: string, limit: number): boolean {
-  if (cached === now) return true;
-  // One of them was cut at `limit` characters: compare the common length only when both are that long.
-  if (cached.length === limit || now.length === limit) {
-    const n = Math.min(cached.length, now.length);
-    return n === limit && cached.slice(0, n) === now.slice(0, n);
-  }
-  return false;
-}
-
-/** How many characters of the completion have been typed since it was made, or undefined when `before` does not continue it. */
 function typedPrefix(e: Entry<unknown>, before: string): number | undefined {
   const text = e.text;
   // k = characters typed; the remainder must not be empty.
   for (let k = 0; k < text.length; k++) {
-    const at = before.length - k;
-    if (at < e.tail.length) break;
-    if (e.fromStart && at !== e.tail.length) continue;
+    const at = before.length - k; // the generation point in `before`
+    if (at < e.beforeLength) break;
+    if (e.fromStart && at !== e.beforeLength) continue;
     if (k > 0 && before.charCodeAt(at) !== text.charCodeAt(0)) continue;
     if (!before.startsWith(text.slice(0, k), at)) continue;
-    if (!before.startsWith(e.tail, at - e.tail.length)) continue;
+    if (!before.startsWith(e.beforeTail, at - e.beforeTail.length)) continue;
+    if (sha256(before.slice(at - e.beforeLength, at)) !== e.beforeHash) continue;
     return k;
   }
   return undefined;

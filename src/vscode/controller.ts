@@ -6,6 +6,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { fitContext } from '../engine/contextFit';
 import { Device, DeviceOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
 import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo } from '../engine/engine';
 import { Catalog, CatalogEntry, loadCatalog } from '../models/catalog';
@@ -199,6 +200,7 @@ export class Controller implements vscode.Disposable {
    */
   private deviceReady(outcome: DeviceOutcome | undefined): void {
     this.device = outcome;
+    void this.engine.ready().then((info) => this.noteContextFit(info.maxPositions), () => undefined);
     const notice = outcome === undefined ? undefined : deviceNotice(outcome);
     if (notice === undefined || this.shownNotes.has(notice)) return;
     this.shownNotes.add(notice);
@@ -224,6 +226,16 @@ export class Controller implements vscode.Disposable {
     this.log.info('restarting the engine (command)');
     if (this.engine.current) this.engine.restart();
     else this.applyPlan();
+  }
+
+  /**
+   * Warns (once per message) when lockstep.maxTokens does not fit the target's context next to a prompt: the engine
+   * caps it (contextFit.ts) and each completion's result says so too (completionStats), so a change of the setting
+   * while the engine runs is caught at the next completion.
+   */
+  private noteContextFit(maxPositions: number): void {
+    const fit = fitContext(maxPositions, this.settings.maxTokens, this.settings.contextTokens);
+    if (fit.message !== undefined) this.note(fit.message, 'warn');
   }
 
   /** Settings → plan → engine (restarted only when the models or execution options changed). */
@@ -272,6 +284,7 @@ export class Controller implements vscode.Disposable {
   }
 
   completionStats(r: CompletionResult): void {
+    if (r.contextNote !== undefined) this.note(r.contextNote, 'warn');
     this.last = { tokens: r.tokens, tokensPerSecond: r.tokensPerSecond, drafted: r.drafted, accepted: r.accepted, acceptance: r.acceptance };
     this.updateStatus();
   }

@@ -146,6 +146,23 @@ export function extractWindow(
   };
 }
 
+/**
+ * The text before the cursor that a completion-cache lookup needs (cache.ts): the window's before-part, or — when the
+ * window was cut — the window widened by `extra` characters (CompletionCache.lookBehind: the most that can have been
+ * typed along a cached completion, which moved the window's start up by as much), so that a cached window can be
+ * compared whole.
+ */
+export function lookupBefore(
+  doc: TextLines,
+  pos: CursorPosition,
+  limits: { maxBeforeChars: number; maxAfterChars: number },
+  win: Pick<PromptWindow, 'before' | 'truncatedBefore'>,
+  extra: number,
+): string {
+  if (!win.truncatedBefore || !(extra > 0)) return win.before;
+  return extractWindow(doc, pos, { maxBeforeChars: limits.maxBeforeChars + extra, maxAfterChars: 0 }).before;
+}
+
 /** A document given as one string (tests, the CLI-style API). */
 export function linesOf(text: string): TextLines {
   const lines = text.split(/\r?\n/);

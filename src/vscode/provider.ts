@@ -7,7 +7,7 @@ import type { CompletionRequest, CompletionResult } from '../engine/engine';
 import { CompletionCache } from './cache';
 import type { Controller } from './controller';
 import { completionLogLine, completionTitle } from './format';
-import { chooseMode, extractWindow, windowChars, type TextLines } from './prompt';
+import { chooseMode, extractWindow, lookupBefore, windowChars, type TextLines } from './prompt';
 import { languageDisabled } from './settings';
 
 /** What the extension remembers about a completion it offered (the test API returns it). */
@@ -128,13 +128,16 @@ export class LockstepInlineProvider implements vscode.InlineCompletionItemProvid
     const plan = ctl.plan;
     if (!plan) return undefined;
 
-    const win = extractWindow(linesOfDocument(document), position, windowChars(s.contextTokens));
+    const lines = linesOfDocument(document);
+    const limits = windowChars(s.contextTokens);
+    const win = extractWindow(lines, position, limits);
     const mode = chooseMode(win, s.multiline);
     const req = ctl.request(win.before, win.after, mode);
     const fp = fingerprint(req, plan.target.dir + (plan.target.variant ?? ''), s.multiline);
     const uri = document.uri.toString();
 
-    const hit = this.cache.lookup(uri, fp, win.before, win.after);
+    // The cache compares the whole window the engine would be given (plus what may have been typed along).
+    const hit = this.cache.lookup(uri, fp, lookupBefore(lines, position, limits, win, this.cache.lookBehind(uri)), win.after);
     if (hit) {
       ctl.log.trace(`cache hit at ${position.line + 1}:${position.character + 1}: ${hit.typed.length} characters typed, ${hit.remainder.length} left`);
       const record = this.record(uri, position, hit.remainder, hit.text, hit.meta.seed, hit.meta.drafter, req, mode, true);
@@ -176,7 +179,7 @@ export class LockstepInlineProvider implements vscode.InlineCompletionItemProvid
     this.generated++;
     ctl.completionStats(r);
     const drafterLabel = plan.drafter.label;
-    this.cache.put(uri, fp, win.before, win.after, r.text, { seed: r.seed, drafter: drafterLabel, coupling: r.coupling, result: r });
+    this.cache.put(uri, fp, win.before, win.after, r.text, { seed: r.seed, drafter: drafterLabel, coupling: r.coupling, result: r }, win.truncatedBefore);
     const record = this.record(uri, position, r.text, r.text, r.seed, drafterLabel, req, mode, false, r);
     if (token.isCancellationRequested || r.text === '') return undefined;
     return [this.item(r.text, position, record, r, false)];

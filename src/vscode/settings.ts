@@ -142,7 +142,7 @@ const SPECS: { [K in keyof LockstepSettings]: FieldSpec<LockstepSettings[K]> } =
   drafter: text({ allowEmpty: false, expect: '"auto", "none", "prompt-lookup", a catalog model id, a model directory or "prompt-lookup+<model>"' }),
   coupling: oneOf(COUPLINGS),
   seed: num({ min: 0, max: MAX_SEED, integer: true, expect: 'an integer from 0 to 9007199254740991' }),
-  temperature: num({ min: 0, max: 5, expect: 'a number from 0 to 5 (0 = greedy)' }),
+  temperature: num({ min: 0, max: 5, expect: 'a number from 0 to 5 (below 1e-6 = greedy)' }),
   topP: num({ min: 0, max: 1, minExclusive: true, expect: 'a number greater than 0 and at most 1' }),
   topK: num({ min: 0, max: 1_000_000, integer: true, expect: 'an integer ≥ 0 (0 = off)' }),
   draftTokens,
