@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main, splitAtCursor, fixturePrompts, parsePosition } from '../src/cli/main';
 import * as A from '../src/cli/args';
+import { writeCatalogDir } from './helpers/catalogDir';
 import { demoCursor, CURSOR_AFTER } from '../src/cli/demo';
 import {
   CatalogError, loadCatalog, packageRoot, resolveModelDir, validateCatalog, entryStatus, findEntry,
@@ -202,10 +203,8 @@ describe('lockstep complete', () => {
 
   test('a catalog drafter of another tokenizer family is refused before loading', async () => {
     const cat = JSON.parse(fs.readFileSync(path.join(root, 'models.json'), 'utf8'));
-    for (const m of cat.models) if (m.bundled) m.bundled = path.join(root, m.bundled);
-    cat.models.push({ id: 'alien', role: 'drafter', family: 'other-vocab', bundled: path.join(root, 'models', 'lockstep-drafter-a') });
-    const file = path.join(tmp, 'family.json');
-    fs.writeFileSync(file, JSON.stringify(cat));
+    cat.models.push({ id: 'alien', role: 'drafter', family: 'other-vocab', bundled: 'models/lockstep-drafter-a' });
+    const file = writeCatalogDir(path.join(tmp, 'family'), cat);
     assertOneLineError(await run('complete', '--prefix', 'x', '--catalog', file, '--drafter', 'alien'), /drafter 'alien' \(tokenizer family other-vocab\) cannot draft for target 'lockstep-target'/);
   });
 });
@@ -384,20 +383,32 @@ describe('model catalog', () => {
     assert.throws(() => resolveModelDir('x', c), /unknown model 'x': not a catalog id \(known: lockstep-target, lockstep-drafter-a, lockstep-drafter-b[^)]*\) and not a directory/);
   });
 
-  test('validation errors name the entry and the field', () => {
-    const bad = (mutate: (c: any) => void, re: RegExp) => {
+  test('a bad entry is left out with one warning naming the entry and the field; a bad file is an error', () => {
+    const n = good().models.length;
+    const bad = (mutate: (c: any) => void, res: RegExp[], kept: number) => {
+      const c = good();
+      mutate(c);
+      const got = loadCatalog(write('bad.json', c));
+      assert.equal(got.warnings.length, res.length, got.warnings.join('\n'));
+      res.forEach((re, i) => assert.match(got.warnings[i], re));
+      assert.equal(got.models.length, kept, res[0].source);
+    };
+    // lockstep-target recommends both drafters: leaving one out also drops it from that list (a warning of its own).
+    const dropped = (d: string, why: string) => new RegExp(`^bad\\.json: models\\[0\\] \\(id "lockstep-target"\\): field "recommendedDrafters" names "${d}", which ${why} — that drafter is dropped, the model is kept$`);
+    bad((c) => delete c.models[1].role, [dropped('lockstep-drafter-a', 'is skipped \\(see its warning\\)'), /^bad\.json: models\[1\] \(id "lockstep-drafter-a"\): field "role" must be one of .* — entry skipped$/], n - 1);
+    bad((c) => (c.models[2].family = 7), [dropped('lockstep-drafter-b', 'is skipped \\(see its warning\\)'), /models\[2\] \(id "lockstep-drafter-b"\): field "family" must be a non-empty string \(got 7\) — entry skipped/], n - 1);
+    bad((c) => (c.models[0].id = 'has space'), [/^bad\.json: models\[0\]: field "id"/], n - 1);
+    bad((c) => (c.models[2].id = 'lockstep-drafter-a'), [dropped('lockstep-drafter-b', 'is not in the catalog'), /models\[2\] \(id "lockstep-drafter-a"\): field "id" repeats the id of models\[1\]/], n - 1);
+    bad((c) => (c.models[0].recommendedDrafters = ['ghost']), [dropped('ghost', 'is not in the catalog')], n);
+    bad((c) => (c.models[0].bundled = ''), [/models\[0\] \(id "lockstep-target"\): field "bundled"/], n - 1);
+    bad((c) => (c.models[0].bundled = '../../../../../etc'), [/models\[0\] \(id "lockstep-target"\): field "bundled" must be a directory inside the models folder/], n - 1);
+    const refused = (mutate: (c: any) => void, re: RegExp) => {
       const c = good();
       mutate(c);
       assert.throws(() => loadCatalog(write('bad.json', c)), (e: Error) => e instanceof CatalogError && re.test(e.message), re.source);
     };
-    bad((c) => delete c.models[1].role, /bad\.json: models\[1\] \(id "lockstep-drafter-a"\): field "role" must be one of/);
-    bad((c) => (c.models[2].family = 7), /models\[2\] \(id "lockstep-drafter-b"\): field "family" must be a non-empty string \(got 7\)/);
-    bad((c) => (c.models[0].id = 'has space'), /models\[0\]: field "id"/);
-    bad((c) => (c.models[2].id = 'lockstep-drafter-a'), /models\[2\] \(id "lockstep-drafter-a"\): field "id" repeats the id of models\[1\]/);
-    bad((c) => (c.models[0].recommendedDrafters = ['ghost']), /models\[0\] \(id "lockstep-target"\): field "recommendedDrafters" names "ghost", which is not in the catalog/);
-    bad((c) => (c.models[0].bundled = ''), /models\[0\] \(id "lockstep-target"\): field "bundled"/);
-    bad((c) => (c.version = 2), /field "version" must be 1/);
-    bad((c) => (c.models = {}), /field "models" must be an array/);
+    refused((c) => (c.version = 2), /field "version" must be 1/);
+    refused((c) => (c.models = {}), /field "models" must be an array/);
     assert.throws(() => loadCatalog(write('notjson.json', '{ nope')), /not valid JSON/);
     assert.throws(() => loadCatalog(path.join(tmp, 'absent.json')), /cannot read the model catalog/);
   });
@@ -408,9 +419,9 @@ describe('model catalog', () => {
       id: 'qwen2.5-coder-0.5b', role: 'target', family: 'qwen2.5', repo: 'onnx-community/Qwen2.5-Coder-0.5B-Instruct',
       commit: 'abc', files: ['onnx/model_q4f16.onnx'], sha256: { 'onnx/model_q4f16.onnx': '0'.repeat(64) },
     });
-    for (const m of c.models) if (m.bundled) m.bundled = path.join(root, m.bundled);
-    const file = write('hub.json', c);
+    const file = writeCatalogDir(path.join(tmp, 'hub'), c);
     const cat = loadCatalog(file);
+    assert.deepEqual(cat.warnings, []);
     const q = findEntry(cat, 'qwen2.5-coder-0.5b')!;
     assert.deepEqual(q.files, ['onnx/model_q4f16.onnx']);
     assert.equal(q.name, 'qwen2.5-coder-0.5b');
@@ -421,9 +432,27 @@ describe('model catalog', () => {
     assert.equal(validateCatalog(c, file).models.length, good().models.length + 1);
   });
 
-  test('a bad catalog given to the CLI is one line naming the entry and field', async () => {
+  test('a bad entry in a catalog given to the CLI: one warning line each on stderr, once; the command still works', async () => {
     const c = good();
     c.models[1].recommendedDrafters = 'lockstep-drafter-b';
-    assertOneLineError(await run('complete', '--prefix', 'x', '--catalog', write('cli-bad.json', c)), /models\[1\] \(id "lockstep-drafter-a"\): field "recommendedDrafters" must be an array/);
+    c.models.push({ id: 'etc', role: 'target', family: 'x', bundled: '../../../../../etc' });
+    const file = writeCatalogDir(path.join(tmp, 'cli-bad'), c);
+    const r = await run('complete', '--prefix', 'function f(x) {\n  return ', '--max-tokens', '4', '--json', '--catalog', file);
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('lockstep: warning: '));
+    assert.equal(warnings.length, 3, r.stderr);
+    assert.match(warnings[0], /^lockstep: warning: models\.json: models\[0\] \(id "lockstep-target"\): field "recommendedDrafters" names "lockstep-drafter-a", which is skipped/);
+    assert.match(warnings[1], /^lockstep: warning: models\.json: models\[1\] \(id "lockstep-drafter-a"\): field "recommendedDrafters" must be an array .* — entry skipped$/);
+    assert.match(warnings[2], /^lockstep: warning: models\.json: models\[\d+\] \(id "etc"\): field "bundled" must be a directory inside the models folder .* — entry skipped$/);
+    // The target's remaining recommended drafter drafts.
+    assert.equal(JSON.parse(r.stdout).drafter, 'lockstep-drafter-b');
+    // The entry left out is unknown, not read from /etc (the warnings come again: another command).
+    const etc = await run('complete', '--prefix', 'x', '--catalog', file, '--target', 'etc');
+    assert.notEqual(etc.code, 0);
+    const lines = etc.stderr.split('\n').filter((l) => l !== '');
+    assert.equal(lines.filter((l) => l.startsWith('lockstep: warning: ')).length, 3, etc.stderr);
+    assert.deepEqual(lines.filter((l) => !l.startsWith('lockstep: warning: ')), [`lockstep: target: unknown model 'etc': not a catalog id (known: lockstep-target, lockstep-drafter-b, qwen2.5-coder-1.5b, qwen2.5-coder-0.5b-instruct, qwen2.5-coder-3b-instruct) and not a directory`]);
+    // A catalog file that cannot be used at all is an error when named with --catalog.
+    assertOneLineError(await run('complete', '--prefix', 'x', '--catalog', write('cli-notjson.json', '{ nope')), /cli-notjson\.json: not valid JSON/);
   });
 });

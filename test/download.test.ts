@@ -15,6 +15,7 @@ import { main } from '../src/cli/main';
 import { loadCatalog, resolveModel, resolveModelDir, validateCatalog, Catalog, entryForDir } from '../src/models/catalog';
 import { DownloadError, DownloadOptions, downloadModel, downloadModelDetailed, isDownloaded } from '../src/models/download';
 import { FakeHub, FakeFile, gitBlobSha1, sha256 } from './helpers/fakeHub';
+import { writeCatalogDir } from './helpers/catalogDir';
 import { DRAFTER_A_DIR, rowsEqualBitwise } from './helpers/models';
 
 const REPO = 'lockstep-test/fake-drafter';
@@ -481,11 +482,10 @@ describe('lockstep download', () => {
       if (saved !== undefined) process.env.HF_HUB_OFFLINE = saved;
     }
   }
+  // "small" ships with this catalog: a folder in the models/ folder next to it (bundled paths must stay there).
   const catalogFile = () => {
-    const file = path.join(tmp, 'cli-models.json');
-    const raw = { version: 1, models: [{ ...ENTRY }, { id: 'small', role: 'drafter', family: 'lockstep-bpe4096', bundled: DRAFTER_A_DIR }] };
-    fs.writeFileSync(file, JSON.stringify(raw));
-    return file;
+    const raw = { version: 1, models: [{ ...ENTRY }, { id: 'small', role: 'drafter', family: 'lockstep-bpe4096', bundled: 'models/small' }] };
+    return writeCatalogDir(path.join(tmp, 'cli-catalog'), raw, { small: DRAFTER_A_DIR });
   };
 
   test('prints progress on stderr and the directory on stdout; --list shows it; errors are one line', async () => {
@@ -508,7 +508,7 @@ describe('lockstep download', () => {
     assert.equal(parsed.commit, COMMIT);
     assert.equal(parsed.files.find((f: { path: string }) => f.path === 'onnx/model.onnx').sha256, sha256(ONNX.content));
     const bundled = await cli('download', 'small', ...common);
-    assert.equal(bundled.stdout, `${DRAFTER_A_DIR}\n`);
+    assert.equal(bundled.stdout, `${path.join(tmp, 'cli-catalog', 'models', 'small')}\n`);
     const fails: [string[], number, RegExp][] = [
       [['download', 'nope', ...common], 2, /^lockstep: unknown model 'nope' \(downloadable: fake-drafter\)$/],
       [['download', ...common], 2, /name the model\(s\) to download: fake-drafter/],

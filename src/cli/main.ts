@@ -10,13 +10,15 @@
  * main() returns the exit code; every error is one line on stderr (`lockstep: <message>`), with the stack only
  * under --debug.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, Engine } from '../engine/engine';
 import { CouplingKind } from '../engine/types';
 import { DEVICE_REQUESTS, DeviceOutcome, DeviceRequest, describeOutcome } from '../engine/device';
 import {
-  Catalog, CatalogEntry, downloadedDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, packageRoot, ResolvedModel, resolveModel, resolveModelDir,
+  Catalog, CatalogEntry, catalogNotices, downloadedDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, loadCatalogOrBundled, packageRoot,
+  ResolvedModel, resolveModel, resolveModelDir,
 } from '../models/catalog';
 import * as A from './args';
 import { UsageError } from './args';
@@ -47,6 +49,15 @@ function processIo(): CliIo {
     cwd: process.cwd(),
   };
 }
+
+/** Where catalog warnings go: the running main()'s stderr (each line once per command). */
+interface NoticeSink {
+  stderr(text: string): void;
+  printed: Set<string>;
+}
+const noticeScope = new AsyncLocalStorage<NoticeSink>();
+/** Outside main() (bench scripts, the demo calling openEngine or runVerify): the process's stderr, once per process. */
+const processNotices: NoticeSink = { stderr: (t) => void process.stderr.write(t), printed: new Set() };
 
 /** An error the user caused or can fix; printed without a stack. */
 export class CliError extends Error {
@@ -140,6 +151,11 @@ function packageVersion(): string {
 
 export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
   const out: CliIo = { ...processIo(), ...io };
+  // Catalog warnings go to this command's stderr, each once however often the command opens the catalog.
+  return noticeScope.run({ stderr: (t) => out.stderr(t), printed: new Set() }, () => runCommand(argv, out));
+}
+
+async function runCommand(argv: string[], out: CliIo): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     const [cmd, ...rest] = argv;
@@ -320,8 +336,20 @@ export interface EngineSetup {
 
 const BUILTIN_DRAFTERS = new Set(['none', 'prompt-lookup']);
 
+/**
+ * The catalog: --catalog FILE (an error when it cannot be used at all), else the package's models.json (the shipped
+ * models when it cannot be used). Its warnings (entries skipped, drafters dropped) go to stderr, one line each, once.
+ */
 function openCatalog(file: string | undefined, cwd: string): Catalog {
-  return loadCatalog(file === undefined ? undefined : path.resolve(cwd, file));
+  const catalog = file === undefined ? loadCatalogOrBundled() : loadCatalog(path.resolve(cwd, file));
+  const sink = noticeScope.getStore() ?? processNotices;
+  for (const line of catalogNotices(catalog)) {
+    const text = `lockstep: warning: ${oneLine(line)}\n`;
+    if (sink.printed.has(text)) continue;
+    sink.printed.add(text);
+    sink.stderr(text);
+  }
+  return catalog;
 }
 
 /** The catalog entry for a model spec (an id, or a directory that is some entry's bundled directory). */

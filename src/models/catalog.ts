@@ -1,12 +1,8 @@
 /**
  * The model catalog (models.json at the package root): which models Lockstep knows by name, where a bundled one
- * lives, which drafters suit a target, and (for Hub-hosted models) where to download them from.
- *
- * Validation names the entry (index and id) and the field, so a hand-edited catalog is easy to fix. Fields the
- * loader does not know are kept as they are, so a newer catalog still loads in an older build. models.schema.json
- * describes the same rules for editors (test/catalog.test.ts checks that the two agree); the rules that need
- * more than one entry or field (unique ids, recommended drafters, defaultVariant and deviceVariants among the
- * variants, no path listed twice) are checked here only.
+ * lives, which drafters suit a target, and (for Hub-hosted models) where to download them from. This file loads the
+ * catalog and resolves model specifications; catalogTypes.ts holds the types and errors, catalogValidate.ts the
+ * validation (per entry: a bad entry is left out with one warning, the rest loads). Import all of it from here.
  *
  * A downloadable entry names a Hugging Face repository (`repo`), a revision (`commit`: a 40-hex commit, or a branch
  * such as "main" that the first download resolves and pins in the cache's refs/), the files every variant needs
@@ -18,154 +14,25 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEVICES, type Device } from '../engine/device';
-import { CacheFileSpec, defaultModelsDir, findCompleteSnapshot, repoCacheDir } from './hubCache';
+import { defaultModelsDir, findCompleteSnapshot, repoCacheDir } from './hubCache';
+import {
+  Catalog, CatalogEntry, CatalogError, CatalogFileSpec, DeviceVariants, ModelFile, ModelSpecError,
+} from './catalogTypes';
+import { CATALOG_DEVICES, bundledPathProblem, modelsFolder, validateCatalog } from './catalogValidate';
+import { packageRoot } from './packageRoot';
 
-export type ModelRole = 'target' | 'drafter' | 'both';
-
-/** The ONNX variant to use per execution device (a subset of the entry's variants). */
-export type DeviceVariants = Partial<Record<Device, string>>;
-
-export interface CatalogEntry {
-  id: string;
-  /** Human-readable name (the id when absent). */
-  name: string;
-  role: ModelRole;
-  /** Tokenizer family: models share a vocabulary exactly when their families are equal. */
-  family: string;
-  /** FIM template name (recognised from the tokenizer when absent). */
-  fim?: string;
-  /** Directory of a model shipped with Lockstep, relative to the catalog file. */
-  bundled?: string;
-  /** Catalog ids of drafters that suit this target, best first. */
-  recommendedDrafters?: string[];
-  /** Hugging Face repository ("org/name") of a downloadable model. */
-  repo?: string;
-  /** Revision to download: a pinned 40-hex commit, or a branch ("main") resolved and pinned on first download. */
-  commit?: string;
-  /** Files every variant needs (config, tokenizer …): a path, or a file object. */
-  files?: (string | CatalogFileSpec)[];
-  /** The ONNX variants (fp32, fp16, q4f16, int8 …) and their own files. */
-  variants?: Record<string, CatalogVariant>;
-  /** The variant downloaded and used when none is named (must be a key of variants). */
-  defaultVariant?: string;
-  /** The variant that suits each execution device (e.g. q4f16 on WebGPU, q4 on the CPU), used when downloaded. */
-  deviceVariants?: DeviceVariants;
-  /** "pinned": commit, sizes and hashes are known; "on-first-download": recorded from the Hub's answer. */
-  verify?: 'pinned' | 'on-first-download';
-  /** Any other field is kept as it was read. */
-  [extra: string]: unknown;
-}
-
-/** A file of a downloadable model as written in the catalog. */
-export interface CatalogFileSpec {
-  path: string;
-  /** Bytes; null or absent when not known in advance. */
-  size?: number | null;
-  /** Lowercase hex sha256 of the contents; null or absent when not known in advance. */
-  sha256?: string | null;
-  /** The file may not exist in the repository (e.g. external data of an export not checked here). */
-  optional?: boolean;
-  /** A rough size for display, when the exact one is not known. */
-  approxBytes?: number;
-  note?: string;
-}
-
-export interface CatalogVariant {
-  files: (string | CatalogFileSpec)[];
-  approxBytes?: number;
-  note?: string;
-}
-
-/** A file as the downloader sees it: every field filled in. */
-export interface ModelFile extends CacheFileSpec {
-  path: string;
-  size: number | null;
-  sha256: string | null;
-  optional: boolean;
-}
-
-export interface Catalog {
-  version: number;
-  models: CatalogEntry[];
-  /** Absolute path of the file read ('' for a catalog built in memory). */
-  file: string;
-}
-
-export class CatalogError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CatalogError';
-  }
-}
-
-/** Raised for a model specification that names neither a usable catalog entry nor a model directory. */
-export class ModelSpecError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelSpecError';
-  }
-}
-
-export const CATALOG_VERSION = 1;
-const ROLES: readonly ModelRole[] = ['target', 'drafter', 'both'];
-const VERIFY_MODES = ['pinned', 'on-first-download'] as const;
-/** The patterns models.schema.json uses too (the catalog test compares them). */
-export const PATTERNS = {
-  id: String.raw`^[A-Za-z0-9][A-Za-z0-9._-]*$`,
-  /** Hugging Face repository ids: "org/name", no "--" or ".." (the cache folder joins the parts with "--"). */
-  repo: String.raw`^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`,
-  /** A branch, tag or commit; every "/"-separated part starts with a letter or digit (no "." or ".." parts). */
-  revision: String.raw`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$`,
-  variant: String.raw`^[a-z0-9][a-z0-9_]*$`,
-  sha256: String.raw`^[0-9a-f]{64}$`,
-  /** A relative POSIX path: no empty, "." or ".." parts, no backslash, none of : * ? " < > | or control characters. */
-  filePath: String.raw`^(?!(.*/)?\.{1,2}(/|$))[^/\\:*?"<>|\u0000-\u001f]+(/[^/\\:*?"<>|\u0000-\u001f]+)*$`,
-} as const;
-const ID_PATTERN = new RegExp(PATTERNS.id);
-const RE = {
-  repo: new RegExp(PATTERNS.repo),
-  revision: new RegExp(PATTERNS.revision),
-  variant: new RegExp(PATTERNS.variant),
-  sha256: new RegExp(PATTERNS.sha256),
-  filePath: new RegExp(PATTERNS.filePath),
-};
-/** The devices deviceVariants may name: the engine's Device values. */
-export const CATALOG_DEVICES: readonly Device[] = DEVICES;
-const FILE_KEYS = new Set(['path', 'size', 'sha256', 'optional', 'approxBytes', 'note']);
-const VARIANT_KEYS = new Set(['files', 'approxBytes', 'note']);
-
-let cachedRoot: string | undefined;
-
-/**
- * The package root: the nearest directory at or above this file whose package.json is named "lockstep"
- * (true for the tsc output in out/src/models and for an esbuild bundle in dist/).
- */
-export function packageRoot(): string {
-  if (cachedRoot !== undefined) return cachedRoot;
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    try {
-      const parsed: unknown = JSON.parse(fs.readFileSync(pkg, 'utf8'));
-      if (typeof parsed === 'object' && parsed !== null && (parsed as { name?: unknown }).name === 'lockstep') {
-        cachedRoot = dir;
-        return dir;
-      }
-    } catch {
-      // no package.json here, or not JSON: keep walking up
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the lockstep package root above ${__dirname}`);
-    dir = parent;
-  }
-}
+export * from './catalogTypes';
+export { CATALOG_DEVICES, PATTERNS, bundledPathProblem, modelsFolder, validateCatalog } from './catalogValidate';
+export { packageRoot } from './packageRoot';
 
 export function defaultCatalogFile(): string {
   return path.join(packageRoot(), 'models.json');
 }
 
-/** Reads and validates a catalog file (default: models.json at the package root). */
+/**
+ * Reads and validates a catalog file (default: models.json at the package root). Throws CatalogError when the file
+ * cannot be used at all; a bad entry is left out and described in `warnings`.
+ */
 export function loadCatalog(file?: string): Catalog {
   const abs = path.resolve(file ?? defaultCatalogFile());
   let text: string;
@@ -183,196 +50,69 @@ export function loadCatalog(file?: string): Catalog {
   return validateCatalog(raw, abs);
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+/**
+ * The models shipped with Lockstep, as the shipped models.json lists them (test/catalog.test.ts checks that the two
+ * agree): what loadCatalogOrBundled falls back to when models.json cannot be used at all.
+ */
+const BUNDLED_MODELS: readonly Record<string, unknown>[] = [
+  {
+    id: 'lockstep-target', name: 'Lockstep target (7.3M-parameter Llama, JavaScript/TypeScript)', role: 'target',
+    family: 'lockstep-bpe4096', fim: 'lockstep', parameters: 7344384, license: 'MIT', bundled: 'models/lockstep-target',
+    recommendedDrafters: ['lockstep-drafter-b', 'lockstep-drafter-a'],
+  },
+  {
+    id: 'lockstep-drafter-a', name: 'Lockstep drafter A (0.3M parameters)', role: 'drafter', family: 'lockstep-bpe4096',
+    fim: 'lockstep', parameters: 311488, license: 'MIT', bundled: 'models/lockstep-drafter-a',
+  },
+  {
+    id: 'lockstep-drafter-b', name: 'Lockstep drafter B (0.9M parameters)', role: 'drafter', family: 'lockstep-bpe4096',
+    fim: 'lockstep', parameters: 901760, license: 'MIT', bundled: 'models/lockstep-drafter-b',
+  },
+];
+
+/** The catalog of the shipped models only (see BUNDLED_MODELS), with `error` saying why models.json was not used. */
+export function bundledCatalog(error: string): Catalog {
+  const c = validateCatalog({ version: 1, models: BUNDLED_MODELS.map((m) => structuredClone(m)) }, defaultCatalogFile());
+  return { ...c, error };
 }
 
-/** Validates parsed catalog JSON; `file` is used in messages and to resolve `bundled` paths. */
-export function validateCatalog(raw: unknown, file = ''): Catalog {
-  const where = file ? path.basename(file) : 'catalog';
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new CatalogError(`${where}: the top level must be an object with "version" and "models"`);
-  }
-  const top = raw as Record<string, unknown>;
-  if (top.version !== CATALOG_VERSION) {
-    throw new CatalogError(`${where}: field "version" must be ${CATALOG_VERSION} (got ${describe(top.version)})`);
-  }
-  if (!Array.isArray(top.models)) {
-    throw new CatalogError(`${where}: field "models" must be an array (got ${describe(top.models)})`);
-  }
-  const seen = new Map<string, number>();
-  const models: CatalogEntry[] = top.models.map((item: unknown, index: number) => {
-    const label = (id?: unknown) => `${where}: models[${index}]${typeof id === 'string' && ID_PATTERN.test(id) ? ` (id "${id}")` : ''}`;
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      throw new CatalogError(`${label()}: must be an object (got ${describe(item)})`);
-    }
-    const e = item as Record<string, unknown>;
-    const fail = (field: string, what: string): never => {
-      throw new CatalogError(`${label(e.id)}: field "${field}" ${what} (got ${describe(e[field])})`);
-    };
-    if (typeof e.id !== 'string' || !ID_PATTERN.test(e.id)) {
-      fail('id', 'must be a non-empty string of letters, digits, ".", "_" or "-"');
-    }
-    const id = e.id as string;
-    if (seen.has(id)) fail('id', `repeats the id of models[${seen.get(id)}]`);
-    seen.set(id, index);
-    if (e.name !== undefined && (typeof e.name !== 'string' || e.name === '')) fail('name', 'must be a non-empty string');
-    if (typeof e.role !== 'string' || !ROLES.includes(e.role as ModelRole)) fail('role', `must be one of ${ROLES.map((r) => `"${r}"`).join(', ')}`);
-    if (typeof e.family !== 'string' || e.family === '') fail('family', 'must be a non-empty string');
-    for (const f of ['fim', 'bundled', 'repo', 'commit']) {
-      if (e[f] !== undefined && (typeof e[f] !== 'string' || e[f] === '')) fail(f, 'must be a non-empty string');
-    }
-    if (e.recommendedDrafters !== undefined) {
-      const r = e.recommendedDrafters;
-      if (!Array.isArray(r) || !r.every((x) => typeof x === 'string' && x !== '')) fail('recommendedDrafters', 'must be an array of catalog ids');
-    }
-    validateDownloadFields(e, (field, what, value) => {
-      throw new CatalogError(`${label(e.id)}: field "${field}" ${what} (got ${describe(value)})`);
-    });
-    return { ...e, id, name: (e.name as string | undefined) ?? id } as CatalogEntry;
-  });
-  // Cross-references: recommended drafters must exist, be usable as drafters and share the target's tokenizer family.
-  models.forEach((m, index) => {
-    for (const d of m.recommendedDrafters ?? []) {
-      const other = models.find((x) => x.id === d);
-      const at = `${where}: models[${index}] (id "${m.id}"): field "recommendedDrafters"`;
-      if (!other) throw new CatalogError(`${at} names "${d}", which is not in the catalog`);
-      if (other.role === 'target') throw new CatalogError(`${at} names "${d}", whose role is "target"`);
-      if (other.family !== m.family) {
-        throw new CatalogError(`${at} names "${d}" of family "${other.family}", not this model's "${m.family}"`);
-      }
-    }
-  });
-  return { version: CATALOG_VERSION, models, file };
-}
-
-type FailAt = (field: string, what: string, value: unknown) => never;
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isByteCount(v: unknown): boolean {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-/** One file: a path string, or an object with path, size, sha256, optional (and approxBytes, note). */
-function validateFileSpec(f: unknown, at: string, fail: FailAt): string {
-  if (typeof f === 'string') {
-    if (!RE.filePath.test(f)) fail(at, 'must be a relative path inside the repository ("/" separators, no ".." parts)', f);
-    return f;
-  }
-  if (!isPlainObject(f)) fail(at, 'must be a path or an object {path, size, sha256}', f);
-  const o = f as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!FILE_KEYS.has(k)) fail(`${at}.${k}`, `is not a file field (known: ${[...FILE_KEYS].join(', ')})`, o[k]);
-  }
-  if (typeof o.path !== 'string' || !RE.filePath.test(o.path)) {
-    fail(`${at}.path`, 'must be a relative path inside the repository ("/" separators, no ".." parts)', o.path);
-  }
-  if (o.size !== undefined && o.size !== null && !isByteCount(o.size)) fail(`${at}.size`, 'must be a byte count (an integer ≥ 0) or null', o.size);
-  if (o.sha256 !== undefined && o.sha256 !== null && (typeof o.sha256 !== 'string' || !RE.sha256.test(o.sha256))) {
-    fail(`${at}.sha256`, 'must be 64 lowercase hex digits or null (unknown: checked against the Hub on first download)', o.sha256);
-  }
-  if (o.optional !== undefined && typeof o.optional !== 'boolean') fail(`${at}.optional`, 'must be true or false', o.optional);
-  if (o.approxBytes !== undefined && !isByteCount(o.approxBytes)) fail(`${at}.approxBytes`, 'must be a byte count (an integer ≥ 0)', o.approxBytes);
-  if (o.note !== undefined && typeof o.note !== 'string') fail(`${at}.note`, 'must be a string', o.note);
-  return o.path as string;
-}
-
-function validateFileList(list: unknown, at: string, fail: FailAt, requireOne: boolean): string[] {
-  if (!Array.isArray(list) || (requireOne && list.length === 0)) {
-    fail(at, requireOne ? 'must be a non-empty array of files' : 'must be an array of files', list);
-  }
-  return (list as unknown[]).map((f, i) => validateFileSpec(f, `${at}[${i}]`, fail));
-}
-
-/** The fields of a downloadable entry (repo, commit, files, variants, defaultVariant, verify). */
-function validateDownloadFields(e: Record<string, unknown>, fail: FailAt): void {
-  if (e.repo !== undefined && !RE.repo.test(e.repo as string)) {
-    fail('repo', 'must be a Hugging Face repository id "org/name" (letters, digits, ".", "_", "-"; no "--" or "..")', e.repo);
-  }
-  if (e.commit !== undefined && !RE.revision.test(e.commit as string)) {
-    fail('commit', 'must be a 40-hex commit or a branch/tag name such as "main"', e.commit);
-  }
-  if (e.verify !== undefined && !(VERIFY_MODES as readonly unknown[]).includes(e.verify)) {
-    fail('verify', `must be one of ${VERIFY_MODES.map((v) => `"${v}"`).join(', ')}`, e.verify);
-  }
-  const common = e.files === undefined ? [] : validateFileList(e.files, 'files', fail, false);
-  const seenCommon = new Set<string>();
-  for (const p of common) {
-    if (seenCommon.has(p)) fail('files', `lists "${p}" twice`, e.files);
-    seenCommon.add(p);
-  }
-  let variantNames: string[] = [];
-  if (e.variants !== undefined) {
-    if (!isPlainObject(e.variants) || Object.keys(e.variants).length === 0) {
-      fail('variants', 'must be an object of variants, e.g. {"q4f16": {"files": [...]}}', e.variants);
-    }
-    const variants = e.variants as Record<string, unknown>;
-    variantNames = Object.keys(variants);
-    for (const name of variantNames) {
-      const at = `variants.${name}`;
-      if (!RE.variant.test(name)) fail(at, 'is not a variant name (lowercase letters, digits, "_", e.g. fp16, q4f16, int8)', name);
-      const v = variants[name];
-      if (!isPlainObject(v)) fail(at, 'must be an object {files: [...]}', v);
-      const vo = v as Record<string, unknown>;
-      for (const k of Object.keys(vo)) {
-        if (!VARIANT_KEYS.has(k)) fail(`${at}.${k}`, `is not a variant field (known: ${[...VARIANT_KEYS].join(', ')})`, vo[k]);
-      }
-      const own = validateFileList(vo.files, `${at}.files`, fail, true);
-      if (vo.approxBytes !== undefined && !isByteCount(vo.approxBytes)) fail(`${at}.approxBytes`, 'must be a byte count (an integer ≥ 0)', vo.approxBytes);
-      if (vo.note !== undefined && typeof vo.note !== 'string') fail(`${at}.note`, 'must be a string', vo.note);
-      const seen = new Set<string>();
-      for (const p of [...common, ...own]) {
-        if (seen.has(p)) fail(`${at}.files`, `lists "${p}" twice (with "files")`, vo.files);
-        seen.add(p);
-      }
-    }
-  }
-  if (e.defaultVariant !== undefined) {
-    if (typeof e.defaultVariant !== 'string' || !RE.variant.test(e.defaultVariant)) fail('defaultVariant', 'must be a variant name', e.defaultVariant);
-    if (!variantNames.includes(e.defaultVariant as string)) {
-      fail('defaultVariant', `must name one of the variants (${variantNames.join(', ') || 'none given'})`, e.defaultVariant);
-    }
-  }
-  validateDeviceVariants(e, variantNames, fail);
-  if (e.bundled === undefined && e.repo === undefined) {
-    fail('bundled', 'or "repo" must be given: a directory shipped with Lockstep, or a Hugging Face repository', e.bundled);
-  }
-  if (e.repo !== undefined) {
-    if (e.commit === undefined) fail('commit', 'must be given with "repo": a 40-hex commit, or "main" (resolved and pinned on first download)', e.commit);
-    if (e.files === undefined && e.variants === undefined) fail('files', 'or "variants" must list the files to download', e.files);
-  }
-  if (e.verify === 'pinned') {
-    // "pinned" promises that nothing is left to the first download.
-    const all = [...((e.files as unknown[] | undefined) ?? []), ...Object.values((e.variants as Record<string, CatalogVariant> | undefined) ?? {}).flatMap((v) => v.files)];
-    const loose = all.find((f) => typeof f === 'string' || f === null || typeof f !== 'object' || (f as CatalogFileSpec).size == null || (f as CatalogFileSpec).sha256 == null);
-    if (!/^[0-9a-f]{40}$/.test(String(e.commit))) {
-      fail('verify', 'is "pinned" but the commit is not a 40-hex commit; pin it, or use "on-first-download"', e.verify);
-    }
-    if (loose !== undefined) {
-      const p = typeof loose === 'string' ? loose : (loose as CatalogFileSpec).path;
-      fail('verify', `is "pinned" but ${describe(p)} has no size or sha256; pin them, or use "on-first-download"`, e.verify);
+/**
+ * The catalog for a program that should keep working with a broken one (the extension, the CLI without --catalog):
+ * loadCatalog(file), or, when the file cannot be used at all, the models shipped with Lockstep with `error` set.
+ */
+export function loadCatalogOrBundled(file?: string): Catalog {
+  try {
+    return loadCatalog(file);
+  } catch (e) {
+    const why = e instanceof CatalogError ? e.message : `cannot load the model catalog: ${(e as Error).message}`;
+    try {
+      return bundledCatalog(why);
+    } catch {
+      return { version: 1, models: [], file: '', warnings: [], error: why }; // not even the package root is found
     }
   }
 }
 
-/** deviceVariants: an object from device names to variants of this entry (so only with "variants"). */
-function validateDeviceVariants(e: Record<string, unknown>, variantNames: string[], fail: FailAt): void {
-  const dv = e.deviceVariants;
-  if (dv === undefined) return;
-  const example = 'e.g. {"cpu": "q4", "webgpu": "q4f16"}';
-  if (!isPlainObject(dv) || Object.keys(dv).length === 0) fail('deviceVariants', `must be an object from device names to variants, ${example}`, dv);
-  if (e.variants === undefined) fail('deviceVariants', 'needs "variants": it names the variant to use on each device', dv);
-  for (const [device, variant] of Object.entries(dv as Record<string, unknown>)) {
-    const at = `deviceVariants.${device}`;
-    if (!(CATALOG_DEVICES as readonly string[]).includes(device)) fail(at, `is not a device (known: ${CATALOG_DEVICES.join(', ')})`, device);
-    if (typeof variant !== 'string' || !RE.variant.test(variant)) fail(at, 'must be a variant name', variant);
-    if (!variantNames.includes(variant as string)) fail(at, `must name one of the variants (${variantNames.join(', ')})`, variant);
-  }
+/**
+ * What to tell the user about a loaded catalog, one line each: why it fell back to the shipped models (if it did),
+ * then its warnings.
+ */
+export function catalogNotices(catalog: Catalog): string[] {
+  const fallback = catalog.error === undefined ? [] : [`the model catalog cannot be used (${catalog.error}): only the models shipped with Lockstep are available`];
+  return [...fallback, ...catalog.warnings];
+}
+
+/**
+ * One message summing up catalogNotices for a notification (undefined when there is nothing to say); the log has
+ * every line.
+ */
+export function catalogSummary(catalog: Catalog): string | undefined {
+  const lines = catalogNotices(catalog);
+  const n = lines.length;
+  if (n === 0) return undefined;
+  const more = n > 1 ? ` (and ${n - 1} more problem${n > 2 ? 's' : ''} in the log)` : '';
+  if (catalog.error !== undefined) return `${lines[0]}${more}.`;
+  return `${n} problem${n === 1 ? '' : 's'} in the model catalog: ${lines[0]}${more}. The other models work.`;
 }
 
 function toModelFile(f: string | CatalogFileSpec): ModelFile {
@@ -485,7 +225,10 @@ export function findEntry(catalog: Catalog, id: string): CatalogEntry | undefine
   return catalog.models.find((m) => m.id === id);
 }
 
-/** Where a catalog entry's files are: its bundled directory, or undefined when it has none (not downloaded). */
+/**
+ * Where a catalog entry's files are: its bundled directory, or undefined when it has none (not downloaded). Use
+ * entryStatus before reading it: that also checks the directory is inside the models folder.
+ */
 export function entryDir(catalog: Catalog, entry: CatalogEntry): string | undefined {
   if (!entry.bundled) return undefined;
   const base = catalog.file ? path.dirname(catalog.file) : packageRoot();
@@ -524,6 +267,9 @@ export function entryStatus(catalog: Catalog, entry: CatalogEntry, opts: Resolve
     if (found) return { entry, available: true, dir: found.dir, variant: found.variant };
     return { entry, available: false, reason: notDownloadedMessage(entry, opts.variant) };
   }
+  // validateCatalog checked this; again here for catalogs built in code and for links changed since.
+  const problem = bundledPathProblem(entry.bundled!, catalog.file ? path.dirname(path.resolve(catalog.file)) : packageRoot(), modelsFolder(catalog.file));
+  if (problem !== undefined) return { entry, available: false, dir, reason: `model '${entry.id}': field "bundled" ${problem}` };
   if (!isDirectory(dir)) {
     return { entry, available: false, dir, reason: `model '${entry.id}': its bundled directory ${dir} is missing` };
   }

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as A from '../cli/args';
 import { UsageError } from '../cli/args';
 import {
-  Catalog, CatalogEntry, defaultVariantOf, entryDir, filesFor, findEntry, isDownloadable, loadCatalog, variantNames,
+  Catalog, CatalogEntry, catalogNotices, defaultVariantOf, entryDir, filesFor, findEntry, isDownloadable, loadCatalog, loadCatalogOrBundled,
+  variantNames,
 } from './catalog';
 import { DownloadProgress, downloadModelDetailed, downloadedDir } from './download';
 import { defaultModelsDir } from './hubCache';
@@ -87,7 +88,9 @@ export async function downloadCommand(argv: string[], io: DownloadIo): Promise<n
     io.stdout(`${downloadHelp()}\n`);
     return 0;
   }
-  const catalog = loadCatalog(o.catalog === undefined ? undefined : path.resolve(io.cwd, o.catalog));
+  // As the other commands: the package's catalog falls back to the shipped models; its warnings go to stderr.
+  const catalog = o.catalog === undefined ? loadCatalogOrBundled() : loadCatalog(path.resolve(io.cwd, o.catalog));
+  for (const line of catalogNotices(catalog)) io.stderr(`lockstep: warning: ${line}\n`);
   const cacheDir = o['models-dir'] !== undefined ? path.resolve(io.cwd, o['models-dir']) : defaultModelsDir();
   if (o.list) {
     if (positionals.length > 0) throw new UsageError('--list takes no model ids');

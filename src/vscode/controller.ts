@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { fitContext } from '../engine/contextFit';
 import { Device, DeviceOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
 import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo } from '../engine/engine';
-import { Catalog, CatalogEntry, loadCatalog } from '../models/catalog';
+import { Catalog, CatalogEntry, catalogSummary, loadCatalogOrBundled } from '../models/catalog';
 import { defaultModelsDir } from '../models/hubCache';
 import { deviceNotice } from './deviceNotice';
 import { DownloadFn, DownloadOutcome, approximateSize, downloadAll, downloadVariant, formatBytes } from './download';
@@ -104,12 +104,21 @@ export class Controller implements vscode.Disposable {
   start(): LockstepApi {
     const version = (this.context.extension.packageJSON as { version?: string }).version ?? '?';
     this.log.info(`Lockstep ${version} starting (VS Code ${vscode.version}, Node ${process.versions.node}, ${process.platform}-${process.arch})`);
-    try {
-      this.catalog = loadCatalog();
-      this.log.info(`model catalog ${this.catalog.file}: ${this.catalog.models.map((m) => m.id).join(', ')}`);
-    } catch (e) {
-      this.catalogError = (e as Error).message;
-      this.log.error(`cannot load the model catalog: ${this.catalogError}`);
+    // models.json: a bad entry is left out; a file that cannot be used at all leaves the shipped models. The log gets
+    // every line, and one notification at start-up sums them up.
+    const catalog = loadCatalogOrBundled();
+    this.catalog = catalog;
+    this.catalogError = catalog.error;
+    this.log.info(`model catalog ${catalog.file}: ${catalog.models.map((m) => m.id).join(', ')}`);
+    if (catalog.error !== undefined) this.log.error(`cannot use the model catalog: ${catalog.error}; only the models shipped with Lockstep are available`);
+    for (const w of catalog.warnings) this.log.warn(`model catalog: ${w}`);
+    const summary = catalogSummary(catalog);
+    if (summary !== undefined) {
+      const text = `Lockstep: ${summary}`;
+      const shown = catalog.error !== undefined ? vscode.window.showErrorMessage(text, 'Show Log') : vscode.window.showWarningMessage(text, 'Show Log');
+      void shown.then((a) => {
+        if (a === 'Show Log') this.log.show();
+      });
     }
     this.providerRegistration = vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, this.provider);
     const reg = (id: string, f: (...args: unknown[]) => unknown): void => {
