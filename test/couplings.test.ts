@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SamplingSettings } from '../src/engine/types';
 import { GUMBEL_MAX, STREAM_GUMBEL, gumbel, uniform } from '../src/engine/rng';
-import { Distribution, GREEDY_BELOW, argmaxLowestId, isGreedy } from '../src/engine/sampling';
+import { GREEDY_BELOW, argmaxLowestId, isGreedy } from '../src/engine/greedy';
+import { Distribution } from '../src/engine/sampling';
 import { GumbelSampler, WeightedMinHashSampler, makeSampler, pruneThreshold } from '../src/engine/couplings';
 import {
   gumbelAgreement,

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEVICE_REQUESTS } from '../src/engine/device';
-import { GREEDY_BELOW } from '../src/engine/sampling';
+import { GREEDY_BELOW } from '../src/engine/greedy';
 import { packageRoot } from '../src/models/catalog';
 import {
   DEFAULT_SETTINGS, DEVICES, SETTING_KEYS, SettingsReader, languageDisabled, validateSettings,

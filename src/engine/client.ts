@@ -8,8 +8,8 @@
  */
 import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
-import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from './engine';
-import { notStartedResult, type FromEngine, type ToEngine } from './protocol';
+import type { FromEngine, ToEngine } from './protocol';
+import { notStartedResult, type CompletionRequest, type CompletionResult, type EngineInfo, type EngineOptions } from './requests';
 
 /** When the watchdog kills the engine: a request silent for longer than its limit, or a load that never ends. */
 export interface WatchdogSettings {

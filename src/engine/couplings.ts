@@ -11,7 +11,8 @@
 
 import type { SamplingSettings, TokenSampler } from './types';
 import { GUMBEL_MAX, STREAM_DART_HEIGHT, STREAM_DART_TOKEN, gumbelFrom, hashFrom, positionState, unitFromHash } from './rng';
-import { Distribution, argmaxLowestId, isGreedy, validateSettings } from './sampling';
+import { argmaxLowestId, isGreedy } from './greedy';
+import { Distribution, validateSettings } from './sampling';
 
 /** The largest vocabulary a sampler accepts: 64·vocabLimit darts must fit the uint32 id word. */
 export const MAX_VOCAB = 1 << 26;

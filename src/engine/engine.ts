@@ -7,98 +7,13 @@ import { ContextFit, fitContext } from './contextFit';
 import { CancelSignal, TargetState, generate, stopRequested } from './decode';
 import { FimTemplate, buildFimPrompt, detectFimTemplate } from './fim';
 import { CausalLM } from './model';
-import { CallRule, Device, DeviceOutcome, DeviceRequest, deviceCandidates } from './device';
+import { DeviceOutcome, deviceCandidates } from './device';
 import { probeDevices } from './deviceProbe';
-import { notStartedResult } from './protocol';
+import { notStartedResult, type CompletionRequest, type CompletionResult, type DrafterSpec, type EngineInfo, type EngineOptions } from './requests';
 import { StopChecker } from './stops';
 import { TokenizerWrapper } from './tokenizer';
-import { CouplingKind, SamplingSettings } from './types';
 
-export interface DrafterSpec {
-  name: string;
-  dir: string;
-  /** onnx/ variant of this drafter (defaults to fp32). */
-  variant?: string;
-  /** Variant per device (e.g. {webgpu: 'q4f16', cpu: 'q4'}); wins over `variant` on that device. */
-  variants?: Partial<Record<Device, string>>;
-}
-
-export interface EngineOptions {
-  /** Directory of the target model (Hugging Face ONNX layout). */
-  target: string;
-  drafters?: DrafterSpec[];
-  /** intra-op threads (0 = onnxruntime's default). */
-  threads?: number;
-  /** FIM template name; recognised from the tokenizer when absent. */
-  fim?: string;
-  /** onnx/ variant of the target (fp32, fp16, q4f16 …); each drafter names its own. */
-  variant?: string;
-  /** Variant of the target per device; wins over `variant` on that device. */
-  variants?: Partial<Record<Device, string>>;
-  /** Execution device (default 'cpu'); 'auto' tries the GPU providers this platform offers, then the CPU. */
-  device?: DeviceRequest;
-  /** Overrides the device's call shape for the target (to measure a rule's cost, or to try one on new hardware). */
-  callRule?: Partial<Pick<CallRule, 'minTokensPerCall' | 'tokenMultiple' | 'align'>>;
-}
-
-export type CompletionMode = 'line' | 'block' | 'free';
-
-export interface CompletionRequest {
-  before: string;
-  after: string;
-  /** 'none', 'prompt-lookup', a model drafter's name, or 'prompt-lookup+<name>'. */
-  drafter: string;
-  coupling: CouplingKind;
-  seed: number;
-  sampling: SamplingSettings;
-  gamma: number | 'auto';
-  /** Most tokens to generate; capped at half the target's context (contextFit.ts). */
-  maxTokens: number;
-  mode: CompletionMode;
-  /** Prompt budget in tokens (before + after + FIM markers); at most what the context leaves (contextFit.ts). */
-  maxPromptTokens?: number;
-}
-
-export interface CompletionResult {
-  text: string;
-  tokens: number;
-  promptTokens: number;
-  targetCalls: number;
-  drafterCalls: number;
-  drafted: number;
-  accepted: number;
-  /** accepted / drafted (0 when nothing was drafted). */
-  acceptance: number;
-  seconds: number;
-  prefillSeconds: number;
-  targetSeconds: number;
-  /** Seconds inside the drafter's model calls (0 for free drafters). */
-  drafterSeconds: number;
-  /** Draft → verify rounds (target verification calls, prefill excluded). */
-  rounds: number;
-  tokensPerSecond: number;
-  stopReason: string;
-  cancelled: boolean;
-  drafter: string;
-  coupling: CouplingKind;
-  seed: number;
-  /** The completion's token ceiling used: the request's maxTokens, capped to fit the context (contextFit.ts). */
-  maxTokensUsed?: number;
-  /** The prompt budget used (FIM markers included). */
-  promptBudget?: number;
-  /** Why maxTokens was capped (one sentence), when it was. */
-  contextNote?: string;
-}
-
-export interface EngineInfo {
-  target: string;
-  drafters: string[];
-  fim: string;
-  vocabSize: number;
-  maxPositions: number;
-  /** The device the models run on, and why others were not used. */
-  device: DeviceOutcome;
-}
+export type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo, EngineOptions } from './requests';
 
 export class Engine {
   private readonly drafters = new Map<string, Drafter>();

@@ -6,7 +6,7 @@
  * error; the process itself stays up. No `vscode` import, no worker thread: the whole process is the engine's.
  */
 import type { CancelSignal } from './decode';
-import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from './engine';
+import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from './requests';
 import { HEARTBEAT_MS, type FromEngine, type ToEngine } from './protocol';
 
 /** What the server needs of an engine (Engine has it; tests serve stand-ins that fail on purpose). */

@@ -2,7 +2,7 @@
  * Messages between the engine process (engineProcess.ts → engineServer.ts) and its client (client.ts) in the
  * extension host or a test. Plain JSON over the child process's IPC channel.
  */
-import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from './engine';
+import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from './requests';
 
 export type ToEngine =
   | { type: 'init'; options: EngineOptions }
@@ -25,11 +25,3 @@ export type FromEngine =
 
 export const HEARTBEAT_MS = 250;
 
-/** The result of a request cancelled before it started: no tokenization, no model call. */
-export function notStartedResult(req: CompletionRequest): CompletionResult {
-  return {
-    text: '', tokens: 0, promptTokens: 0, targetCalls: 0, drafterCalls: 0, drafted: 0, accepted: 0, acceptance: 0,
-    seconds: 0, prefillSeconds: 0, targetSeconds: 0, drafterSeconds: 0, rounds: 0, tokensPerSecond: 0,
-    stopReason: 'cancelled', cancelled: true, drafter: req.drafter, coupling: req.coupling, seed: req.seed,
-  };
-}

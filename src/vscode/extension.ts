@@ -4,7 +4,8 @@
  */
 import type * as vscode from 'vscode';
 import { downloadModel } from '../models/download';
-import { Controller, type LockstepApi } from './controller';
+import type { LockstepApi } from './api';
+import { Controller } from './controller';
 
 let controller: Controller | undefined;
 
@@ -20,5 +21,5 @@ export async function deactivate(): Promise<void> {
   await c?.shutdown();
 }
 
-export type { LockstepApi } from './controller';
+export type { LockstepApi } from './api';
 export type { CompletionRecord } from './provider';

@@ -1,0 +1,114 @@
+/**
+ * Download Models…: pick the catalog models that are not downloaded yet and fetch them, with progress and
+ * cancellation in a notification; the variant is the one that suits the device the engine will most likely use.
+ */
+import * as vscode from 'vscode';
+import { Device, hasGpuDeviceNode, likelyDevice } from '../engine/device';
+import type { CatalogEntry } from '../models/catalog';
+import { DownloadOutcome, approximateSize, downloadAll, downloadVariant, formatBytes } from './download';
+import type { ExtensionState } from './extensionState';
+import { downloadChoices } from './models';
+
+/** The device the engine will most likely use, which decides the variant to download (see downloadVariant). */
+function downloadDevice(x: ExtensionState): Device | undefined {
+  return likelyDevice(x.settings.device, process.platform, hasGpuDeviceNode());
+}
+
+export async function downloadModels(x: ExtensionState, arg?: unknown): Promise<DownloadOutcome[]> {
+  if (!x.catalog) {
+    void vscode.window.showErrorMessage(`Lockstep: the model catalog cannot be read: ${x.catalogError}`);
+    return [];
+  }
+  const missing = downloadChoices(x.env());
+  let entries: CatalogEntry[];
+  if (Array.isArray(arg) && arg.every((a) => typeof a === 'string')) {
+    entries = missing.filter((e) => (arg as string[]).includes(e.id));
+  } else {
+    if (missing.length === 0) {
+      void vscode.window.showInformationMessage('Lockstep: every catalog model is already downloaded (or shipped with the extension).');
+      return [];
+    }
+    type Item = vscode.QuickPickItem & { entry: CatalogEntry };
+    const device = downloadDevice(x);
+    const items: Item[] = missing.map((e) => {
+      const size = approximateSize(e, downloadVariant(e, device));
+      return { label: e.id, description: `${e.role}${size ? ` · about ${formatBytes(size)}` : ''}`, detail: e.name, entry: e };
+    });
+    const picks = await vscode.window.showQuickPick(items, { title: 'Lockstep: Download Models', canPickMany: true, placeHolder: `Into ${x.env().cacheDir}` });
+    if (!picks || picks.length === 0) return [];
+    entries = picks.map((p) => p.entry);
+  }
+  return runDownloads(x, entries);
+}
+
+/** Offers to download a catalog model that a choice needs; true when it is there afterwards. */
+export async function offerDownload(x: ExtensionState, entry: CatalogEntry): Promise<boolean> {
+  const size = approximateSize(entry);
+  const a = await vscode.window.showInformationMessage(
+    `Lockstep: ${entry.id} is not downloaded${size ? ` (about ${formatBytes(size)})` : ''}. Download it now?`,
+    'Download',
+  );
+  if (a !== 'Download') return false;
+  const [r] = await runDownloads(x, [entry]);
+  return r?.ok === true;
+}
+
+async function runDownloads(x: ExtensionState, entries: CatalogEntry[]): Promise<DownloadOutcome[]> {
+  const env = x.env();
+  const device = downloadDevice(x);
+  const before = x.status.state;
+  const outcomes = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Lockstep', cancellable: true },
+    async (progress, token) => {
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => ac.abort());
+      let lastPercent = 0;
+      let lastIndex = -1;
+      try {
+        return await downloadAll(
+          x.download,
+          entries,
+          {
+            endpoint: x.settings.hubEndpoint || undefined, cacheDir: env.cacheDir, signal: ac.signal,
+            variantOf: (e) => downloadVariant(e, device),
+          },
+          (index, entry, percent, detail) => {
+            if (index !== lastIndex) {
+              lastIndex = index;
+              lastPercent = 0;
+              const variant = downloadVariant(entry, device);
+              x.log.info(`downloading ${entry.id} (${entry.repo}${variant ? `, variant ${variant} for ${device}` : ''}) into ${env.cacheDir}`);
+            }
+            const p = percent ?? lastPercent;
+            const which = entries.length > 1 ? ` (${index + 1}/${entries.length})` : '';
+            progress.report({
+              message: `downloading ${entry.id}${which}${percent === undefined ? '' : ` — ${Math.floor(percent)}%`}${detail?.file ? ` · ${detail.file}` : ''}`,
+              increment: (p - lastPercent) / entries.length,
+            });
+            lastPercent = p;
+            x.status.setState({ kind: 'downloading', model: entry.id, percent });
+          },
+        );
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
+  x.status.state = before;
+  for (const o of outcomes) {
+    if (o.ok) x.log.info(`downloaded ${o.id} → ${o.dir}`);
+    else if (o.cancelled) x.log.info(`download of ${o.id} cancelled (a later download resumes it)`);
+    else x.log.error(`download of ${o.id} failed: ${o.error}`);
+  }
+  const failed = outcomes.filter((o) => !o.ok && !o.cancelled);
+  if (failed.length > 0) {
+    void vscode.window.showErrorMessage(`Lockstep: download failed — ${failed.map((f) => `${f.id}: ${f.error}`).join('; ')}`, 'Show Log').then((a) => {
+      if (a) x.log.show();
+    });
+  } else if (outcomes.some((o) => o.ok)) {
+    void vscode.window.showInformationMessage(`Lockstep: downloaded ${outcomes.filter((o) => o.ok).map((o) => o.id).join(', ')}.`);
+  }
+  // A model the settings wanted may be there now.
+  x.applyPlan();
+  return outcomes;
+}

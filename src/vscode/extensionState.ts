@@ -1,0 +1,36 @@
+/**
+ * What the command modules (seedCommands, modelCommands, downloadCommands, verifyCommand, menu) need of the
+ * extension's state; the Controller provides it. They depend on this interface, never on the controller itself.
+ */
+import type * as vscode from 'vscode';
+import type { CompletionMode, CompletionRequest, DrafterSpec } from '../engine/engine';
+import type { Catalog } from '../models/catalog';
+import type { DownloadFn } from './download';
+import type { EngineHost } from './engineHost';
+import type { EnginePlan, ModelEnv } from './models';
+import type { SeedState } from './seed';
+import type { LockstepSettings } from './settings';
+import type { StatusBar } from './statusBar';
+
+export interface ExtensionState {
+  readonly log: vscode.LogOutputChannel;
+  readonly engine: EngineHost;
+  readonly status: StatusBar;
+  readonly settings: LockstepSettings;
+  readonly plan: EnginePlan | undefined;
+  readonly catalog: Catalog | undefined;
+  readonly catalogError: string | undefined;
+  readonly seeds: SeedState;
+  readonly download: DownloadFn;
+  /** The extension's id (for "open settings" filters). */
+  readonly extensionId: string;
+  /** True while Verify runs: inline completions wait (Verify's requests must not be superseded). */
+  paused: boolean;
+  env(): ModelEnv;
+  /** Settings → plan → engine; false when no usable plan (the status bar and a message say why). */
+  applyPlan(extraDrafters?: DrafterSpec[]): boolean;
+  /** A completion request for the text around the cursor with the current settings and seed. */
+  request(before: string, after: string, mode: CompletionMode): CompletionRequest;
+  /** Writes a lockstep.* setting where it is set now (workspace folder, workspace, else user). */
+  updateSetting(key: string, value: unknown): Promise<void>;
+}
