@@ -10,7 +10,8 @@ import {
   Catalog, CatalogEntry, catalogNotices, defaultVariantOf, entryDir, filesFor, findEntry, isDownloadable, loadCatalog, loadCatalogOrBundled,
   variantNames,
 } from './catalog';
-import { DownloadProgress, downloadModelDetailed, downloadedDir } from './download';
+import { downloadModelDetailed, downloadedDir } from './download';
+import type { DownloadProgress } from './downloadProgress';
 import { defaultModelsDir } from './hubCache';
 
 /** The part of the CLI's I/O this command uses (main.ts's CliIo fits). */

@@ -4,7 +4,8 @@
  */
 import type { Device } from '../engine/device';
 import type { CatalogEntry } from '../models/catalog';
-import type { DownloadOptions, DownloadProgress } from '../models/download';
+import type { DownloadOptions } from '../models/download';
+import type { DownloadProgress } from '../models/downloadProgress';
 
 /** src/models' downloadModel: fetches an entry's files into the cache and returns its snapshot directory. */
 export type DownloadFn = (entry: CatalogEntry, options: DownloadOptions) => Promise<string>;
