@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PromptText, fixtureDir, fixturePrompts } from '../src/cli/main';
+import { PromptText, fixtureDir, fixturePrompts } from '../src/cli/prompts';
 import { findOnnxFile } from '../src/engine/modelDir';
 import { CatalogEntry, entryForDir, entryStatus, findEntry, loadCatalog, packageRoot, resolveModelDir } from '../src/models/catalog';
 
@@ -261,11 +261,8 @@ export function mean(xs: readonly number[]): number {
 
 // ---------------------------------------------------------------- output
 
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
-  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n');
-}
+/** The CLI's text tables (src/cli/table.ts), shared with `lockstep verify`. */
+export { table } from '../src/cli/table';
 
 export function pct(x: number, digits = 1): string {
   return `${(100 * x).toFixed(digits)}%`;

@@ -19,7 +19,7 @@ import { CausalLM } from '../src/engine/model';
 import { Distribution } from '../src/engine/sampling';
 import { TokenizerWrapper } from '../src/engine/tokenizer';
 import { SamplingSettings, TokenSampler } from '../src/engine/types';
-import { openEngine } from '../src/cli/main';
+import { openEngine } from '../src/cli/engineOpen';
 import { BenchIo, ReportHead, headLines, heldoutPrompts, mean, modelDir, modelDrafters, pct, reportHead, table } from './common';
 import { VegaLiteSpec } from './plot';
 

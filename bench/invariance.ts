@@ -7,7 +7,7 @@
 import { DeviceRequest } from '../src/engine/device';
 import { CompletionMode } from '../src/engine/engine';
 import { CouplingKind } from '../src/engine/types';
-import { VerifyMismatch, VerifyOptions, VerifyRow, runVerify } from '../src/cli/main';
+import { VerifyMismatch, VerifyOptions, VerifyRow, runVerify } from '../src/cli/verifyGrid';
 import { ReportHead, headLines, modelDir, modelDrafters, pct, reportHead, shellQuote, table } from './common';
 import { VegaLiteSpec } from './plot';
 

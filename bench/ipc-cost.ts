@@ -10,7 +10,7 @@
  */
 import { EngineClient } from '../src/engine/client';
 import { Engine, type CompletionRequest, type EngineOptions } from '../src/engine/engine';
-import { fixturePrompts } from '../src/cli/main';
+import { fixturePrompts } from '../src/cli/prompts';
 import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -13,7 +13,7 @@ import { CausalLM } from '../src/engine/model';
 import { StopChecker } from '../src/engine/stops';
 import { fimStopTokenIds } from '../src/engine/fim';
 import { CouplingKind } from '../src/engine/types';
-import { openEngine } from '../src/cli/main';
+import { openEngine } from '../src/cli/engineOpen';
 import { ReportHead, headLines, heldoutPrompts, modelDir, modelDrafters, quantile, reportHead, table } from './common';
 import { VegaLiteSpec } from './plot';
 

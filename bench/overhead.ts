@@ -21,7 +21,7 @@ import { argmaxLowestId } from '../src/engine/greedy';
 import { Distribution } from '../src/engine/sampling';
 import { sampleInverseCdf } from '../src/engine/standard';
 import { CouplingKind, SamplingSettings } from '../src/engine/types';
-import { openEngine } from '../src/cli/main';
+import { openEngine } from '../src/cli/engineOpen';
 import { ReportHead, headLines, heldoutPrompts, median, modelDir, modelDrafters, pct, reportHead, table } from './common';
 import { VegaLiteSpec } from './plot';
 

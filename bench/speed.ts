@@ -18,7 +18,8 @@ import { DeviceOutcome, DeviceRequest, describeOutcome } from '../src/engine/dev
 import { CompletionMode, CompletionResult } from '../src/engine/engine';
 import { predictedSpeedup } from '../src/engine/decode';
 import { CouplingKind } from '../src/engine/types';
-import { DrafterPlan, PromptText, openEngine } from '../src/cli/main';
+import { DrafterPlan, openEngine } from '../src/cli/engineOpen';
+import { PromptText } from '../src/cli/prompts';
 import {
   ReportHead, headLines, heldoutPrompts, median, modelDrafters, quantile, reportHead, table,
 } from './common';

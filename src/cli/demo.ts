@@ -8,7 +8,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../models/catalog';
-import { formatVerify, main, runVerify, splitAtCursor } from './main';
+import { main } from './main';
+import { splitAtCursor } from './prompts';
+import { formatVerify } from './verifyCommand';
+import { runVerify } from './verifyGrid';
 
 export const DEMO_FILE = path.join('examples', 'demo.js');
 export const CURSOR_AFTER = 'groups.get(key).';

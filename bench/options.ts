@@ -1,0 +1,98 @@
+/**
+ * The options of each `lockstep bench` sub-command (bench/cli.ts dispatches them): the options every benchmark takes
+ * (models, device, output, figures) and each benchmark's own, with their defaults in the help text.
+ */
+import * as A from '../src/cli/args';
+import { DEVICE_REQUESTS } from '../src/engine/device';
+import { COUPLING_DEFAULTS } from './coupling';
+import { INVARIANCE_DEFAULTS } from './invariance';
+import { LATENCY_DEFAULTS } from './latency';
+import { OVERHEAD_DEFAULTS } from './overhead';
+import { SPEED_DEFAULTS } from './speed';
+
+const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;
+const INVARIANT_COUPLINGS = ['gumbel', 'wmh'] as const;
+const MODES = ['line', 'block', 'free'] as const;
+
+export const common = {
+  help: A.flag('show this help', 'h'),
+  debug: A.flag('print stack traces on errors'),
+  json: A.flag('print one JSON object (with a `rows` array) instead of the table'),
+  quick: A.flag('a small, fast run (smoke test; default --out .bench-results/quick, figures in <out>/figures)'),
+  out: A.single(A.str, 'DIR', 'where the JSON results go (default .bench-results, or .bench-results/quick with --quick)'),
+  media: A.single(A.str, 'DIR', 'where the figures go (default media, or <out>/figures with --quick)'),
+  'no-figures': A.flag('do not draw figures'),
+  png: A.flag('also write a PNG of each figure (needs rsvg-convert, Debian package librsvg2-bin)'),
+  note: A.single(A.str, 'TEXT', 'an extra line under each figure\'s title (e.g. which weights were measured)'),
+  quiet: A.flag('no progress lines on stderr'),
+  catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
+  target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
+  threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
+  device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', 'execution device for speed and invariance: auto | cpu | webgpu | cuda | dml | coreml (default cpu)'),
+  fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),
+};
+
+export const speedDefs = {
+  ...common,
+  drafter: A.repeated(A.str, 'DRAFTER', 'drafters (repeatable or comma list; none | prompt-lookup | catalog id | directory | prompt-lookup+<model>; default: prompt-lookup, every model drafter, prompt-lookup+<recommended>)'),
+  coupling: A.repeated(A.choice(COUPLINGS), 'KIND', `couplings (repeatable; default ${SPEED_DEFAULTS.couplings.join(',')})`),
+  gamma: A.repeated(A.gamma, 'G', `γ values (repeatable or comma list; default ${SPEED_DEFAULTS.gammas.join(',')})`),
+  temperature: A.repeated(A.temperature, 'T', `temperatures (repeatable or comma list; default ${SPEED_DEFAULTS.temperatures.join(',')})`),
+  'top-p': A.single(A.topP, 'P', 'nucleus sampling mass (default 1 = off)'),
+  'top-k': A.single(A.topK, 'K', 'top-k (default 0 = off)'),
+  prompts: A.single(A.positiveInt, 'N', `held-out FIM prompts (default ${SPEED_DEFAULTS.prompts})`),
+  'max-tokens': A.single(A.maxTokens, 'N', `tokens per completion (default ${SPEED_DEFAULTS.maxTokens})`),
+  mode: A.single(A.choice(MODES), 'MODE', 'stop rule (default free: every configuration decodes the same length)'),
+};
+
+export const couplingDefs = {
+  ...common,
+  drafter: A.repeated(A.str, 'MODEL', 'model drafters to compare with the target (repeatable; default: the recommended one)'),
+  temperature: A.repeated(A.temperature, 'T', `temperatures > 0 (repeatable or comma list; default ${COUPLING_DEFAULTS.temperatures.join(',')})`),
+  prompts: A.single(A.positiveInt, 'N', `held-out prompts (completions) per temperature (default ${COUPLING_DEFAULTS.prompts})`),
+  positions: A.single(A.positiveInt, 'N', `positions per completion (default ${COUPLING_DEFAULTS.positions})`),
+  trials: A.single(A.positiveInt, 'N', `shared-randomness trials per position (default ${COUPLING_DEFAULTS.trials})`),
+};
+
+export const overheadDefs = {
+  ...common,
+  drafter: A.single(A.str, 'MODEL', 'the model drafter (default: the recommended one)'),
+  prompts: A.single(A.positiveInt, 'N', `held-out prompts (default ${OVERHEAD_DEFAULTS.prompts})`),
+  'max-tokens': A.single(A.maxTokens, 'N', `tokens per completion (default ${OVERHEAD_DEFAULTS.maxTokens})`),
+  'alloc-calls': A.single(A.positiveInt, 'N', `calls per batch in the allocation check (default ${OVERHEAD_DEFAULTS.allocCalls})`),
+};
+
+export const invarianceDefs = {
+  ...common,
+  drafter: A.repeated(A.str, 'DRAFTER', 'drafters (repeatable or comma list; default: every model drafter, prompt-lookup, prompt-lookup+<recommended>)'),
+  coupling: A.repeated(A.choice(INVARIANT_COUPLINGS), 'KIND', `couplings (repeatable; default ${INVARIANCE_DEFAULTS.couplings.join(',')})`),
+  gamma: A.repeated(A.gamma, 'G', `γ values (repeatable or comma list; default ${INVARIANCE_DEFAULTS.gammas.join(',')})`),
+  temperature: A.repeated(A.temperature, 'T', `temperatures (repeatable or comma list; default ${INVARIANCE_DEFAULTS.temperatures.join(',')})`),
+  'top-p': A.single(A.topP, 'P', 'nucleus sampling mass (default 1 = off)'),
+  'top-k': A.single(A.topK, 'K', 'top-k (default 0 = off)'),
+  'max-tokens': A.single(A.maxTokens, 'N', `tokens per completion (default ${INVARIANCE_DEFAULTS.maxTokens})`),
+  mode: A.single(A.choice(MODES), 'MODE', `stop rule (default ${INVARIANCE_DEFAULTS.mode})`),
+  cases: A.single(A.positiveInt, 'N', '(prompt, seed) cases (default: enough for --min-comparisons)'),
+  'min-comparisons': A.single(A.positiveInt, 'N', `comparisons to reach when --cases is not given (default ${INVARIANCE_DEFAULTS.minComparisons})`),
+};
+
+export const latencyDefs = {
+  ...common,
+  drafter: A.repeated(A.str, 'DRAFTER', 'drafters (repeatable or comma list; default: none, the recommended model, prompt-lookup)'),
+  coupling: A.single(A.choice(COUPLINGS), 'KIND', 'coupling (default gumbel)'),
+  temperature: A.single(A.temperature, 'T', `temperature (default ${LATENCY_DEFAULTS.temperature})`),
+  gamma: A.single(A.gamma, 'G', `γ (default ${LATENCY_DEFAULTS.gamma})`),
+  prompts: A.single(A.positiveInt, 'N', `held-out prompts (default ${LATENCY_DEFAULTS.prompts})`),
+  'max-tokens': A.single(A.maxTokens, 'N', `token budget per line (default ${LATENCY_DEFAULTS.maxTokens})`),
+};
+
+export const reportDefs = {
+  help: A.flag('show this help', 'h'),
+  debug: A.flag('print stack traces on errors'),
+  out: A.single(A.str, 'DIR', 'where the JSON results are (default .bench-results)'),
+  note: A.single(A.str, 'TEXT', 'a warning at the top (e.g. which weights were measured)'),
+  write: A.single(A.str, 'FILE', 'write the Markdown to FILE instead of stdout'),
+  redraw: A.flag('first draw every figure again from the result files (into --media), e.g. after a change of style'),
+  media: A.single(A.str, 'DIR', 'where --redraw draws (default media)'),
+  png: A.flag('with --redraw: also write PNGs (needs rsvg-convert)'),
+};

@@ -1,0 +1,166 @@
+/**
+ * Opening an engine from model specs — catalog ids or model directories — for the target and its drafters: the
+ * catalog (with its warnings on stderr, once), the drafters a target recommends or ships with, the tokenizer-family
+ * check, and the loaded Engine. Used by `lockstep complete`, `lockstep verify` and the benchmarks.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import * as path from 'node:path';
+import { DrafterSpec, Engine } from '../engine/engine';
+import { DeviceRequest } from '../engine/device';
+import {
+  Catalog, CatalogEntry, catalogNotices, downloadedDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, loadCatalogOrBundled,
+  ResolvedModel, resolveModel,
+} from '../models/catalog';
+import { UsageError } from './args';
+import { CliError, oneLine } from './io';
+
+// ---------------------------------------------------------------- catalog warnings
+
+/** Where catalog warnings go: the running main()'s stderr (each line once per command). */
+interface NoticeSink {
+  stderr(text: string): void;
+  printed: Set<string>;
+}
+const noticeScope = new AsyncLocalStorage<NoticeSink>();
+/** Outside main() (bench scripts, the demo calling openEngine or runVerify): the process's stderr, once per process. */
+const processNotices: NoticeSink = { stderr: (t) => void process.stderr.write(t), printed: new Set() };
+
+/** Runs `fn` with catalog warnings going to `stderr`, each line once however often `fn` opens the catalog. */
+export function withCatalogNotices<T>(stderr: (text: string) => void, fn: () => T): T {
+  return noticeScope.run({ stderr, printed: new Set() }, fn);
+}
+
+// ---------------------------------------------------------------- engines and drafters
+
+export interface DrafterPlan {
+  /** As the user wrote it. */
+  spec: string;
+  /** The name complete() gets. */
+  requestName: string;
+  /** Model directories to load with addDrafter (name → dir). */
+  load?: DrafterSpec;
+}
+
+export interface EngineSetup {
+  engine: Engine;
+  catalog: Catalog;
+  targetSpec: string;
+  targetDir: string;
+  targetEntry?: CatalogEntry;
+  drafters: DrafterPlan[];
+}
+
+const BUILTIN_DRAFTERS = new Set(['none', 'prompt-lookup']);
+
+/**
+ * The catalog: --catalog FILE (an error when it cannot be used at all), else the package's models.json (the shipped
+ * models when it cannot be used). Its warnings (entries skipped, drafters dropped) go to stderr, one line each, once.
+ */
+export function openCatalog(file: string | undefined, cwd: string): Catalog {
+  const catalog = file === undefined ? loadCatalogOrBundled() : loadCatalog(path.resolve(cwd, file));
+  const sink = noticeScope.getStore() ?? processNotices;
+  for (const line of catalogNotices(catalog)) {
+    const text = `lockstep: warning: ${oneLine(line)}\n`;
+    if (sink.printed.has(text)) continue;
+    sink.printed.add(text);
+    sink.stderr(text);
+  }
+  return catalog;
+}
+
+/** The catalog entry for a model spec (an id, or a directory that is some entry's bundled directory). */
+export function entryFor(catalog: Catalog, spec: string, dir: string): CatalogEntry | undefined {
+  return findEntry(catalog, spec) ?? entryForDir(catalog, dir);
+}
+
+/** The drafters a target's catalog entry recommends that are available here, best first. */
+export function recommendedDrafters(catalog: Catalog, target: CatalogEntry | undefined): string[] {
+  return (target?.recommendedDrafters ?? []).filter((id) => {
+    const e = findEntry(catalog, id);
+    return e !== undefined && entryStatus(catalog, e).available;
+  });
+}
+
+/** Every shipped (bundled, present) drafter of the target's tokenizer family. */
+export function shippedDrafters(catalog: Catalog, target: CatalogEntry | undefined): string[] {
+  const rec = recommendedDrafters(catalog, target);
+  const others = catalog.models
+    .filter((m) => m.role !== 'target' && m.bundled && (!target || m.family === target.family) && entryStatus(catalog, m).available)
+    .map((m) => m.id)
+    .filter((id) => !rec.includes(id))
+    .sort();
+  return [...rec, ...others];
+}
+
+/** A downloaded catalog model's variant per device (only variants present in its resolved snapshot). */
+function deviceVariantsOf(catalog: Catalog, spec: string, dir: string): DrafterSpec['variants'] {
+  const entry = findEntry(catalog, spec);
+  return entry ? downloadedDeviceVariants(entry, dir) : undefined;
+}
+
+function planDrafter(spec: string, catalog: Catalog, cwd: string): DrafterPlan {
+  if (BUILTIN_DRAFTERS.has(spec)) return { spec, requestName: spec };
+  const lookup = spec.startsWith('prompt-lookup+');
+  const model = lookup ? spec.slice('prompt-lookup+'.length) : spec;
+  if (model === '') throw new UsageError(`drafter '${spec}' names no model after 'prompt-lookup+'`);
+  let resolved: ResolvedModel;
+  try {
+    resolved = resolveModel(model, catalog, cwd);
+  } catch (e) {
+    throw new CliError(`drafter: ${(e as Error).message}`);
+  }
+  return {
+    spec, requestName: lookup ? `prompt-lookup+${model}` : model,
+    load: { name: model, dir: resolved.dir, variant: resolved.variant, variants: deviceVariantsOf(catalog, model, resolved.dir) },
+  };
+}
+
+export interface ModelOptions {
+  catalog?: string;
+  target?: string;
+  threads?: number;
+  fim?: string;
+  /** Execution device (default cpu; auto tries the GPU providers, then the CPU). */
+  device?: DeviceRequest;
+}
+
+export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd: string): Promise<EngineSetup> {
+  const catalog = openCatalog(opts.catalog, cwd);
+  const targetSpec = opts.target ?? 'lockstep-target';
+  let target: ResolvedModel;
+  try {
+    target = resolveModel(targetSpec, catalog, cwd);
+  } catch (e) {
+    throw new CliError(`target: ${(e as Error).message}`);
+  }
+  const targetDir = target.dir;
+  const targetEntry = entryFor(catalog, targetSpec, targetDir);
+  const plans = drafterSpecs.map((s) => planDrafter(s, catalog, cwd));
+  // Catalog families settle tokenizer compatibility before anything loads; the engine checks the vocabulary itself.
+  for (const p of plans) {
+    if (!p.load || !targetEntry) continue;
+    const de = entryFor(catalog, p.load.name, p.load.dir);
+    if (de && de.family !== targetEntry.family) {
+      throw new CliError(
+        `drafter '${p.load.name}' (tokenizer family ${de.family}) cannot draft for target '${targetEntry.id}' ` +
+          `(family ${targetEntry.family}): speculative decoding needs one shared vocabulary`,
+      );
+    }
+  }
+  const engine = await Engine.create({
+    target: targetDir, variant: target.variant, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim,
+    device: opts.device, variants: deviceVariantsOf(catalog, targetSpec, targetDir),
+  });
+  try {
+    const loaded = new Set<string>();
+    for (const p of plans) {
+      if (!p.load || loaded.has(p.load.name)) continue;
+      await engine.addDrafter(p.load);
+      loaded.add(p.load.name);
+    }
+  } catch (e) {
+    await engine.dispose().catch(() => undefined);
+    throw e;
+  }
+  return { engine, catalog, targetSpec, targetDir, targetEntry, drafters: plans };
+}

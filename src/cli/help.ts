@@ -1,0 +1,47 @@
+/** `lockstep help [command]`, `lockstep --help` and `lockstep --version`. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { packageRoot } from '../models/catalog';
+import { downloadHelp } from '../models/downloadCommand';
+import { UsageError } from './args';
+import { benchHelp } from './benchCommand';
+import { completeHelp } from './completeCommand';
+import { CliIo } from './io';
+import { verifyHelp } from './verifyCommand';
+
+export const USAGE = `lockstep — local code completion with drafter-invariant speculative decoding
+
+Usage:
+  lockstep complete <file>:<line>:<col> [options]   complete at a cursor (1-based line and column)
+  lockstep complete - [options]                      text before the cursor from stdin (or -:<line>:<col>)
+  lockstep complete --prefix TEXT [--suffix TEXT]    text around the cursor given directly
+  lockstep verify [options]                          check that every drafter gives byte-identical text
+  lockstep bench [speed|coupling|overhead|invariance|latency|all] [options]
+                                                     benchmarks: speedup, coupling quality, overhead, invariance, latency
+  lockstep download <id>... [options]                download catalog models from the Hugging Face Hub (--list: what there is)
+  lockstep help [command]                            this help, or a command's options
+  lockstep --version
+
+Models are catalog ids (models.json) or local directories in the Hugging Face ONNX layout.
+Run 'lockstep help <command>' for its options.`;
+
+/** `lockstep help [command]`: the usage, or one command's options. */
+export function helpCommand(argv: string[], io: CliIo): number {
+  const sub = argv[0];
+  if (sub === undefined) io.stdout(`${USAGE}\n`);
+  else if (sub === 'complete') io.stdout(`${completeHelp()}\n`);
+  else if (sub === 'verify') io.stdout(`${verifyHelp()}\n`);
+  else if (sub === 'bench') io.stdout(`${benchHelp()}\n`);
+  else if (sub === 'download') io.stdout(`${downloadHelp()}\n`);
+  else throw new UsageError(`unknown command '${sub}' (commands: complete, verify, bench, download)`);
+  return 0;
+}
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

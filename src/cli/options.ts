@@ -1,0 +1,21 @@
+/** The options `lockstep complete` and `lockstep verify` share: models, device, sampling, output. */
+import { DEVICE_REQUESTS } from '../engine/device';
+import * as A from './args';
+
+export const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;
+export const MODES = ['line', 'block', 'free'] as const;
+
+export const commonDefs = {
+  help: A.flag('show this help', 'h'),
+  debug: A.flag('print stack traces and engine details on errors'),
+  json: A.flag('print one JSON object instead of text'),
+  catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
+  target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
+  threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
+  device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', 'auto | cpu | webgpu | cuda | dml | coreml (default cpu; falls back to the CPU, saying why)'),
+  fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),
+  'top-p': A.single(A.topP, 'P', 'nucleus sampling mass, 0 < P ≤ 1 (default 1 = off)'),
+  'top-k': A.single(A.topK, 'K', 'keep the K most likely tokens (default 0 = off)'),
+  'max-tokens': A.single(A.maxTokens, 'N', 'most tokens to generate, 1..4096'),
+  mode: A.single(A.choice(MODES), 'MODE', 'stop rule: line | block | free'),
+};
