@@ -14,7 +14,7 @@ import { downloadModelDetailed, downloadedDir } from './download';
 import type { DownloadProgress } from './downloadProgress';
 import { defaultModelsDir } from './hubCache';
 
-/** The part of the CLI's I/O this command uses (main.ts's CliIo fits). */
+/** The part of the CLI's I/O this command uses (src/cli/io.ts's CliIo fits). */
 export interface DownloadIo {
   stdout(text: string): void;
   stderr(text: string): void;
