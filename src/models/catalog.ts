@@ -51,8 +51,8 @@ export function loadCatalog(file?: string): Catalog {
 }
 
 /**
- * The models shipped with Lockstep, as the shipped models.json lists them (test/catalog.test.ts checks that the two
- * agree): what loadCatalogOrBundled falls back to when models.json cannot be used at all.
+ * The models shipped with Lockstep, as the shipped models.json lists them (test/catalog-loading.test.ts checks that
+ * the two agree): what loadCatalogOrBundled falls back to when models.json cannot be used at all.
  */
 const BUNDLED_MODELS: readonly Record<string, unknown>[] = [
   {
