@@ -4,7 +4,7 @@
  *   lockstep complete <file>:<line>:<col>   one completion at a cursor (1-based line and column)
  *   lockstep verify                         the same prompts and seeds through several drafters/couplings/γ:
  *                                           the text must be byte-identical (drafter invariance)
- *   lockstep bench [sub-command]            the benchmarks (speed, coupling, overhead, invariance, latency): bench/
+ *   lockstep bench [sub-command]            the benchmarks (speed, coupling, overhead, invariance, latency, soak): bench/
  *   lockstep download <id>...               fetch catalog models from the Hugging Face Hub (src/models/downloadCommand.ts)
  *
  * main() returns the exit code; every error is one line on stderr (`lockstep: <message>`), with the stack only
@@ -106,8 +106,9 @@ Usage:
   lockstep complete - [options]                      text before the cursor from stdin (or -:<line>:<col>)
   lockstep complete --prefix TEXT [--suffix TEXT]    text around the cursor given directly
   lockstep verify [options]                          check that every drafter gives byte-identical text
-  lockstep bench [speed|coupling|overhead|invariance|latency|all] [options]
-                                                     benchmarks: speedup, coupling quality, overhead, invariance, latency
+  lockstep bench [speed|coupling|overhead|invariance|latency|all|soak] [options]
+                                                     benchmarks: speedup, coupling quality, overhead, invariance, latency;
+                                                     soak: typing against the real extension
   lockstep download <id>... [options]                download catalog models from the Hugging Face Hub (--list: what there is)
   lockstep help [command]                            this help, or a command's options
   lockstep --version
@@ -746,4 +747,4 @@ function table(header: string[], rows: string[][]): string {
 
 // ---------------------------------------------------------------- bench
 
-// `lockstep bench …` lives in bench/ (bench/cli.ts: speed, coupling, overhead, invariance, latency, all).
+// `lockstep bench …` lives in bench/ (bench/cli.ts: speed, coupling, overhead, invariance, latency, all, report, soak).
