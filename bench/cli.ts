@@ -154,7 +154,7 @@ const HEADS: Record<Sub | 'all' | 'report' | 'soak', string> = {
     'each keystroke edits the document, cancels the previous request and asks for an inline completion. Per scenario\n' +
     '(keystrokes × debounce × CPU hog): the engine\'s request queue maximum, requests cancelled before they started, p50/p95\n' +
     'of completed requests, the last keystroke\'s latency, RSS and heap series (forced GC), engine processes left at the end.\n' +
-    'Not part of `bench all` (the default run takes about 25 minutes on 2 cores).',
+    'Not part of `bench all` (the default run takes about 18 minutes on 2 cores).',
   report: 'lockstep bench report [options] — the README\'s Results section (Markdown) from the result files the benchmarks wrote.',
   speed: 'lockstep bench [speed] [options] — figure 2: tokens/s and speedup against autoregressive decoding of the target\n' +
     'Per held-out prompt, autoregressive decoding and every (drafter, coupling, γ, T) run interleaved; speedup = median over\n' +

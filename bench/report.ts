@@ -81,7 +81,7 @@ export function resultsMarkdown(o: ReportOptions): string {
     'npm run bench -- --quick                        # smoke run, a minute or two\n' +
     'npx lockstep bench coupling --help              # each benchmark alone, with its options (speed, coupling, overhead, invariance, latency)\n' +
     'npx lockstep bench report --write results.md    # this section, from .bench-results/\n' +
-    'npx lockstep bench soak                         # typing against the real extension (not in npm run bench; ~25 min on 2 cores)\n' +
+    'npx lockstep bench soak                         # typing against the real extension (not in npm run bench; ~18 min on 2 cores)\n' +
     '```');
   out.push('');
 
@@ -264,10 +264,8 @@ export function resultsMarkdown(o: ReportOptions): string {
       'depend on the machine; the tests assert only the invariants (the last completion arrives, no engine process is left).');
     out.push('');
     for (const { r, title } of runs) {
-      if (runs.length > 1) {
-        out.push(`**${title}:**`);
-        out.push('');
-      }
+      out.push(`**${title}:**`);
+      out.push('');
       out.push(soakMarkdownTable(r, mdTable));
       out.push('');
       out.push(measuredOn(r));

@@ -691,9 +691,9 @@ export function formatSoak(r: SoakReport): string {
 export function soakMarkdownTable(r: SoakReport, md: (header: string[], rows: string[][]) => string): string {
   const mib = (x: Series, digits = 0) => `${x.max.toFixed(digits)} / ${x.last.toFixed(digits)}`;
   return md(
-    ['scenario', 'keystrokes', 'debounce', 'hog', 'requests', 'queue max', 'cancelled before start', 'prefill only', 'cancelled', 'completed',
+    ['keystrokes', 'debounce', 'hog', 'requests', 'queue max', 'cancelled before start', 'prefill only', 'cancelled', 'completed',
       'p50', 'p95', 'last keystroke', 'drained', 'RSS MiB max / last', 'heap MiB max / last', 'engine RSS MiB max', 'engine processes at end'],
-    r.rows.map((x) => [x.scenario, String(x.keystrokes), `${x.debounceMs} ms`, x.hog ? `${x.hogProcesses} busy` : 'no', String(x.requests),
+    r.rows.map((x) => [String(x.keystrokes), `${x.debounceMs} ms`, x.hog ? `${x.hogProcesses} busy` : 'no', String(x.requests),
       String(x.queueMax), String(x.cancelledBeforeStart), String(x.cancelledPrefillOnly), String(x.cancelled), String(x.completed),
       ms(x.p50Ms), ms(x.p95Ms), `${ms(x.lastKeystrokeMs)}${x.lastFromCache ? ' (cache)' : ''}`, ms(x.drainMs), mib(x.rssMiB), mib(x.heapMiB, 1),
       x.engineRssMiB.max.toFixed(0), `${x.engineProcessesAtEnd}${x.workerThreadsAtEnd > 0 ? ` + ${x.workerThreadsAtEnd} worker threads` : ''}`]),
