@@ -1,9 +1,9 @@
 /**
- * `lockstep bench [speed|coupling|overhead|invariance|latency|all|report] [options]` — the benchmarks behind the README's
+ * `lockstep bench [speed|coupling|overhead|invariance|latency|all|report|soak] [options]` — the benchmarks behind the README's
  * Results section. Each prints a table (or, with --json, one JSON object with a `rows` array), writes its JSON to
  * --out (default .bench-results/) and draws its figure into --media (default media/). With --quick (smoke runs) the
  * defaults are .bench-results/quick/ and .bench-results/quick/figures/, so they never overwrite published results. `bench report` turns the result files into the README's
- * Results section.
+ * Results section. `bench soak` (typing against the real extension; not part of `all`) is its own command.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,9 +17,10 @@ import { CouplingReport, couplingFigure, couplingSummaryFigure, formatCoupling, 
 import { InvarianceReport, formatInvariance, invarianceFigure, runInvariance } from './invariance';
 import { LatencyReport, formatLatency, latencyFigure, runLatency } from './latency';
 import { OverheadReport, formatOverhead, overheadFigure, runOverhead } from './overhead';
-import { common, couplingDefs, invarianceDefs, latencyDefs, overheadDefs, reportDefs, speedDefs } from './options';
+import { common, couplingDefs, invarianceDefs, latencyDefs, overheadDefs, reportDefs, soakDefs, speedDefs } from './options';
 import { VegaLiteSpec, canWritePng, writeFigure } from './plot';
 import { resultsMarkdown } from './report';
+import { SOAK_QUICK, formatSoak, runSoak } from './soak';
 import { BenchReport, formatBench, runBench, speedFigure } from './speed';
 
 const SUBCOMMANDS = ['speed', 'coupling', 'overhead', 'invariance', 'latency'] as const;
@@ -41,7 +42,12 @@ const allDefs: A.OptionDefs = (() => {
   return defs;
 })();
 
-const HEADS: Record<Sub | 'all' | 'report', string> = {
+const HEADS: Record<Sub | 'all' | 'report' | 'soak', string> = {
+  soak: 'lockstep bench soak [options] — the real extension (stand-in vscode module, shipped models) under a fast typist:\n' +
+    'each keystroke edits the document, cancels the previous request and asks for an inline completion. Per scenario\n' +
+    '(keystrokes × debounce × CPU hog): the engine\'s request queue maximum, requests cancelled before they started, p50/p95\n' +
+    'of completed requests, the last keystroke\'s latency, RSS and heap series (forced GC), engine processes left at the end.\n' +
+    'Not part of `bench all` (the default run takes about 18 minutes on 2 cores).',
   report: 'lockstep bench report [options] — the README\'s Results section (Markdown) from the result files the benchmarks wrote.',
   speed: 'lockstep bench [speed] [options] — figure 2: tokens/s and speedup against autoregressive decoding of the target\n' +
     'Per held-out prompt, autoregressive decoding and every (drafter, coupling, γ, T) run interleaved; speedup = median over\n' +
@@ -60,12 +66,13 @@ const HEADS: Record<Sub | 'all' | 'report', string> = {
 
 export function benchHelp(sub?: string): string {
   if (sub === undefined || sub === 'speed') {
-    return `${HEADS.speed}\n\nSub-commands: ${SUBCOMMANDS.join(', ')}, all, report (see 'lockstep bench <sub> --help')\n\nOptions:\n${A.describeOptions(speedDefs)}`;
+    return `${HEADS.speed}\n\nSub-commands: ${SUBCOMMANDS.join(', ')}, all, report, soak (see 'lockstep bench <sub> --help')\n\nOptions:\n${A.describeOptions(speedDefs)}`;
   }
   if (sub === 'report') return `${HEADS.report}\n\nOptions:\n${A.describeOptions(reportDefs)}`;
+  if (sub === 'soak') return `${HEADS.soak}\n\nOptions:\n${A.describeOptions(soakDefs)}`;
   if (sub === 'all') return `${HEADS.all}\n\nOptions:\n${A.describeOptions(allDefs)}`;
   if ((SUBCOMMANDS as readonly string[]).includes(sub)) return `${HEADS[sub as Sub]}\n\nOptions:\n${A.describeOptions(DEFS[sub as Sub])}`;
-  throw new UsageError(`unknown bench '${sub}' (${SUBCOMMANDS.join(', ')}, all, report)`);
+  throw new UsageError(`unknown bench '${sub}' (${SUBCOMMANDS.join(', ')}, all, report, soak)`);
 }
 
 type Opts = Record<string, unknown>;
@@ -81,7 +88,7 @@ interface Ctx {
   onProgress?: (done: number, total: number) => void;
 }
 
-function context(sub: Sub, o: Opts, argv: string[], io: CliIo): Ctx {
+function context(sub: Sub | 'soak', o: Opts, argv: string[], io: CliIo): Ctx {
   // Smoke runs keep away from the published results: their JSON and figures go to .bench-results/quick/.
   const outDir = path.resolve(io.cwd, (o.out as string | undefined) ?? (o.quick ? path.join('.bench-results', 'quick') : '.bench-results'));
   const mediaDir = o['no-figures'] ? null : path.resolve(io.cwd, (o.media as string | undefined) ?? (o.quick ? path.join(outDir, 'figures') : 'media'));
@@ -241,8 +248,9 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
   if (argv.length > 0 && !argv[0].startsWith('-')) {
     const s = argv[0];
     if (s === 'report') return await reportCommand(argv.slice(1), io);
+    if (s === 'soak') return await soakCommand(argv.slice(1), io);
     if (s !== 'all' && !(SUBCOMMANDS as readonly string[]).includes(s)) {
-      throw new UsageError(`unknown bench '${s}' (${SUBCOMMANDS.join(', ')}, all, report; see 'lockstep bench --help')`);
+      throw new UsageError(`unknown bench '${s}' (${SUBCOMMANDS.join(', ')}, all, report, soak; see 'lockstep bench --help')`);
     }
     sub = s as Sub | 'all';
     rest = argv.slice(1);
@@ -291,6 +299,36 @@ const FIGURES: Record<Sub, (r: any, note: string) => [string, VegaLiteSpec][]> =
   invariance: (r: InvarianceReport, note) => [['invariance', invarianceFigure(r, note)]],
   latency: (r: LatencyReport, note) => [['latency', latencyFigure(r, note)]],
 };
+
+async function soakCommand(argv: string[], io: CliIo): Promise<number> {
+  const { options, positionals } = A.parseArgs(argv, soakDefs);
+  const o = options as Opts;
+  if (o.help) {
+    io.stdout(`${benchHelp('soak')}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`bench soak takes no arguments (got '${positionals[0]}')`);
+  const ctx = context('soak', { ...o, 'no-figures': true }, argv, io);
+  const quick = o.quick === true;
+  const keystrokes = list<number>(o.keystrokes);
+  const debounceMs = list<number>(o.debounce);
+  const hog = list<string>(o.hog)?.map((x) => x === 'on');
+  // --quick alone: its two scenarios; with any of the lists, the lists (at the quick size).
+  const quickScenarios = quick && !keystrokes && !debounceMs && !hog
+    ? SOAK_QUICK.scenarios.map((x) => ({ ...x, keystrokes: SOAK_QUICK.keystrokes[0] }))
+    : undefined;
+  const r = await runSoak({
+    keystrokes: keystrokes ?? (quick ? SOAK_QUICK.keystrokes : undefined), debounceMs, hog, scenarios: quickScenarios,
+    intervalMs: o.interval as number | undefined, jitterMs: o.jitter as number | undefined, linePauseMs: o['line-pause'] as number | undefined,
+    waitSeconds: (o.wait as number | undefined) ?? (quick ? SOAK_QUICK.waitSeconds : undefined),
+    threads: o.threads as number | undefined, device: o.device as string | undefined, target: o.target as string | undefined,
+    hogProcesses: o['hog-processes'] as number | undefined, seed: o.seed as number | undefined,
+    extension: o.extension === undefined ? undefined : path.resolve(io.cwd, o.extension as string),
+    argv: ctx.argv, onProgress: ctx.onProgress, onNote: o.quiet ? undefined : (line) => io.stderr(`[soak] ${line}\n`),
+  });
+  finish(ctx, 'soak', r, formatSoak(r), []);
+  return 0;
+}
 
 async function reportCommand(argv: string[], io: CliIo): Promise<number> {
   const { options: o, positionals } = A.parseArgs(argv, reportDefs);

@@ -8,6 +8,7 @@ import { COUPLING_DEFAULTS } from './coupling';
 import { INVARIANCE_DEFAULTS } from './invariance';
 import { LATENCY_DEFAULTS } from './latency';
 import { OVERHEAD_DEFAULTS } from './overhead';
+import { SOAK_DEFAULTS, SOAK_QUICK } from './soak';
 import { SPEED_DEFAULTS } from './speed';
 
 const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;
@@ -84,6 +85,27 @@ export const latencyDefs = {
   gamma: A.single(A.gamma, 'G', `γ (default ${LATENCY_DEFAULTS.gamma})`),
   prompts: A.single(A.positiveInt, 'N', `held-out prompts (default ${LATENCY_DEFAULTS.prompts})`),
   'max-tokens': A.single(A.maxTokens, 'N', `token budget per line (default ${LATENCY_DEFAULTS.maxTokens})`),
+};
+
+export const soakDefs = {
+  help: common.help, debug: common.debug, json: common.json,
+  quick: A.flag(`two tiny scenarios (${SOAK_QUICK.keystrokes[0]} keystrokes; debounce 0 without the hog, 150 with it); default --out .bench-results/quick`),
+  out: common.out, quiet: common.quiet,
+  target: A.single(A.str, 'MODEL', 'the lockstep.target setting (default: its default, lockstep-target)'),
+  threads: A.single(A.threads, 'N', `the lockstep.threads setting (default ${SOAK_DEFAULTS.threads})`),
+  device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', `the lockstep.device setting (default ${SOAK_DEFAULTS.device})`),
+  keystrokes: A.repeated(A.positiveInt, 'N', `keystrokes per scenario (repeatable or comma list; default ${SOAK_DEFAULTS.keystrokes.join(',')})`),
+  debounce: A.repeated(A.numberIn({ min: 0, max: 5000, integer: true, describe: 'an integer from 0 to 5000' }), 'MS',
+    `lockstep.debounceMs values (repeatable or comma list; default ${SOAK_DEFAULTS.debounceMs.join(',')})`),
+  hog: A.repeated(A.choice(['off', 'on'] as const), 'off|on', 'without and/or with the CPU hog, one busy process per CPU (default off,on)'),
+  'hog-processes': A.single(A.positiveInt, 'N', 'busy processes of the CPU hog (default: one per logical CPU)'),
+  interval: A.single(A.numberIn({ min: 1, max: 10_000, describe: 'a number from 1 to 10000' }), 'MS', `mean keystroke interval (default ${SOAK_DEFAULTS.intervalMs})`),
+  jitter: A.single(A.numberIn({ min: 0, max: 10_000, describe: 'a number ≥ 0' }), 'MS', `each interval uniform in interval ± jitter (default ${SOAK_DEFAULTS.jitterMs})`),
+  'line-pause': A.single(A.numberIn({ min: 0, max: 60_000, describe: 'a number ≥ 0' }), 'MS', `extra pause after a newline (default ${SOAK_DEFAULTS.linePauseMs})`),
+  wait: A.single(A.numberIn({ min: 1, max: 3600, describe: 'a number from 1 to 3600' }), 'S',
+    `how long to wait for the last keystroke's completion (default ${SOAK_DEFAULTS.waitSeconds}; --quick ${SOAK_QUICK.waitSeconds})`),
+  seed: A.single(A.seed, 'N', `seed of the keystroke jitter (default ${SOAK_DEFAULTS.seed})`),
+  extension: A.single(A.str, 'FILE', 'the extension module (default: extension.js next to the bundle, else out/src/vscode/extension.js)'),
 };
 
 export const reportDefs = {

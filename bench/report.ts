@@ -9,6 +9,7 @@ import { InvarianceReport } from './invariance';
 import { LatencyReport } from './latency';
 import { OverheadReport } from './overhead';
 import { ReportHead, pct } from './common';
+import { SoakReport, soakMarkdownTable } from './soak';
 import { BenchReport } from './speed';
 
 type WithFigures<T> = T & { figures?: string[] };
@@ -80,6 +81,7 @@ export function resultsMarkdown(o: ReportOptions): string {
     'npm run bench -- --quick                        # smoke run, a minute or two\n' +
     'npx lockstep bench coupling --help              # each benchmark alone, with its options (speed, coupling, overhead, invariance, latency)\n' +
     'npx lockstep bench report --write results.md    # this section, from .bench-results/\n' +
+    'npx lockstep bench soak                         # typing against the real extension (not in npm run bench; ~18 min on 2 cores)\n' +
     '```');
   out.push('');
 
@@ -235,6 +237,44 @@ export function resultsMarkdown(o: ReportOptions): string {
     out.push(command(l));
   } else {
     out.push('_Not run yet:_ `npx lockstep bench latency`');
+  }
+  out.push('');
+
+  // Not part of `bench all`: soak.json is the latest `bench soak`, soak-before.json the run kept from before the
+  // engine moved to a child process with a latest-wins queue (bench/results/).
+  const runs = ([['soak-before', 'Before the engine rewrite (worker thread, FIFO queue)'], ['soak', 'Latest run']] as const)
+    .flatMap(([name, title]) => {
+      const r = read<SoakReport>(o.dir, name);
+      return r ? [{ r, title }] : [];
+    });
+  out.push('### Soak: typing against the real extension');
+  out.push('');
+  if (runs.length > 0) {
+    const r0 = runs[0].r;
+    out.push(`The extension (\`${r0.extension}\`) activated against the stand-in \`vscode\` module with the shipped models ` +
+      `(device ${r0.device}, ${r0.machine.threads === 0 ? 'onnxruntime default threads' : `${r0.machine.threads} thread${r0.machine.threads === 1 ? '' : 's'} per model`}) while a typist retypes a held-out file one character every ` +
+      `${r0.intervalMs} ± ${r0.jitterMs} ms (+${r0.linePauseMs} ms after a newline): each keystroke cancels the previous request's ` +
+      'token and asks for an inline completion without waiting for the previous one, at `debounceMs` 0 and the default 150, ' +
+      'with and without a CPU hog (one busy process per CPU). Measured around the engine host\'s `complete`: queue max = most ' +
+      'requests waiting behind the running one; cancelled before start = came back cancelled with no model call; prefill only ' +
+      '= cancelled after its prefill ran, before any token; p50/p95 of completed requests from the keystroke; last keystroke = ' +
+      `until the provider returned (never: not within ${r0.waitSeconds} s); drained = until, besides, nothing was outstanding. ` +
+      'RSS and heap of the extension host process after a forced GC, sampled every second (an engine in a child process is ' +
+      'in "engine RSS"); engine processes = child processes (and worker threads) still alive after `deactivate()`. Times ' +
+      'depend on the machine; the tests assert only the invariants (the last completion arrives, no engine process is left).');
+    out.push('');
+    for (const { r, title } of runs) {
+      out.push(`**${title}:**`);
+      out.push('');
+      out.push(soakMarkdownTable(r, mdTable));
+      out.push('');
+      out.push(measuredOn(r));
+      out.push('');
+      out.push(command(r));
+      out.push('');
+    }
+  } else {
+    out.push('_Not run yet:_ `npx lockstep bench soak` (not part of `npm run bench`)');
   }
   out.push('');
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;

@@ -130,12 +130,48 @@ describe('lockstep bench (smoke)', () => {
     assert.equal(r.samples.length, 2 * 2 * 2);
   });
 
+  it('soak: the real extension under a fast typist; the last completion arrives, no engine process is left', async () => {
+    const r = await run(['bench', 'soak', '--quick', '--json', '--quiet', '--out', tmp]);
+    assert.equal(r.code, 0, `bench soak failed: ${r.stderr}`);
+    const report = JSON.parse(r.stdout) as Record<string, any>;
+    assert.equal(report.bench, 'soak');
+    assert.ok(report.command.startsWith('lockstep bench soak'));
+    assert.ok(report.machine.cores >= 1 && 'commit' in report);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(tmp, 'soak.json'), 'utf8')).bench, 'soak');
+    assert.deepEqual(report.rows.map((x: any) => [x.scenario, x.keystrokes, x.debounceMs, x.hog]), [['60-d0', 60, 0, false], ['60-d150-hog', 60, 150, true]]);
+    for (const x of report.rows) {
+      const counts = ['requests', 'queueMax', 'cancelledBeforeStart', 'cancelledPrefillOnly', 'cancelled', 'completed', 'failed', 'unsettled', 'items',
+        'engineProcessesMax', 'workerThreadsMax', 'engineProcessesAtEnd', 'workerThreadsAtEnd'];
+      for (const k of counts) assert.ok(Number.isInteger(x[k]) && x[k] >= 0, `${x.scenario} ${k} = ${x[k]}`);
+      // Every request issued to the engine is accounted for once.
+      assert.equal(x.requests, x.cancelled + x.completed + x.failed + x.unsettled, x.scenario);
+      assert.ok(x.cancelledBeforeStart + x.cancelledPrefillOnly <= x.cancelled);
+      assert.ok(x.requests <= x.keystrokes);
+      if (x.completed > 0) assert.ok(finite(x.p50Ms) && x.p50Ms <= x.p95Ms);
+      for (const k of ['rssMiB', 'heapMiB', 'engineRssMiB']) {
+        const s = x[k];
+        assert.ok(s.series.length >= 1 && s.min <= s.last && s.last <= s.max, `${x.scenario} ${k}`);
+      }
+      assert.ok(x.rssMiB.min > 0 && x.heapMiB.min > 0);
+      assert.ok(Array.isArray(x.queueSeries) && x.queueSeries.every((q: number) => q >= 0 && q <= x.queueMax));
+      // The invariants (any engine implementation): the last keystroke's completion arrives, the engine's queue
+      // drains, and no engine process or worker thread outlives deactivate().
+      assert.notEqual(x.lastKeystroke, 'never', `${x.scenario}: the last keystroke's completion never arrived`);
+      assert.notEqual(x.lastKeystroke, 'error', `${x.scenario}: the last keystroke's completion failed: ${x.logProblems.join('; ')}`);
+      assert.ok(finite(x.lastKeystrokeMs) && finite(x.drainMs), x.scenario);
+      assert.equal(x.unsettled, 0, x.scenario);
+      assert.equal(x.engineProcessesAtEnd, 0, `${x.scenario}: engine processes left after deactivate()`);
+      assert.equal(x.workerThreadsAtEnd, 0, `${x.scenario}: worker threads left after deactivate()`);
+    }
+    assert.ok(report.rows.some((x: any) => x.completed >= 1), 'a completion');
+  });
+
   it('report: the Results section from the result files', async () => {
     const r = await run(['bench', 'report', '--out', tmp, '--note', 'smoke test']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^## Results\n/);
     assert.match(r.stdout, /> \*\*smoke test\*\*/);
-    for (const h of ['### Coupling quality', '### Speed', '### Engine overhead', '### Drafter invariance', '### Latency']) {
+    for (const h of ['### Coupling quality', '### Speed', '### Engine overhead', '### Drafter invariance', '### Latency', '### Soak']) {
       assert.ok(r.stdout.includes(h), h);
     }
     assert.ok(!r.stdout.includes('_Not run yet'), 'every benchmark has results');
@@ -159,7 +195,9 @@ describe('lockstep bench (smoke)', () => {
   it('help and usage errors', async () => {
     const h = await run(['bench', '--help']);
     assert.equal(h.code, 0);
-    assert.match(h.stdout, /Sub-commands: speed, coupling, overhead, invariance, latency, all/);
+    assert.match(h.stdout, /Sub-commands: speed, coupling, overhead, invariance, latency, all, report, soak/);
+    assert.match((await run(['bench', 'soak', '--help'])).stdout, /--keystrokes/);
+    assert.equal((await run(['bench', 'soak', '--hog', 'maybe'])).code, 2);
     assert.equal((await run(['help', 'bench'])).code, 0);
     assert.match((await run(['bench', 'all', '--help'])).stdout, /--trials/);
     const bad = await run(['bench', 'nope']);

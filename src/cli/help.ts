@@ -16,8 +16,9 @@ Usage:
   lockstep complete - [options]                      text before the cursor from stdin (or -:<line>:<col>)
   lockstep complete --prefix TEXT [--suffix TEXT]    text around the cursor given directly
   lockstep verify [options]                          check that every drafter gives byte-identical text
-  lockstep bench [speed|coupling|overhead|invariance|latency|all] [options]
-                                                     benchmarks: speedup, coupling quality, overhead, invariance, latency
+  lockstep bench [speed|coupling|overhead|invariance|latency|all|soak] [options]
+                                                     benchmarks: speedup, coupling quality, overhead, invariance, latency;
+                                                     soak: typing against the real extension
   lockstep download <id>... [options]                download catalog models from the Hugging Face Hub (--list: what there is)
   lockstep help [command]                            this help, or a command's options
   lockstep --version

@@ -4,7 +4,7 @@
  *   lockstep complete <file>:<line>:<col>   one completion at a cursor (1-based line and column): completeCommand.ts
  *   lockstep verify                         the same prompts and seeds through several drafters/couplings/γ:
  *                                           the text must be byte-identical (drafter invariance): verifyCommand.ts
- *   lockstep bench [sub-command]            the benchmarks (speed, coupling, overhead, invariance, latency): bench/,
+ *   lockstep bench [sub-command]            the benchmarks (speed, coupling, overhead, invariance, latency, soak): bench/,
  *                                           loaded on demand (benchCommand.ts)
  *   lockstep download <id>...               fetch catalog models from the Hugging Face Hub (src/models/downloadCommand.ts)
  *
