@@ -20,7 +20,9 @@ import { OverheadReport, formatOverhead, overheadFigure, runOverhead } from './o
 import { common, couplingDefs, invarianceDefs, latencyDefs, overheadDefs, reportDefs, soakDefs, speedDefs } from './options';
 import { VegaLiteSpec, canWritePng, writeFigure } from './plot';
 import { resultsMarkdown } from './report';
-import { SOAK_QUICK, formatSoak, runSoak } from './soak';
+import { runSoak } from './soak';
+import { formatSoak } from './soakFormat';
+import { SOAK_QUICK } from './soakTypes';
 import { BenchReport, formatBench, runBench, speedFigure } from './speed';
 
 const SUBCOMMANDS = ['speed', 'coupling', 'overhead', 'invariance', 'latency'] as const;

@@ -8,7 +8,7 @@ import { COUPLING_DEFAULTS } from './coupling';
 import { INVARIANCE_DEFAULTS } from './invariance';
 import { LATENCY_DEFAULTS } from './latency';
 import { OVERHEAD_DEFAULTS } from './overhead';
-import { SOAK_DEFAULTS, SOAK_QUICK } from './soak';
+import { SOAK_DEFAULTS, SOAK_QUICK } from './soakTypes';
 import { SPEED_DEFAULTS } from './speed';
 
 const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;

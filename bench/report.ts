@@ -9,7 +9,8 @@ import { InvarianceReport } from './invariance';
 import { LatencyReport } from './latency';
 import { OverheadReport } from './overhead';
 import { ReportHead, pct } from './common';
-import { SoakReport, soakMarkdownTable } from './soak';
+import { soakMarkdownTable } from './soakFormat';
+import type { SoakReport } from './soakTypes';
 import { BenchReport } from './speed';
 
 type WithFigures<T> = T & { figures?: string[] };

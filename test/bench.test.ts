@@ -162,6 +162,12 @@ describe('lockstep bench (smoke)', () => {
       assert.equal(x.unsettled, 0, x.scenario);
       assert.equal(x.engineProcessesAtEnd, 0, `${x.scenario}: engine processes left after deactivate()`);
       assert.equal(x.workerThreadsAtEnd, 0, `${x.scenario}: worker threads left after deactivate()`);
+      // Latest wins: at most one request waits behind the running one; superseded requests resolve as cancelled,
+      // never as errors; the engine runs in a child process, not in the extension host's threads.
+      assert.ok(x.queueMax <= 1, `${x.scenario}: queue max ${x.queueMax}`);
+      assert.equal(x.failed, 0, x.scenario);
+      assert.equal(x.workerThreadsMax, 0, x.scenario);
+      assert.ok(x.engineProcessesMax >= 1 && x.engineRssMiB.max > 0, x.scenario);
     }
     assert.ok(report.rows.some((x: any) => x.completed >= 1), 'a completion');
   });
