@@ -262,7 +262,8 @@ export function resultsMarkdown(o: ReportOptions): string {
       `until the provider returned (never: not within ${r0.waitSeconds} s); drained = until, besides, nothing was outstanding. ` +
       'RSS and heap of the extension host process after a forced GC, sampled every second (an engine in a child process is ' +
       'in "engine RSS"); engine processes = child processes (and worker threads) still alive after `deactivate()`. Times ' +
-      'depend on the machine; the tests assert only the invariants (the last completion arrives, no engine process is left).');
+      'depend on the machine; the tests assert only the invariants (the last completion arrives, the queue holds at most one ' +
+      'waiting request, no request fails, the engine runs in a child process and none is left).');
     out.push('');
     for (const { r, title } of runs) {
       out.push(`**${title}:**`);
