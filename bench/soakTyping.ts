@@ -1,7 +1,7 @@
 /** The soak benchmark's typist: which held-out text is retyped, and the (seeded) pauses between keystrokes. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fixtureDir } from '../src/cli/prompts';
+import { fixtureDir, mulberry32 } from '../src/cli/prompts';
 import { Position } from '../test/vscode/fakeVscode';
 
 const CODE_FILE = /\.(js|ts)\.txt$/;
@@ -52,15 +52,7 @@ export function typingText(count: number): TypingText {
 
 /** Milliseconds before each keystroke: uniform jitter around the mean (seeded), plus a pause after each newline. */
 export function keystrokeDelays(typed: string, o: { intervalMs: number; jitterMs: number; linePauseMs: number; seed: number }): number[] {
-  let s = o.seed >>> 0;
-  const rand = (): number => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(o.seed);
   const jitter = Math.min(o.jitterMs, o.intervalMs);
   return [...typed].map((_, i) => {
     const d = o.intervalMs - jitter + 2 * jitter * rand();

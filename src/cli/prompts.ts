@@ -65,8 +65,8 @@ export function promptAtPosition(spec: string, cwd: string): PromptText {
 
 // ---------------------------------------------------------------- fixture prompts
 
-/** A small seeded generator (mulberry32) for choosing fixture positions reproducibly. */
-function mulberry32(seed: number): () => number {
+/** A small seeded generator (mulberry32) for choosing fixture positions reproducibly (also the benchmarks' and tests' inputs). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

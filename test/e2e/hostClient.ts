@@ -2,21 +2,14 @@
  * The runner's side of test/e2e/host.ts (the in-host partner): its JSON-over-HTTP calls and the completion records
  * the provider produced.
  */
+import type { CompletionResult } from '../../src/engine/engine';
+import type { CompletionRecord } from '../../src/vscode/provider';
 import { E2EError } from './common';
 
-export interface HostRecord {
-  sequence: number;
-  line: number;
-  character: number;
-  text: string;
-  fullText: string;
-  seed: number;
-  drafter: string;
-  drafterRequest: string;
-  fromCache: boolean;
-  mode: string;
-  result?: { tokens: number; seconds: number; tokensPerSecond: number; drafter: string; acceptance: number; stopReason: string };
-}
+/** A completion record as the host sends it (JSON): the part of the provider's CompletionRecord the runner reads. */
+export type HostRecord = Pick<
+  CompletionRecord, 'sequence' | 'line' | 'character' | 'text' | 'fullText' | 'seed' | 'drafter' | 'drafterRequest' | 'fromCache' | 'mode'
+> & { result?: Pick<CompletionResult, 'tokens' | 'seconds' | 'tokensPerSecond' | 'drafter' | 'acceptance' | 'stopReason'> };
 
 export class Host {
   constructor(private readonly port: number) {}

@@ -2,19 +2,11 @@
  * Inputs for the sampling and coupling tests, built independently of the code under test: a small seeded PRNG,
  * LM-shaped logits, eight-token distributions, and the plain (untruncated) sampling settings.
  */
+import { mulberry32 } from '../../src/cli/prompts';
 import type { SamplingSettings } from '../../src/engine/types';
 
 /** mulberry32: a small deterministic PRNG for building test inputs. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /** A standard normal draw (Box–Muller). */
 export function normal(rand: () => number): number {
