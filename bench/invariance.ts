@@ -4,27 +4,14 @@
  * "none" drafter; every drafter × γ must give the same bytes) over ≥ 2 000 comparisons — drafters × couplings × γ ×
  * T × seeds — and prints the equivalent `lockstep verify` command line, with every option spelled out.
  */
-import { DeviceRequest } from '../src/engine/device';
+import type { ModelOptions } from '../src/cli/engineOpen';
 import { CompletionMode } from '../src/engine/engine';
 import { CouplingKind } from '../src/engine/types';
-import { VerifyMismatch, VerifyOptions, VerifyRow, runVerify } from '../src/cli/verifyGrid';
+import { DecodeGrid, VerifyMismatch, VerifyOptions, VerifyRow, runVerify } from '../src/cli/verifyGrid';
 import { ReportHead, headLines, modelDir, modelDrafters, pct, reportHead, shellQuote, table } from './common';
 import { VegaLiteSpec } from './plot';
 
-export interface InvarianceOptions {
-  catalog?: string;
-  target?: string;
-  threads?: number;
-  fim?: string;
-  device?: DeviceRequest;
-  drafters?: string[];
-  couplings?: CouplingKind[];
-  gammas?: (number | 'auto')[];
-  temperatures?: number[];
-  topP?: number;
-  topK?: number;
-  maxTokens?: number;
-  mode?: CompletionMode;
+export interface InvarianceOptions extends ModelOptions, DecodeGrid {
   /** (prompt, seed) cases; default: enough for minComparisons. */
   cases?: number;
   minComparisons?: number;

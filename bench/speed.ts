@@ -14,11 +14,12 @@
  * autoregressive step (verifyCost = its seconds ÷ the autoregressive baseline's seconds per call, same run, > 1) or
  * the engine spends time outside the models.
  */
-import { DeviceOutcome, DeviceRequest, describeOutcome } from '../src/engine/device';
+import type { DecodeGrid } from '../src/cli/verifyGrid';
+import { DeviceOutcome, describeOutcome } from '../src/engine/device';
 import { CompletionMode, CompletionResult } from '../src/engine/engine';
 import { predictedSpeedup } from '../src/engine/decode';
 import { CouplingKind } from '../src/engine/types';
-import { DrafterPlan, openEngine } from '../src/cli/engineOpen';
+import { DrafterPlan, ModelOptions, openEngine } from '../src/cli/engineOpen';
 import { PromptText } from '../src/cli/prompts';
 import {
   ReportHead, headLines, heldoutPrompts, median, modelDrafters, quantile, reportHead, table,
@@ -76,21 +77,8 @@ export interface BenchReport extends ReportHead {
   rows: BenchRow[];
 }
 
-export interface BenchOptions {
-  catalog?: string;
-  target?: string;
-  threads?: number;
-  fim?: string;
-  device?: DeviceRequest;
-  drafters?: string[];
-  couplings?: CouplingKind[];
-  gammas?: (number | 'auto')[];
-  temperatures?: number[];
-  topP?: number;
-  topK?: number;
+export interface BenchOptions extends ModelOptions, DecodeGrid {
   prompts?: number;
-  maxTokens?: number;
-  mode?: CompletionMode;
   /** argv after `lockstep`, recorded in the report. */
   argv?: string[];
   onProgress?: (done: number, total: number) => void;
@@ -140,7 +128,6 @@ export function defaultSpeedDrafters(o: { catalog?: string; target?: string }, c
 
 export async function runBench(b: BenchOptions, cwd: string): Promise<BenchReport> {
   const t0 = performance.now();
-  const targetSpec = b.target ?? 'lockstep-target';
   let drafterSpecs = b.drafters && b.drafters.length > 0 ? b.drafters : defaultSpeedDrafters(b, cwd);
   drafterSpecs = [...new Set(drafterSpecs.filter((d) => d !== 'none'))];
   const couplings = b.couplings && b.couplings.length > 0 ? [...new Set(b.couplings)] : SPEED_DEFAULTS.couplings;

@@ -10,7 +10,8 @@ import { CatalogEntry, resolveModelDir } from '../models/catalog';
 import { ModelOptions, entryFor, openCatalog, openEngine, shippedDrafters } from './engineOpen';
 import { PromptText, fixturePrompts, promptAtPosition } from './prompts';
 
-export interface VerifyOptions extends ModelOptions {
+/** The grid of decoding settings that `lockstep verify` and the benchmarks sweep (each list: every value is run). */
+export interface DecodeGrid {
   drafters?: string[];
   couplings?: CouplingKind[];
   gammas?: (number | 'auto')[];
@@ -19,6 +20,9 @@ export interface VerifyOptions extends ModelOptions {
   topK?: number;
   maxTokens?: number;
   mode?: CompletionMode;
+}
+
+export interface VerifyOptions extends ModelOptions, DecodeGrid {
   cases?: number;
   files?: string[];
   /** Prompts given directly (used by the demo); overrides files and fixtures. */
