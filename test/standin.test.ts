@@ -187,7 +187,7 @@ test('the command line: defaults, the cache folder, and one clear message per ba
   const home = parseArgs(['--size', '0.5b', '--variants', 'q4,fp32', '--accuracy-level', '4'], {});
   assert.deepEqual(home === 'help' ? home : [home.out, home.variants, home.accuracyLevel],
     [path.join(os.homedir(), '.cache', 'lockstep', 'standin', '0.5b'), ['fp32', 'q4'], 4]);
-  assert.throws(() => parseArgs(['--size', '7b'], {}), /--size must be one of 0\.5b, ci \(got 7b\)/);
+  assert.throws(() => parseArgs(['--size', '7b'], {}), /--size must be one of 0\.5b, 1\.5b, 3b, ci \(got 7b\)/);
   assert.throws(() => parseArgs(['--variants', 'fp8'], {}), /unknown fp8/);
   assert.throws(() => parseArgs(['--accuracy-level', '9'], {}), /from 0 to 4/);
   assert.throws(() => parseArgs(['--seed'], {}), /--seed needs a value/);

@@ -56,6 +56,18 @@ export function onnxFiles(variant: Variant, external: boolean): string[] {
   return external ? [`onnx/${base}.onnx`, `onnx/${base}.onnx_data`] : [`onnx/${base}.onnx`];
 }
 
+/**
+ * The files a variant's model takes and their total bytes, without making any weights: fp32 always has its side
+ * file (as the real exports), any other variant only when the model would pass protobuf's limit.
+ */
+export function plannedLayout(shape: StandinShape, variant: Variant, layers = shape.layers): { files: string[]; bytes: number } {
+  const spec = buildGraph(shape, { variant, layers }, () => {
+    throw new Error('plannedLayout makes no weights');
+  });
+  const bytes = modelProto(spec).size();
+  return { files: onnxFiles(variant, variant === 'fp32' || bytes > INLINE_LIMIT), bytes };
+}
+
 export function sha256File(file: string): string {
   const h = crypto.createHash('sha256');
   const fd = fs.openSync(file, 'r');
@@ -126,8 +138,8 @@ export function generateStandin(opts: StandinOptions, log: (line: string) => voi
     fs.mkdirSync(path.join(opts.out, m.dir, 'onnx'), { recursive: true });
     for (const variant of opts.variants) {
       const spec = buildGraph(shape, { variant, layers: m.layers, accuracyLevel: opts.accuracyLevel }, weights);
-      const external = variant === 'fp32' || modelProto(spec).size() > INLINE_LIMIT;
-      const rels = onnxFiles(variant, external).map((f) => `${m.dir}/${f}`);
+      const rels = plannedLayout(shape, variant, m.layers).files.map((f) => `${m.dir}/${f}`);
+      const external = rels.length > 1;
       if (rels.every(unchanged)) {
         log(`${rels.join(' + ')}: unchanged`);
         continue;

@@ -13,8 +13,9 @@ const HELP = `npm run standin -- [options]      (node out/tools/standin/main.js 
 Writes <out>/target and <out>/drafter, Hugging Face model folders in onnx-community's Qwen2.5-Coder layout with
 random weights, and <out>/standin.json (options, sizes, sha256). Same options, same bytes; unchanged files are kept.
 
-  --size 0.5b|ci            0.5b: Qwen2.5-Coder-0.5B's config (24 layers, hidden 896; ~2.5 GB fp32); ci: 2 layers,
-                            hidden 64, same vocabulary and layout (tens of MB). Default ci.
+  --size 0.5b|1.5b|3b|ci    0.5b: Qwen2.5-Coder-0.5B's config (24 layers, hidden 896; ~2.5 GB fp32); 1.5b, 3b: those
+                            models' configs (6–12 GB fp32); ci: 2 layers, hidden 64, same vocabulary and layout
+                            (tens of MB). Default ci.
   --variants LIST           comma-separated from ${VARIANTS.join(',')} (default all)
   --out DIR                 default $LOCKSTEP_STANDIN_CACHE/<size>, else ~/.cache/lockstep/standin/<size>
   --seed N                  weights' seed (default 0)
