@@ -34,6 +34,7 @@ export const realsizeDefs = {
   'model-dir': A.single(A.str, 'DIR', 'a stand-in folder (npm run standin) holding target/ and drafter/ (required)'),
   'extra-dir': A.repeated(A.str, 'LABEL=DIR:VARIANT', 'another stand-in\'s variant as one more row, e.g. q4-al4=/tmp/al4:q4 (repeatable)'),
   variants: A.repeated(A.str, 'LIST', `target variants (default ${REALSIZE_DEFAULTS.variants.join(',')})`),
+  'skip-decode': A.flag('only load, RSS, call and prefill times (no drafter call, no tokens/s)'),
   'drafter-variant': A.single(A.str, 'NAME', 'the stand-in drafter\'s variant (default: the target row\'s)'),
   threads: A.single(A.threads, 'N', 'intra-op threads per model (default 1)'),
   past: A.single(A.positiveInt, 'N', `past length of the timed calls and the prefill's length (default ${REALSIZE_DEFAULTS.past})`),
@@ -137,7 +138,7 @@ export async function realsizeCommand(argv: string[], io: CliIo, help: (defs: A.
   const say = (s: string) => !o.quiet && io.stderr(`[realsize] ${s}\n`);
   const base = {
     target, drafter, threads: o.threads ?? 1, past: o.past ?? d.past, repeats: o.repeats ?? d.repeats,
-    prompts: o.prompts ?? d.prompts, maxTokens: o['max-tokens'] ?? d.maxTokens,
+    prompts: o.prompts ?? d.prompts, maxTokens: o['max-tokens'] ?? d.maxTokens, skipDecode: o['skip-decode'] === true,
   };
   const jobs: VariantJob[] = (o.variants?.length ? o.variants : d.variants).map((variant) => ({
     ...base, label: variant, variant, drafterVariant: o['drafter-variant'] ?? variant,
@@ -174,7 +175,7 @@ export async function realsizeCommand(argv: string[], io: CliIo, help: (defs: A.
 
 export function formatRealsize(r: RealsizeReport): string {
   const f = (x: number | null, digits = 1) => (x === null ? '—' : x.toFixed(digits));
-  const drafters = r.variants[0]?.decode.map((x) => x.drafter) ?? [];
+  const drafters = r.variants.find((v) => v.decode.length > 0)?.decode.map((x) => x.drafter) ?? [];
   const lines = [headLines(r).trimEnd(), `stand-in ${r.modelDir} ${JSON.stringify(r.standin)}`, ''];
   lines.push(table(
     ['variant', 'file MiB', 'load s', 'RSS MiB', 'peak MiB', 'target call ms', 'prefill ms (logits / none)', 'drafter call ms', 'c',
@@ -183,7 +184,7 @@ export function formatRealsize(r: RealsizeReport): string {
       v.label, f(v.fileMiB, 0), f(v.loadSeconds, 2), f(v.rssAfterLoadMiB, 0), f(v.peakRssMiB, 0), f(v.targetCallMs),
       `${f(v.prefillWithLogitsMs, 0)} / ${f(v.prefillNoLogitsMs, 0)}`, f(v.drafterCallMs),
       v.drafterCallMs === null ? '—' : (v.drafterCallMs / v.targetCallMs).toFixed(2),
-      ...v.decode.map((x) => x.tokensPerSecond.toFixed(1)),
+      ...drafters.map((name) => v.decode.find((x) => x.drafter === name)?.tokensPerSecond.toFixed(1) ?? '—'),
       v.decode.filter((x) => x.drafter !== 'none').map((x) => `${x.drafter} ${(100 * x.acceptance).toFixed(0)}%`).join(', '),
     ]),
   ));

@@ -22,6 +22,8 @@ export interface VariantJob {
   repeats: number;
   prompts: number;
   maxTokens: number;
+  /** Only load, RSS, call and prefill times (no drafter, no decoding): for slow variants on a busy machine. */
+  skipDecode?: boolean;
 }
 
 export interface DecodeRow {
@@ -144,8 +146,8 @@ async function decode(job: VariantJob): Promise<DecodeRow[]> {
 
 export async function runVariant(job: VariantJob): Promise<VariantRow> {
   const base = await measureModel(job);
-  const drafterCallMs = await drafterCall(job);
-  const rows = await decode(job);
+  const drafterCallMs = job.skipDecode ? null : await drafterCall(job);
+  const rows = job.skipDecode ? [] : await decode(job);
   return { ...base, drafterCallMs, decode: rows, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
