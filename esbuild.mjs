@@ -10,6 +10,8 @@ const options = {
     engineProcess: 'src/engine/engineProcess.ts',
     demo: 'src/cli/demo.ts',
     extension: 'src/vscode/extension.ts',
+    // `lockstep bench realsize` runs each variant in its own process: bench/realsizeChild.ts, next to cli.js.
+    realsizeChild: 'bench/realsizeChild.ts',
   },
   outdir: 'dist',
   bundle: true,

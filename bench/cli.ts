@@ -20,6 +20,7 @@ import { OverheadReport, formatOverhead, overheadFigure, runOverhead } from './o
 import { common, couplingDefs, invarianceDefs, latencyDefs, overheadDefs, reportDefs, soakDefs, speedDefs } from './options';
 import { VegaLiteSpec, canWritePng, writeFigure } from './plot';
 import { resultsMarkdown } from './report';
+import { realsizeCommand } from './realsize';
 import { runSoak } from './soak';
 import { formatSoak } from './soakFormat';
 import { SOAK_QUICK } from './soakTypes';
@@ -251,8 +252,9 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     const s = argv[0];
     if (s === 'report') return await reportCommand(argv.slice(1), io);
     if (s === 'soak') return await soakCommand(argv.slice(1), io);
+    if (s === 'realsize') return await realsizeCommand(argv.slice(1), io, A.describeOptions);
     if (s !== 'all' && !(SUBCOMMANDS as readonly string[]).includes(s)) {
-      throw new UsageError(`unknown bench '${s}' (${SUBCOMMANDS.join(', ')}, all, report, soak; see 'lockstep bench --help')`);
+      throw new UsageError(`unknown bench '${s}' (${SUBCOMMANDS.join(', ')}, all, report, soak, realsize; see 'lockstep bench --help')`);
     }
     sub = s as Sub | 'all';
     rest = argv.slice(1);

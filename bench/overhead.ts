@@ -257,7 +257,7 @@ export async function runOverhead(o: OverheadOptions, cwd: string): Promise<Over
 export const ALLOCATION_FREE_BYTES = 16;
 
 /** JS-heap growth per call of each vocabulary-sized loop, over batches free of garbage collection. */
-export function allocationCheck(row: Float32Array, vocab: number, calls: number): AllocRow[] {
+export function allocationCheck(row: Float32Array, vocab: number, calls: number, warmup = Math.max(500, 2 * calls), batches = 12): AllocRow[] {
   const n = Math.min(vocab, row.length);
   const dist = new Distribution(vocab);
   const dense = new Float32Array(row.length);
@@ -285,7 +285,6 @@ export function allocationCheck(row: Float32Array, vocab: number, calls: number)
     return dist.size;
   }]);
   loops.push(['argmax', () => argmaxLowestId(row, n)]);
-  const batches = 12;
   // One batch: growth of the young generation (where every new JS object goes) over `calls` calls, or null when
   // a scavenge ran in between (the young generation shrank).
   const young = () => {
@@ -307,7 +306,7 @@ export function allocationCheck(row: Float32Array, vocab: number, calls: number)
   let sink = 0;
   const run = (f: (i: number) => number) => {
     // Warm-up: optimise, size the scratch (the engine calls these thousands of times per completion).
-    for (let i = 0; i < Math.max(500, 2 * calls); i++) sink += f(i);
+    for (let i = 0; i < warmup; i++) sink += f(i);
     const bytes: number[] = [];
     const times: number[] = [];
     for (let b = 0; b < batches; b++) {

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../src/cli/main';
 import { argvForAll } from '../bench/cli';
+import { generateStandin } from '../tools/standin/generate';
 
 let tmp = '';
 let figs = '';
@@ -128,6 +129,25 @@ describe('lockstep bench (smoke)', () => {
       assert.ok(row.lineP50Ms <= row.lineP95Ms && row.firstTokenP50Ms <= row.lineP95Ms);
     }
     assert.equal(r.samples.length, 2 * 2 * 2);
+  });
+
+  it('realsize: every variant row, the samplers at V = 151 936 and a keystroke\'s tokenization, on a ci-size stand-in', async () => {
+    const standin = path.join(tmp, 'standin');
+    generateStandin({ size: 'ci', variants: ['fp32', 'q4'], out: standin, seed: 0 });
+    const r = await run(['bench', 'realsize', '--quick', '--json', '--quiet', '--out', tmp, '--model-dir', standin, '--prompts', '1', '--max-tokens', '4']);
+    assert.equal(r.code, 0, `bench realsize failed: ${r.stderr}`);
+    const report = JSON.parse(r.stdout) as Record<string, any>;
+    assert.equal(report.bench, 'realsize');
+    assert.deepEqual(report.variants.map((v: any) => v.label), ['fp32', 'q4']);
+    for (const v of report.variants) {
+      for (const k of ['fileMiB', 'loadSeconds', 'peakRssMiB', 'targetCallMs', 'prefillWithLogitsMs', 'prefillNoLogitsMs', 'drafterCallMs']) {
+        assert.ok(finite(v[k]) && v[k] > 0, `${v.label} ${k} = ${v[k]}`);
+      }
+      assert.deepEqual(v.decode.map((x: any) => x.drafter), ['none', 'prompt-lookup', 'standin-drafter']);
+    }
+    assert.equal(report.sampling.length, 2);
+    assert.ok(report.tokenize[0].promptTokens > 1000 && report.tokenize[0].chunksReencodedPerKeystroke <= 2);
+    assert.ok(fs.existsSync(path.join(tmp, 'realsize.json')));
   });
 
   it('soak: the real extension under a fast typist; the last completion arrives, no engine process is left', async () => {

@@ -96,6 +96,24 @@ test('KV rollback: truncating rejected positions and feeding others gives the sa
   await m.dispose();
 });
 
+test('a prefill without logits leaves the same cache bits: the rows after it equal a forward()-only run', async () => {
+  const m = await CausalLM.load(TARGET_DIR, { threads: 1 });
+  const ids = seededIds(40, m.config.vocabSize, 9);
+  const reference = await rowsByGrouping(m, ids, [40]);
+  for (const chunks of [[32], [1, 16, 15], [7, 25]]) {
+    m.reset();
+    let at = 0;
+    for (const c of chunks) {
+      await m.prefill(ids.slice(at, at + c));
+      at += c;
+    }
+    assert.equal(m.length, 32);
+    const out = await m.forward(ids.slice(32));
+    for (let i = 0; i < 8; i++) assert.ok(rowsEqualBitwise(out.row(i), reference[32 + i]), `chunks ${chunks}: row ${32 + i}`);
+  }
+  await m.dispose();
+});
+
 test('a call beyond the context window is refused', async () => {
   const m = await CausalLM.load(DRAFTER_A_DIR, { threads: 1 });
   const ids = seededIds(m.config.maxPositions + 1, m.config.vocabSize, 1);

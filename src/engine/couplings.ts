@@ -10,7 +10,7 @@
  */
 
 import type { SamplingSettings, TokenSampler } from './types';
-import { GUMBEL_MAX, STREAM_DART_HEIGHT, STREAM_DART_TOKEN, gumbelFrom, hashFrom, positionState, unitFromHash } from './rng';
+import { GUMBEL_MAX, STREAM_DART_HEIGHT, STREAM_DART_TOKEN, STREAM_GUMBEL, gumbel, gumbelFrom, hashFrom, positionState, unitFromHash } from './rng';
 import { argmaxLowestId, isGreedy } from './greedy';
 import { Distribution, validateSettings } from './sampling';
 
@@ -50,6 +50,25 @@ export function pruneThreshold(best: number, T: number): number {
 }
 
 /**
+ * U_FLOOR[k] = exp(−exp(−(k − 1))) for k ≥ 2 (0 below): a token whose deficit d = best − l/T is at least k can
+ * only reach the best score with G = −ln(−ln u) ≥ d, i.e. u ≥ exp(−exp(−d)) ≥ U_FLOOR[k] (one nat of slack covers
+ * the rounding of d and of G). Testing u against it costs no logarithm; at V = 151 936 most tokens of a flat row
+ * (T = 1: all within GUMBEL_MAX of the best) fail it.
+ */
+const U_FLOOR = Float64Array.from({ length: 64 }, (_, k) => (k < 2 ? 0 : Math.exp(-Math.exp(-(k - 1)))));
+
+/** The Gumbel score l/T + G of token i, or −∞ when its uniform is below U_FLOOR of its deficit (it cannot win). */
+function gumbelScore(state: number, i: number, l: number, T: number, best: number): number {
+  const d = best - l / T;
+  if (d >= 2) {
+    const u = unitFromHash(hashFrom(state, i, STREAM_GUMBEL));
+    if (u < U_FLOOR[d < 63 ? d | 0 : 63]) return -Infinity;
+    return l / T + gumbel(u); // gumbel(u) is gumbelFrom(state, i), bit for bit
+  }
+  return l / T + gumbelFrom(state, i);
+}
+
+/**
  * Gumbel-max sampling: token = argmax over kept tokens of (l_i / T + G_i) with
  * G_i = gumbel(uniform(seed, position, i, STREAM_GUMBEL)), ties to the lowest id; its law is
  * softmax(l / T) restricted to the kept set (the Gumbel-max trick; the paper's "Gumbel
@@ -57,7 +76,8 @@ export function pruneThreshold(best: number, T: number): number {
  *
  * Exact pruning: the plain argmax a is scored first; a token with l_i / T + GUMBEL_MAX < best
  * cannot win, which is tested as l_i ≤ pruneThreshold(best) on the raw logit (no division,
- * no hash). The result is bit-for-bit the full scan's. Without top-k/top-p the Distribution
+ * no hash); a token within the bound is dropped without a logarithm when its uniform is too small for its deficit
+ * (U_FLOOR). The result is bit-for-bit the full scan's. Without top-k/top-p the Distribution
  * is not needed at all; with them the scan runs over the kept ids only.
  */
 export class GumbelSampler implements TokenSampler {
@@ -103,7 +123,7 @@ export class GumbelSampler implements TokenSampler {
       const l = logits[i];
       if (!(l > threshold) || i === a) continue;
       hashed++;
-      const s = l / T + gumbelFrom(state, i);
+      const s = gumbelScore(state, i, l, T, best);
       if (s > best || (s === best && i < bestId)) {
         best = s;
         bestId = i;
@@ -129,7 +149,7 @@ export class GumbelSampler implements TokenSampler {
       const l = logits[i];
       if (!(l > threshold)) continue;
       hashed++;
-      const s = l / T + gumbelFrom(state, i);
+      const s = gumbelScore(state, i, l, T, best);
       if (s > best || (s === best && i < bestId)) {
         best = s;
         bestId = i;

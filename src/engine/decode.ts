@@ -98,7 +98,7 @@ export class TargetState {
     for (let p = common; p < tokens.length; p += chunk) {
       if (await stopRequested(signal)) return -1;
       const part = tokens.slice(p, Math.min(tokens.length, p + chunk));
-      await this.model.forward(part);
+      await this.model.prefill(part);
       this.fed.push(...part);
       calls++;
     }

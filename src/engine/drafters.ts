@@ -111,7 +111,7 @@ export class ModelDrafter implements Drafter {
     this.fed.length = common;
     let pending = context.slice(common);
     while (pending.length > this.prefillChunk) {
-      await this.model.forward(pending.slice(0, this.prefillChunk));
+      await this.model.prefill(pending.slice(0, this.prefillChunk));
       this.fed.push(...pending.slice(0, this.prefillChunk));
       pending = pending.slice(this.prefillChunk);
       calls++;

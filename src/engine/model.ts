@@ -61,6 +61,10 @@ export class CausalLM {
   /** Seconds spent inside session.run, and the number of calls (for the engine-overhead benchmark). */
   runSeconds = 0;
   calls = 0;
+  /** The outputs a prefill fetches (everything but the logits). */
+  private readonly presentNames: string[];
+  /** float16 logits are widened into this buffer, reused across calls (grown when a call returns more). */
+  private readonly halfScratch = { buffer: new Float32Array(0) };
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -82,6 +86,7 @@ export class CausalLM {
     this.multiple = Math.max(1, opts.tokenMultiple ?? rule.tokenMultiple);
     this.align = Math.max(1, opts.align ?? rule.align);
     this.kv = this.emptyCache();
+    this.presentNames = session.outputNames.filter((name) => name !== 'logits');
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CausalLM> {
@@ -130,6 +135,21 @@ export class CausalLM {
    * within its call and after an aligned past (what WebGPU's tiled kernels need to give the same bits).
    */
   async forward(tokens: readonly number[]): Promise<LogitsRows> {
+    const out = await this.call(tokens, true);
+    return logitsRows(out.logits, out.refeed, tokens.length, out.padded, this.halfScratch);
+  }
+
+  /**
+   * forward() for tokens whose logits nobody reads (a prompt's prefill): the logits are not fetched (onnxruntime still
+   * computes them, but neither copies ~0.6 MB per row out nor converts them), and a model with `num_logits_to_keep`
+   * computes one row of its output layer instead of all (a 256-token chunk of a 151 936 × 896 head: 35 GFLOP).
+   * The K/V written are the same bits as forward()'s: the output layer reads the hidden states, never writes them.
+   */
+  async prefill(tokens: readonly number[]): Promise<void> {
+    await this.call(tokens, false);
+  }
+
+  private async call(tokens: readonly number[], wantLogits: boolean): Promise<{ logits: ort.Tensor; refeed: number; padded: number }> {
     const n = tokens.length;
     if (n === 0) throw new Error('forward() needs at least one token');
     if (this.cacheLen + n > this.config.maxPositions) {
@@ -156,13 +176,15 @@ export class CausalLM {
       attention_mask: new ort.Tensor('int64', mask, [1, past + padded]),
       position_ids: new ort.Tensor('int64', pos, [1, padded]),
     };
-    if (this.hasLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.of(BigInt(padded)), []);
+    if (this.hasLogitsToKeep) {
+      feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.of(BigInt(wantLogits ? padded : 1)), []);
+    }
     for (let l = 0; l < this.kv.length; l++) {
       feeds[`past_key_values.${l}.key`] = this.kv[l].key;
       feeds[`past_key_values.${l}.value`] = this.kv[l].value;
     }
     const t0 = performance.now();
-    const out = await this.session.run(feeds);
+    const out = wantLogits ? await this.session.run(feeds) : await this.session.run(feeds, this.presentNames);
     this.runSeconds += (performance.now() - t0) / 1000;
     this.calls++;
     const next: KvPair[] = [];
@@ -173,7 +195,7 @@ export class CausalLM {
     this.physLen = past + padded;
     this.cacheLen += n;
     if (this.align > 1) for (const t of tokens) this.ids.push(t);
-    return logitsRows(out.logits, refeed, n, padded);
+    return { logits: out.logits, refeed, padded };
   }
 
   /** Rolls the cache back to its first `length` tokens (rejected drafts); the K/V are cut at the next call. */
@@ -256,7 +278,7 @@ function cutTimeInPlace(t: ort.Tensor, heads: number, total: number, keep: numbe
 }
 
 /** The logits of rows skip … skip+n−1 of a call that fed `padded` tokens. */
-function logitsRows(t: ort.Tensor, skip: number, n: number, padded: number): LogitsRows {
+function logitsRows(t: ort.Tensor, skip: number, n: number, padded: number, scratch: { buffer: Float32Array }): LogitsRows {
   const dims = t.dims;
   const rows = dims[dims.length - 2];
   const width = dims[dims.length - 1];
@@ -264,7 +286,7 @@ function logitsRows(t: ort.Tensor, skip: number, n: number, padded: number): Log
   const first = rows - padded + skip;
   let data: Float32Array;
   if (t.type === 'float32') data = t.data as Float32Array;
-  else if (t.type === 'float16') data = halfToFloat(t.data as Uint16Array);
+  else if (t.type === 'float16') data = halfToFloat(t.data as Uint16Array, scratch);
   else throw new ModelDirError(`unsupported logits type ${t.type}`);
   if (first < 0 && (n > 1 || skip > 0)) throw new ModelDirError(`model returned ${rows} logits rows for ${padded} tokens`);
   return {
@@ -278,16 +300,29 @@ function logitsRows(t: ort.Tensor, skip: number, n: number, padded: number): Log
   };
 }
 
-function halfToFloat(src: Uint16Array): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) {
-    const h = src[i];
+/** Every binary16 value widened to binary32 (exact), indexed by its 16 bits: a lookup instead of pow() per logit. */
+let HALF_TABLE: Float32Array | undefined;
+
+function halfTable(): Float32Array {
+  if (HALF_TABLE) return HALF_TABLE;
+  const table = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
     const s = h & 0x8000 ? -1 : 1;
     const e = (h >> 10) & 0x1f;
     const f = h & 0x3ff;
-    out[i] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
+    table[h] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
   }
-  return out;
+  HALF_TABLE = table;
+  return table;
+}
+
+/** Widens float16 logits into the model's reused buffer (no allocation per call once it is large enough). */
+function halfToFloat(src: Uint16Array, scratch: { buffer: Float32Array }): Float32Array {
+  if (scratch.buffer.length < src.length) scratch.buffer = new Float32Array(src.length);
+  const out = scratch.buffer;
+  const table = halfTable();
+  for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
+  return out.subarray(0, src.length);
 }
 
 function validateGraph(session: ort.InferenceSession, config: ModelConfig, file: string): KvType {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { ChunkedEncoder, chunkablePreTokenizer } from './encodeCache';
 
 /** A parsed JSON object (tokenizer.json or tokenizer_config.json). */
 export type JsonObject = { [key: string]: unknown };
@@ -119,6 +120,8 @@ export class TokenizerWrapper implements TokenBytesSource {
   private readonly bytesTable: readonly Uint8Array[];
   private readonly bos: readonly number[];
   private fingerprint: string | undefined;
+  /** Set when the pre-tokenizer is one whose split points are proven (encodeCache.ts): re-encodes only what changed. */
+  private readonly chunked: ChunkedEncoder | undefined;
 
   private constructor(json: JsonObject, config: JsonObject) {
     this.added = parseAddedTokens(json);
@@ -129,6 +132,8 @@ export class TokenizerWrapper implements TokenBytesSource {
     delete plainConfig.added_tokens_decoder;
     delete plainConfig.additional_special_tokens;
     this.plain = new Tokenizer({ ...json, added_tokens: [] }, plainConfig);
+    const whole = (text: string): number[] => this.plain.encode(text, { add_special_tokens: false }).ids;
+    this.chunked = chunkablePreTokenizer(json) === undefined ? undefined : new ChunkedEncoder(whole);
 
     const byContent = new Map<string, number>();
     for (const t of this.added) byContent.set(t.content, t.id);
@@ -170,7 +175,19 @@ export class TokenizerWrapper implements TokenBytesSource {
    */
   encodePlain(text: string): number[] {
     if (text.length === 0) return [];
+    if (this.chunked) return this.chunked.encode(text);
+    return this.encodeWhole(text);
+  }
+
+  /** encodePlain without the chunk cache: one pass of the library over the whole text (the reference). */
+  encodeWhole(text: string): number[] {
+    if (text.length === 0) return [];
     return this.plain.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** The chunk cache's hit and miss counts (undefined when this tokenizer encodes whole texts only). */
+  chunkStats(): { hits: number; misses: number } | undefined {
+    return this.chunked ? { hits: this.chunked.hits, misses: this.chunked.misses } : undefined;
   }
 
   /** Id of an added token by its exact content (ordinary vocabulary entries are not looked up). */
