@@ -73,8 +73,12 @@ export function permuteRope(w: Float32Array, heads: number, cols: number): Float
 function findWeight(w: OnnxWeights, layer: number, proj: string): { data: Float32Array; out: number; in: number } | null {
   const dotted = proj.replace('/', '.');
   const stem = layer < 0 ? 'lm_head' : `layers.${layer}.${dotted}`;
+  const named = (n: string, suffix: string) => n === `${stem}.${suffix}` || n.endsWith(`.${stem}.${suffix}`);
   for (const [name, t] of w.tensors) {
-    if (name.endsWith(`${stem}.weight`) && t.dims.length === 2) return { data: t.data, out: t.dims[0], in: t.dims[1] };
+    if (t.dims.length !== 2) continue;
+    if (named(name, 'weight')) return { data: t.data, out: t.dims[0], in: t.dims[1] };
+    // Exports that store the MatMul operand, [in, out], under the layer's name (e.g. `…q_proj.weight_t`).
+    if (named(name, 'weight_t')) return { data: transpose(t.data, t.dims[0], t.dims[1]), out: t.dims[1], in: t.dims[0] };
   }
   const node = layer < 0 ? '/lm_head/MatMul' : `/layers.${layer}/${proj}/MatMul`;
   for (const n of w.nodes) {
@@ -87,7 +91,7 @@ function findWeight(w: OnnxWeights, layer: number, proj: string): { data: Float3
 
 function findBias(w: OnnxWeights, layer: number, proj: string): Float32Array | null {
   const stem = `layers.${layer}.${proj.replace('/', '.')}.bias`;
-  for (const [name, t] of w.tensors) if (name.endsWith(stem) && t.dims.length === 1) return t.data;
+  for (const [name, t] of w.tensors) if ((name === stem || name.endsWith(`.${stem}`)) && t.dims.length === 1) return t.data;
   for (const n of w.nodes) {
     if (n.opType !== 'Add' || !n.name.endsWith(`/layers.${layer}/${proj}/Add`)) continue;
     const t = n.inputs.map((i) => w.tensors.get(i)).find((x) => x !== undefined && x.dims.length === 1);

@@ -142,7 +142,12 @@ function tensorBytes(t: GgufTensor): Uint8Array {
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
-/** Writes a GGUF v3 file. */
+/** writeSync may write less than asked (large buffers): loop until all is written. */
+function writeAll(fd: number, b: Uint8Array): void {
+  for (let done = 0; done < b.length;) done += fs.writeSync(fd, b, done, b.length - done);
+}
+
+/** Writes a GGUF v3 file: the header from memory, then each tensor's bytes streamed (models of gigabytes fit). */
 export function writeGguf(file: string, kv: ReadonlyArray<[string, GgufValue]>, tensors: readonly GgufTensor[]): void {
   const o = new Out();
   o.bytes(new TextEncoder().encode('GGUF'));
@@ -153,22 +158,30 @@ export function writeGguf(file: string, kv: ReadonlyArray<[string, GgufValue]>, 
     o.str(key);
     writeValue(o, v);
   }
-  const blobs = tensors.map(tensorBytes);
   let offset = 0;
-  tensors.forEach((t, i) => {
+  for (const t of tensors) {
     o.str(t.name);
     o.u32(t.dims.length);
     for (const d of t.dims) o.u64(d);
     o.u32(GGML_TYPE[t.type]);
     o.u64(offset);
-    offset += Math.ceil(blobs[i].length / ALIGN) * ALIGN;
-  });
-  o.pad();
-  for (const b of blobs) {
-    o.bytes(b);
-    o.pad();
+    const count = t.dims.reduce((a, b) => a * b, 1);
+    const size = t.type === 'q4_0' ? (count / Q4_BLOCK) * 18 : count * 4;
+    offset += Math.ceil(size / ALIGN) * ALIGN;
   }
-  fs.writeFileSync(file, o.buf.subarray(0, o.len));
+  o.pad();
+  const fd = fs.openSync(file, 'w');
+  try {
+    writeAll(fd, o.buf.subarray(0, o.len));
+    for (const t of tensors) {
+      const b = tensorBytes(t);
+      writeAll(fd, b);
+      const pad = (ALIGN - (b.length % ALIGN)) % ALIGN;
+      if (pad > 0) writeAll(fd, new Uint8Array(pad));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export interface GgufFile {

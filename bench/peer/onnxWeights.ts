@@ -3,9 +3,11 @@
  * initializers (name, dims, float32 data) and, for weights that an exporter turned into MatMul operands, which
  * initializer feeds which node. ONNX's schema (onnx.proto3): ModelProto.graph = 7; GraphProto.node = 1,
  * .initializer = 5; NodeProto.input = 1, .output = 2, .name = 3, .op_type = 4; TensorProto.dims = 1,
- * .data_type = 2, .float_data = 4, .name = 8, .raw_data = 9, .data_location = 14.
+ * .data_type = 2, .float_data = 4, .name = 8, .raw_data = 9, .external_data = 13 (StringStringEntryProto: key = 1,
+ * value = 2; keys location, offset, length), .data_location = 14 (1 = external, in a file next to the model).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface OnnxTensor {
   name: string;
@@ -73,7 +75,40 @@ class Reader {
 
 const utf8 = new TextDecoder();
 
-function readTensor(buf: Uint8Array): OnnxTensor | null {
+interface External {
+  location: string;
+  offset: number;
+  length: number;
+}
+
+function readEntry(buf: Uint8Array): [string, string] {
+  const r = new Reader(buf);
+  let key = '';
+  let value = '';
+  while (!r.done()) {
+    const [f, w] = r.tag();
+    if (f === 1 && w === 2) key = utf8.decode(r.bytes());
+    else if (f === 2 && w === 2) value = utf8.decode(r.bytes());
+    else r.skip(w);
+  }
+  return [key, value];
+}
+
+/** Reads `length` bytes at `offset` of the external data file into float32s (an fd per file, opened once). */
+function readExternal(dir: string, ext: External, fds: Map<string, number>): Float32Array {
+  const file = path.resolve(dir, ext.location);
+  if (path.relative(dir, file).startsWith('..')) throw new Error(`external data ${ext.location} is outside the model's folder`);
+  let fd = fds.get(file);
+  if (fd === undefined) {
+    fd = fs.openSync(file, 'r');
+    fds.set(file, fd);
+  }
+  const data = new Float32Array(ext.length / 4);
+  fs.readSync(fd, new Uint8Array(data.buffer), 0, ext.length, ext.offset);
+  return data;
+}
+
+function readTensor(buf: Uint8Array, dir: string, fds: Map<string, number>): OnnxTensor | null {
   const r = new Reader(buf);
   let name = '';
   const dims: number[] = [];
@@ -81,6 +116,7 @@ function readTensor(buf: Uint8Array): OnnxTensor | null {
   let raw: Uint8Array | null = null;
   const floats: number[] = [];
   let external = false;
+  const ext: External = { location: '', offset: 0, length: -1 };
   while (!r.done()) {
     const [f, w] = r.tag();
     if (f === 1 && w === 0) dims.push(r.varint());
@@ -97,13 +133,20 @@ function readTensor(buf: Uint8Array): OnnxTensor | null {
       r.pos += 4;
     } else if (f === 8 && w === 2) name = utf8.decode(r.bytes());
     else if (f === 9 && w === 2) raw = r.bytes();
-    else if (f === 14 && w === 0) external = r.varint() === 1;
+    else if (f === 13 && w === 2) {
+      const [k, v] = readEntry(r.bytes());
+      if (k === 'location') ext.location = v;
+      else if (k === 'offset') ext.offset = Number(v);
+      else if (k === 'length') ext.length = Number(v);
+    } else if (f === 14 && w === 0) external = r.varint() === 1;
     else r.skip(w);
   }
   if (type !== FLOAT) return null;
-  if (external) throw new Error(`initializer ${name}: external data is not supported by this reader`);
   let data: Float32Array;
-  if (raw) {
+  if (external) {
+    if (ext.length < 0) ext.length = dims.reduce((a, b) => a * b, 1) * 4;
+    data = readExternal(dir, ext, fds);
+  } else if (raw) {
     // Copy: raw_data is not 4-byte aligned inside the file.
     data = new Float32Array(raw.byteLength / 4);
     new Uint8Array(data.buffer).set(raw);
@@ -128,6 +171,8 @@ function readNode(buf: Uint8Array): OnnxNode {
 /** The float32 initializers and the nodes of `file` (little-endian host assumed, as on every supported platform). */
 export function readOnnxWeights(file: string): OnnxWeights {
   const buf = new Uint8Array(fs.readFileSync(file));
+  const dir = path.dirname(file);
+  const fds = new Map<string, number>();
   const model = new Reader(buf);
   const tensors = new Map<string, OnnxTensor>();
   const nodes: OnnxNode[] = [];
@@ -141,11 +186,12 @@ export function readOnnxWeights(file: string): OnnxWeights {
     while (!graph.done()) {
       const [g, gw] = graph.tag();
       if (g === 5 && gw === 2) {
-        const t = readTensor(graph.bytes());
+        const t = readTensor(graph.bytes(), dir, fds);
         if (t) tensors.set(t.name, t);
       } else if (g === 1 && gw === 2) nodes.push(readNode(graph.bytes()));
       else graph.skip(gw);
     }
   }
+  for (const fd of fds.values()) fs.closeSync(fd);
   return { tensors, nodes };
 }
