@@ -144,7 +144,8 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
   for (const [name, dir] of Object.entries(dirs)) gguf[name] = convertToGguf(dir, path.join(o.ggufDir, `${path.basename(dir)}.gguf`)).file;
   const stopIds = stopIdsOf(setup);
   const vocab = setup.engine.tokenizer.vocabSize;
-  const ctxSize = setup.engine.target.config.maxPositions;
+  // llama.cpp allocates the whole context per sequence: the held-out prompts fit in 4 096 positions.
+  const ctxSize = Math.min(setup.engine.target.config.maxPositions, 4096);
   const promptsOf = (n: number, seed: number) => heldoutPrompts(n, seed).map((p) => ({ before: p.before, after: p.after }));
   const validatePrompts = promptsOf(nValidate, 11);
   // Prompts whose greedy completion ends at once (end of text first) time nothing: keep those with ≥ 8 tokens.

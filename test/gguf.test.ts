@@ -16,6 +16,7 @@ import { validateModel } from '../bench/peer/validate';
 import { heldoutPrompts } from '../bench/common';
 import { Engine } from '../src/engine/engine';
 import { findOnnxFile } from '../src/engine/modelDir';
+import { generateStandin } from '../tools/standin/generate';
 
 const root = path.resolve(__dirname, '..', '..');
 const modelDir = (name: string) => path.join(root, 'models', name);
@@ -129,6 +130,31 @@ describe('GGUF writer', () => {
         }
       }
     } finally {
+      await engine.dispose();
+    }
+  });
+  it('converts the Qwen2.5-Coder-shaped stand-in (qwen2, q/k/v biases, external data) to the same greedy ids', async () => {
+    const standin = generateStandin({ size: 'ci', variants: ['fp32'], out: path.join(tmp, 'standin'), seed: 0 });
+    const file = path.join(tmp, 'standin.gguf');
+    assert.equal(convertToGguf(standin.target, file).arch, 'qwen2');
+    const g = readGguf(file);
+    assert.equal(g.kv.get('general.architecture'), 'qwen2');
+    assert.equal(g.kv.get('tokenizer.ggml.pre'), 'qwen2');
+    for (const b of ['attn_q', 'attn_k', 'attn_v']) assert.ok(g.tensors.some((t) => t.name === `blk.1.${b}.bias`), b);
+    assert.ok(!g.tensors.some((t) => t.name === 'blk.0.attn_output.bias'));
+    // qwen2 rotates halves in llama.cpp too: Q is stored as exported (transposed back to [out][in]), not permuted.
+    const onnx = readOnnxWeights(findOnnxFile(standin.target));
+    const qt = [...onnx.tensors.values()].find((t) => t.name.endsWith('layers.0.self_attn.q_proj.weight_t'))!;
+    const q = g.tensors.find((t) => t.name === 'blk.0.attn_q.weight')!;
+    assert.equal(q.data[1], qt.data[qt.dims[1]], 'row 0, column 1 = operand [1][0]');
+    const engine = await Engine.create({ target: standin.target, threads: 1 });
+    const peer = await LlamaPeer.load(file, 1, 4096);
+    try {
+      const prompts = heldoutPrompts(2, 11).map((p) => engine.promptFor({ before: p.before, after: p.after, maxTokens: 12 }));
+      const v = await validateModel('stand-in', standin.target, peer, prompts, 12, new Set(engine.target.config.eosTokenIds), engine.tokenizer.vocabSize);
+      assert.equal(v.identical, 2, JSON.stringify(v.firstMismatch));
+    } finally {
+      await peer.dispose();
       await engine.dispose();
     }
   });
