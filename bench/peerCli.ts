@@ -82,7 +82,9 @@ export async function peerCommand(sub: 'peer' | 'breakdown', argv: string[], io:
   }
   const r: BreakdownReport = await runBreakdown({
     ...common, quick, threads: o.threads as number | undefined, prompts: o.prompts as number | undefined,
-    maxTokens: o['max-tokens'] as number | undefined, profileDir: path.join(dirs(o, io).out, 'ort-profile'),
+    maxTokens: o['max-tokens'] as number | undefined,
+    // onnxruntime's raw profile (megabytes): kept for inspection, never next to published results.
+    profileDir: path.resolve(io.cwd, '.bench-results', 'ort-profile'),
   }, io.cwd);
   await publish(io, o, 'breakdown', r, formatBreakdown(r), []);
   return 0;
