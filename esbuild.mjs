@@ -19,7 +19,7 @@ const options = {
   target: 'node20',
   format: 'cjs',
   sourcemap: true,
-  external: ['onnxruntime-node', 'vscode'],
+  external: ['onnxruntime-node', 'vscode', 'node-llama-cpp'],
   logLevel: 'warning',
 };
 if (watch) {

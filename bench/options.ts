@@ -7,7 +7,9 @@ import { DEVICE_REQUESTS } from '../src/engine/device';
 import { COUPLING_DEFAULTS } from './coupling';
 import { INVARIANCE_DEFAULTS } from './invariance';
 import { LATENCY_DEFAULTS } from './latency';
+import { BREAKDOWN_DEFAULTS } from './breakdown';
 import { OVERHEAD_DEFAULTS } from './overhead';
+import { PEER_DEFAULTS } from './peer';
 import { SOAK_DEFAULTS, SOAK_QUICK } from './soakTypes';
 import { SPEED_DEFAULTS } from './speed';
 
@@ -117,4 +119,23 @@ export const reportDefs = {
   redraw: A.flag('first draw every figure again from the result files (into --media), e.g. after a change of style'),
   media: A.single(A.str, 'DIR', 'where --redraw draws (default media)'),
   png: A.flag('with --redraw: also write PNGs (needs rsvg-convert)'),
+};
+
+export const peerDefs = {
+  ...common,
+  threads: A.repeated(A.threads, 'N', 'thread counts, each run for both systems (repeatable or comma list; 0 = the machine\'s logical CPUs; default 1 and the machine\'s; --quick 1)'),
+  'drafter-a': A.single(A.str, 'MODEL', 'Lockstep\'s second model drafter (default lockstep-drafter-a)'),
+  'drafter-b': A.single(A.str, 'MODEL', 'the drafter both systems use (default lockstep-drafter-b)'),
+  prompts: A.single(A.positiveInt, 'N', `held-out prompts timed per thread count (default ${PEER_DEFAULTS.prompts}; --quick 2)`),
+  'max-tokens': A.single(A.maxTokens, 'N', `tokens per completion (default ${PEER_DEFAULTS.maxTokens}; --quick 12)`),
+  'validate-prompts': A.single(A.positiveInt, 'N', `held-out prompts whose greedy ids must agree before timing (default ${PEER_DEFAULTS.validatePrompts}; --quick 2)`),
+  'sweep-prompts': A.single(A.positiveInt, 'N', `prompts per setting in the sweep of llama.cpp's predictors (default ${PEER_DEFAULTS.sweepPrompts})`),
+  cases: A.single(A.positiveInt, 'N', `(prompt, seed) invariance cases at T = ${PEER_DEFAULTS.invarianceTemperature} (default ${PEER_DEFAULTS.invarianceCases}; --quick 2)`),
+  'gguf-dir': A.single(A.str, 'DIR', 'where the converted GGUF files go (default <out>/gguf)'),
+};
+
+export const breakdownDefs = {
+  ...common,
+  prompts: A.single(A.positiveInt, 'N', `held-out prompts (default ${BREAKDOWN_DEFAULTS.prompts}; --quick 1)`),
+  'max-tokens': A.single(A.maxTokens, 'N', `decode steps per prompt (default ${BREAKDOWN_DEFAULTS.maxTokens}; --quick 8)`),
 };

@@ -150,6 +150,37 @@ describe('lockstep bench (smoke)', () => {
     assert.ok(fs.existsSync(path.join(tmp, 'realsize.json')));
   });
 
+  it('peer: validated conversions, both systems\' arms, same-run ratios and invariance counts in the documented shape', async () => {
+    const r = await bench('peer', ['--prompts', '1', '--max-tokens', '8', '--cases', '1', '--validate-prompts', '1', '--gguf-dir', path.join(tmp, 'gguf')]);
+    assert.deepEqual(r.validation.map((v: any) => v.identical === v.prompts), [true, true, true]);
+    assert.deepEqual(r.rows.filter((x: any) => x.system === 'lockstep').map((x: any) => x.arm),
+      ['none', 'prompt-lookup', 'lockstep-drafter-a', 'lockstep-drafter-b', 'prompt-lookup+lockstep-drafter-b']);
+    assert.equal(r.rows.filter((x: any) => x.system === 'llama.cpp').length, 5);
+    for (const row of r.rows) {
+      assert.ok(row.tokensPerSecond > 0 && finite(row.vsLlamaPlain) && finite(row.prefillMs), JSON.stringify(row));
+      assert.equal(row.threads, 1);
+    }
+    assert.ok(finite(r.ratios.plain) && finite(r.ratios.best));
+    for (const k of ['lockstep', 'llama.cpp']) {
+      assert.ok(Number.isInteger(r.invariance[k].identical) && r.invariance[k].cases === 4, k);
+    }
+    // Lockstep's text never depends on the drafter.
+    assert.equal(r.invariance.lockstep.identical, r.invariance.lockstep.cases);
+    assert.deepEqual(r.figures.map((f: string) => path.basename(f)), ['peer.svg']);
+  });
+
+  it('breakdown: the parts of a target call add up, the profile names operators', async () => {
+    const r = await bench('breakdown', ['--max-tokens', '4']);
+    const part = (p: string) => r.rows.find((x: any) => x.part.trim().startsWith(p)).msPerCall;
+    const whole = part('whole decode step');
+    const parts = ['KV cut', 'feeds', 'session.run()', 'outputs', 'argmax', 'rest of the step'].map(part);
+    assert.ok(Math.abs(parts.reduce((a: number, b: number) => a + b, 0) - whole) < 1e-6 * Math.max(1, whole));
+    const inRun = ['binding', 'onnxruntime executor', 'kernels'].map(part);
+    assert.ok(Math.abs(inRun.reduce((a: number, b: number) => a + b, 0) - part('session.run()')) < 1e-6);
+    assert.ok(r.operators.some((o: any) => o.op === 'MatMul'));
+    assert.ok(r.profiled.nodesPerCall > 0 && r.calls === 4);
+  });
+
   it('soak: the real extension under a fast typist; the last completion arrives, no engine process is left', async () => {
     const r = await run(['bench', 'soak', '--quick', '--json', '--quiet', '--out', tmp]);
     assert.equal(r.code, 0, `bench soak failed: ${r.stderr}`);

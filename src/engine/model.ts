@@ -29,6 +29,20 @@ export interface LoadOptions {
   tokenMultiple?: number;
   /** Start every call at a multiple of this position, re-feeding cached tokens (default: the device's rule). */
   align?: number;
+  /** Turns on onnxruntime's profiler, writing `<prefix>_<date>.json` at endProfiling() (the breakdown benchmark). */
+  profilePrefix?: string;
+}
+
+/** Seconds spent in each part of forward() (the breakdown benchmark reads them; a few clock reads per call). */
+export interface ForwardTiming {
+  /** Cutting padding / rolled-back steps out of the KV cache before the call. */
+  cut: number;
+  /** Building the id, position and mask arrays and the feed tensors. */
+  feeds: number;
+  /** session.run, as seen from JS. */
+  run: number;
+  /** Taking the present K/V and the logits rows from the outputs. */
+  outputs: number;
 }
 
 /** Logits of the real (unpadded) rows of one call; `row(i)` is a view, valid until the next call. */
@@ -65,6 +79,7 @@ export class CausalLM {
   private readonly presentNames: string[];
   /** float16 logits are widened into this buffer, reused across calls (grown when a call returns more). */
   private readonly halfScratch = { buffer: new Float32Array(0) };
+  readonly timing: ForwardTiming = { cut: 0, feeds: 0, run: 0, outputs: 0 };
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -103,6 +118,7 @@ export class CausalLM {
         intraOpNumThreads: opts.threads ?? 0,
         interOpNumThreads: 1,
         executionMode: 'sequential',
+        ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
         // Logits are read on the CPU every call; the KV cache is only fed back, so it may stay on the device.
         ...(onDevice ? { preferredOutputLocation: presentLocations(config.numLayers) } : {}),
       });
@@ -136,7 +152,10 @@ export class CausalLM {
    */
   async forward(tokens: readonly number[]): Promise<LogitsRows> {
     const out = await this.call(tokens, true);
-    return logitsRows(out.logits, out.refeed, tokens.length, out.padded, this.halfScratch);
+    const t0 = performance.now();
+    const rows = logitsRows(out.logits, out.refeed, tokens.length, out.padded, this.halfScratch);
+    this.timing.outputs += (performance.now() - t0) / 1000;
+    return rows;
   }
 
   /**
@@ -161,7 +180,10 @@ export class CausalLM {
     let padded = Math.max(real, this.minTokens);
     padded = Math.ceil(padded / this.multiple) * this.multiple;
     padded = Math.min(padded, this.config.maxPositions - past);
+    const tCut = performance.now();
     await this.cutTo(past);
+    const tFeeds = performance.now();
+    this.timing.cut += (tFeeds - tCut) / 1000;
     const ids = new BigInt64Array(padded);
     const pos = new BigInt64Array(padded);
     const mask = new BigInt64Array(past + padded);
@@ -184,8 +206,11 @@ export class CausalLM {
       feeds[`past_key_values.${l}.value`] = this.kv[l].value;
     }
     const t0 = performance.now();
+    this.timing.feeds += (t0 - tFeeds) / 1000;
     const out = wantLogits ? await this.session.run(feeds) : await this.session.run(feeds, this.presentNames);
-    this.runSeconds += (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    this.runSeconds += (t1 - t0) / 1000;
+    this.timing.run += (t1 - t0) / 1000;
     this.calls++;
     const next: KvPair[] = [];
     for (let l = 0; l < this.kv.length; l++) {
@@ -195,7 +220,13 @@ export class CausalLM {
     this.physLen = past + padded;
     this.cacheLen += n;
     if (this.align > 1) for (const t of tokens) this.ids.push(t);
+    this.timing.outputs += (performance.now() - t1) / 1000;
     return { logits: out.logits, refeed, padded };
+  }
+
+  /** Ends onnxruntime's profiling (when loaded with profilePrefix): the profile file is written now. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   /** Rolls the cache back to its first `length` tokens (rejected drafts); the K/V are cut at the next call. */

@@ -1,0 +1,294 @@
+/**
+ * `lockstep bench peer` — Lockstep against llama.cpp (node-llama-cpp) on the same weights: the shipped models are
+ * converted to GGUF by the project's own writer (bench/peer/), every conversion must give Lockstep's greedy token ids
+ * on held-out prompts before anything is timed, then both systems decode the same FIM prompt ids, interleaved per
+ * prompt, at each thread count. Reported: decode tokens/s and prefill time per arm, same-run ratios (Lockstep ÷
+ * llama.cpp: plain vs plain, best vs best), and invariance at T > 0 (text with a drafter or predictor = text without).
+ * llama.cpp's predictors run at their defaults and at the best settings a small sweep found.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EngineSetup, ModelOptions, openEngine } from '../src/cli/engineOpen';
+import type { CompletionRequest } from '../src/engine/engine';
+import { ReportHead, heldoutPrompts, median, reportHead } from './common';
+import { convertToGguf } from './peer/convert';
+import { LlamaPeer, PeerPredictor, PeerSequence, predictorLabel } from './peer/llamaPeer';
+import { ValidationRow, validateModel } from './peer/validate';
+
+export type PeerSystem = 'lockstep' | 'llama.cpp';
+
+export interface PeerRow {
+  system: PeerSystem;
+  /** Lockstep's drafter, or llama.cpp's predictor with its settings. */
+  arm: string;
+  threads: number;
+  runs: number;
+  /** Median over prompts of decode tokens/s (prefill excluded). */
+  tokensPerSecond: number;
+  /** Median over prompts of this arm's tokens/s ÷ llama.cpp plain's, same prompt, same run. */
+  vsLlamaPlain: number;
+  /** Median over prompts of this arm's tokens/s ÷ its own system's plain decoding, same run. */
+  vsOwnPlain: number;
+  prefillMs: number;
+  promptTokens: number;
+  /** Runs at T = 0 whose text equals the same system's plain text. */
+  sameAsPlain: number;
+}
+
+export interface Invariance {
+  identical: number;
+  cases: number;
+}
+
+export interface PeerReport extends ReportHead {
+  target: string;
+  drafter: string;
+  temperature: number;
+  invarianceTemperature: number;
+  prompts: number;
+  maxTokens: number;
+  threads: number[];
+  validation: ValidationRow[];
+  sweep: { predictor: string; tokensPerSecond: number }[];
+  best: { draft: string; lookup: string };
+  rows: PeerRow[];
+  /** Lockstep ÷ llama.cpp tokens/s at the first thread count: plain vs plain, best arm vs best arm (median of same-prompt ratios). */
+  ratios: { plain: number; best: number; bestLockstep: string; bestLlama: string; threads: number };
+  ratiosByThreads: { threads: number; plain: number; best: number; bestLockstep: string; bestLlama: string }[];
+  invariance: Record<PeerSystem, Invariance>;
+  invarianceByArm: { system: PeerSystem; arm: string; identical: number; cases: number }[];
+}
+
+export interface PeerOptions extends ModelOptions {
+  drafterA?: string;
+  drafterB?: string;
+  prompts?: number;
+  maxTokens?: number;
+  validatePrompts?: number;
+  sweepPrompts?: number;
+  invarianceCases?: number;
+  threadList?: number[];
+  quick?: boolean;
+  ggufDir: string;
+  argv?: string[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const PEER_DEFAULTS = { prompts: 8, maxTokens: 64, validatePrompts: 8, sweepPrompts: 3, invarianceCases: 24, invarianceTemperature: 0.7 };
+
+const DRAFT_SWEEP: PeerPredictor[] = [0, 0.3].flatMap((c) => [2, 4, 8].map((m): PeerPredictor => ({ kind: 'draft', minConfidence: c, maxTokens: m })));
+const LOOKUP_SWEEP: PeerPredictor[] = [1, 2].flatMap((p) => [3, 6, 10].map((m): PeerPredictor => ({ kind: 'lookup', patternMin: p, predictionMax: m })));
+
+interface Arm {
+  system: PeerSystem;
+  label: string;
+  /** Lockstep: the engine's drafter name; llama.cpp: the sequence with its predictor. */
+  drafter?: string;
+  seq?: PeerSequence;
+}
+
+interface Sample {
+  tps: number;
+  prefill: number;
+  text: string;
+  promptTokens: number;
+}
+
+function request(p: { before: string; after: string }, drafter: string, temperature: number, seed: number, maxTokens: number): CompletionRequest {
+  return { before: p.before, after: p.after, drafter, coupling: 'gumbel', seed, sampling: { temperature, topK: 0, topP: 1 }, gamma: 'auto', maxTokens, mode: 'free' };
+}
+
+function stopIdsOf(setup: EngineSetup): Set<number> {
+  const { engine } = setup;
+  const ids = new Set<number>(engine.target.config.eosTokenIds);
+  for (const s of engine.fim.stopTokens) {
+    const id = engine.tokenizer.specialTokenId(s);
+    if (id !== undefined) ids.add(id);
+  }
+  return ids;
+}
+
+async function runArm(arm: Arm, setup: EngineSetup, p: { before: string; after: string }, temperature: number, seed: number, maxTokens: number, stopIds: Set<number>): Promise<Sample> {
+  const req = request(p, arm.drafter ?? 'none', temperature, seed, maxTokens);
+  const { engine } = setup;
+  if (arm.system === 'lockstep') {
+    engine.resetCaches();
+    const r = await engine.complete(req);
+    return { tps: r.tokensPerSecond, prefill: r.prefillSeconds, text: r.text, promptTokens: r.promptTokens };
+  }
+  const prompt = engine.promptFor(req);
+  const r = await arm.seq!.generate(prompt, { maxTokens: engine.fitContext(req).maxTokens, temperature, seed, stopIds });
+  return { tps: r.ids.length / r.decodeSeconds, prefill: r.prefillSeconds, text: engine.tokenizer.decode(r.ids), promptTokens: prompt.length };
+}
+
+export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> {
+  const t0 = performance.now();
+  const quick = o.quick === true;
+  const drafterA = o.drafterA ?? 'lockstep-drafter-a';
+  const drafterB = o.drafterB ?? 'lockstep-drafter-b';
+  const nPrompts = o.prompts ?? (quick ? 2 : PEER_DEFAULTS.prompts);
+  const maxTokens = o.maxTokens ?? (quick ? 12 : PEER_DEFAULTS.maxTokens);
+  const nValidate = o.validatePrompts ?? (quick ? 2 : PEER_DEFAULTS.validatePrompts);
+  const nSweep = o.sweepPrompts ?? (quick ? 1 : PEER_DEFAULTS.sweepPrompts);
+  const nInv = o.invarianceCases ?? (quick ? 2 : PEER_DEFAULTS.invarianceCases);
+  const threadList = o.threadList ?? (quick ? [1] : [...new Set([1, os.cpus().length])]);
+  const invT = PEER_DEFAULTS.invarianceTemperature;
+  const lookupB = `prompt-lookup+${drafterB}`;
+
+  let setup = await openEngine({ ...o, threads: threadList[0] }, [drafterA, drafterB, lookupB], cwd);
+  const dirOf = (name: string) => setup.drafters.find((d) => d.load?.name === name)?.load?.dir ?? '';
+  const dirs = { target: setup.targetDir, [drafterA]: dirOf(drafterA), [drafterB]: dirOf(drafterB) };
+  fs.mkdirSync(o.ggufDir, { recursive: true });
+  const gguf: Record<string, string> = {};
+  for (const [name, dir] of Object.entries(dirs)) gguf[name] = convertToGguf(dir, path.join(o.ggufDir, `${path.basename(dir)}.gguf`)).file;
+  const stopIds = stopIdsOf(setup);
+  const vocab = setup.engine.tokenizer.vocabSize;
+  // llama.cpp allocates the whole context per sequence: the held-out prompts fit in 4 096 positions.
+  const ctxSize = Math.min(setup.engine.target.config.maxPositions, 4096);
+  const promptsOf = (n: number, seed: number) => heldoutPrompts(n, seed).map((p) => ({ before: p.before, after: p.after }));
+  const validatePrompts = promptsOf(nValidate, 11);
+  // Prompts whose greedy completion ends at once (end of text first) time nothing: keep those with ≥ 8 tokens.
+  const need = Math.max(nPrompts, nSweep, nInv);
+  const timed: { before: string; after: string }[] = [];
+  for (const p of promptsOf(need * 4, 2)) {
+    if (timed.length === need) break;
+    setup.engine.resetCaches();
+    if ((await setup.engine.complete(request(p, 'none', 0, 0, maxTokens))).tokens >= Math.min(8, maxTokens)) timed.push(p);
+  }
+  if (timed.length < need) throw new Error(`only ${timed.length} of the held-out prompts give ≥ 8 tokens; ${need} needed`);
+
+  // 1. validation: greedy ids must agree for every converted model, or nothing is timed.
+  const validation: ValidationRow[] = [];
+  for (const [name, dir] of Object.entries(dirs)) {
+    const peer = await LlamaPeer.load(gguf[name], 1, ctxSize);
+    try {
+      const ids = validatePrompts.map((p) => setup.engine.promptFor(request(p, 'none', 0, 0, maxTokens)));
+      validation.push(await validateModel(name, dir, peer, ids, maxTokens, stopIds, vocab));
+    } finally {
+      await peer.dispose();
+    }
+  }
+  const bad = validation.filter((v) => v.identical !== v.prompts);
+  if (bad.length > 0) {
+    await setup.engine.dispose();
+    throw new Error(`refusing to time: the GGUF conversion disagrees with Lockstep's greedy ids: ${bad.map((v) => `${v.model} ${v.identical}/${v.prompts} prompts (first at ${JSON.stringify(v.firstMismatch)})`).join('; ')}`);
+  }
+
+  const total = nSweep * (DRAFT_SWEEP.length + LOOKUP_SWEEP.length) * (quick ? 0 : 1) + threadList.length * nPrompts * 10 + nInv * 10;
+  let done = 0;
+  const tick = () => o.onProgress?.(++done, total);
+  const rows: PeerRow[] = [];
+  const ratiosByThreads: PeerReport['ratiosByThreads'] = [];
+  const sweep: PeerReport['sweep'] = [];
+  let best = { draft: { kind: 'draft' } as PeerPredictor, lookup: { kind: 'lookup' } as PeerPredictor };
+  const inv = new Map<string, { system: PeerSystem; arm: string; identical: number; cases: number }>();
+
+  for (let ti = 0; ti < threadList.length; ti++) {
+    const threads = threadList[ti];
+    if (ti > 0) {
+      await setup.engine.dispose();
+      setup = await openEngine({ ...o, threads }, [drafterA, drafterB, lookupB], cwd);
+    }
+    const target = await LlamaPeer.load(gguf.target, threads, ctxSize);
+    const draft = await LlamaPeer.load(gguf[drafterB], threads, ctxSize);
+    try {
+      // 2. the sweep of llama.cpp's predictor settings (first thread count only; quick runs take one setting each).
+      if (ti === 0) {
+        const cands = quick ? [[DRAFT_SWEEP[0]], [LOOKUP_SWEEP[1]]] : [DRAFT_SWEEP, LOOKUP_SWEEP];
+        const pick: PeerPredictor[] = [];
+        for (const list of cands) {
+          let top: { p: PeerPredictor; tps: number } | null = null;
+          for (const pred of list) {
+            const seq = await target.sequence(pred, draft);
+            const tps: number[] = [];
+            for (let i = 0; i < nSweep; i++) {
+              tps.push((await runArm({ system: 'llama.cpp', label: '', seq }, setup, timed[i], 0, 0, maxTokens, stopIds)).tps);
+              if (!quick) tick();
+            }
+            const m = median(tps);
+            sweep.push({ predictor: predictorLabel(pred), tokensPerSecond: m });
+            if (!top || m > top.tps) top = { p: pred, tps: m };
+          }
+          pick.push(top!.p);
+        }
+        best = { draft: pick[0], lookup: pick[1] };
+      }
+      const arms: Arm[] = [
+        ...['none', 'prompt-lookup', drafterA, drafterB, lookupB].map((d): Arm => ({ system: 'lockstep', label: d, drafter: d })),
+      ];
+      for (const pred of [{ kind: 'none' }, { kind: 'draft' }, best.draft, { kind: 'lookup' }, best.lookup] as PeerPredictor[]) {
+        arms.push({ system: 'llama.cpp', label: predictorLabel(pred), seq: await target.sequence(pred, draft) });
+      }
+      // 3. timing: per prompt every arm once, the order rotated per prompt (interleaved: same-run ratios).
+      const samples = arms.map(() => [] as Sample[]);
+      for (let i = 0; i < nPrompts; i++) {
+        for (let k = 0; k < arms.length; k++) {
+          const a = (k + i) % arms.length;
+          samples[a].push(await runArm(arms[a], setup, timed[i], 0, 0, maxTokens, stopIds));
+          tick();
+        }
+      }
+      const llamaPlain = samples[arms.findIndex((a) => a.system === 'llama.cpp')];
+      const own = (s: PeerSystem) => samples[arms.findIndex((a) => a.system === s)];
+      const thisRows = arms.map((a, k): PeerRow => {
+        const s = samples[k];
+        const plain = own(a.system);
+        return {
+          system: a.system, arm: a.label, threads, runs: s.length,
+          tokensPerSecond: median(s.map((x) => x.tps)),
+          vsLlamaPlain: median(s.map((x, i) => x.tps / llamaPlain[i].tps)),
+          vsOwnPlain: median(s.map((x, i) => x.tps / plain[i].tps)),
+          prefillMs: median(s.map((x) => x.prefill * 1000)),
+          promptTokens: median(s.map((x) => x.promptTokens)),
+          sameAsPlain: s.filter((x, i) => x.text === plain[i].text).length,
+        };
+      });
+      rows.push(...thisRows);
+      const bestOf = (sys: PeerSystem) => thisRows.reduce((b, r, k) => (r.system === sys && (b < 0 || r.tokensPerSecond > thisRows[b].tokensPerSecond) ? k : b), -1);
+      const bl = bestOf('lockstep');
+      const bc = bestOf('llama.cpp');
+      ratiosByThreads.push({
+        threads, plain: median(own('lockstep').map((x, i) => x.tps / llamaPlain[i].tps)),
+        best: median(samples[bl].map((x, i) => x.tps / samples[bc][i].tps)), bestLockstep: arms[bl].label, bestLlama: arms[bc].label,
+      });
+      // 4. invariance at T > 0 (first thread count): each arm's text against its own system's plain text, same seed.
+      if (ti === 0) {
+        for (let c = 0; c < nInv; c++) {
+          const seed = 1000 + c;
+          const plain = new Map<PeerSystem, string>();
+          for (const a of arms) {
+            const text = (await runArm(a, setup, timed[c], invT, seed, maxTokens, stopIds)).text;
+            tick();
+            const isPlain = a.label === 'none' || a.label === predictorLabel({ kind: 'none' });
+            if (isPlain) {
+              plain.set(a.system, text);
+              continue;
+            }
+            const key = `${a.system} ${a.label}`;
+            const e = inv.get(key) ?? { system: a.system, arm: a.label, identical: 0, cases: 0 };
+            e.cases++;
+            if (text === plain.get(a.system)) e.identical++;
+            inv.set(key, e);
+          }
+        }
+      }
+    } finally {
+      await target.dispose();
+      await draft.dispose();
+    }
+  }
+  await setup.engine.dispose();
+  const sum = (s: PeerSystem): Invariance => {
+    const xs = [...inv.values()].filter((x) => x.system === s);
+    return { identical: xs.reduce((a, x) => a + x.identical, 0), cases: xs.reduce((a, x) => a + x.cases, 0) };
+  };
+  const r0 = ratiosByThreads[0];
+  return {
+    ...reportHead('peer', o.argv ?? ['bench', 'peer'], threadList[0], dirs, t0),
+    target: setup.targetSpec, drafter: drafterB, temperature: 0, invarianceTemperature: invT, prompts: nPrompts, maxTokens,
+    threads: threadList, validation, sweep, best: { draft: predictorLabel(best.draft), lookup: predictorLabel(best.lookup) },
+    rows, ratios: { ...r0 }, ratiosByThreads,
+    invariance: { lockstep: sum('lockstep'), 'llama.cpp': sum('llama.cpp') }, invarianceByArm: [...inv.values()],
+  };
+}

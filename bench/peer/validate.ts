@@ -1,0 +1,57 @@
+/**
+ * Before anything is timed: each converted model must give the same greedy token ids under llama.cpp as the ONNX
+ * model under Lockstep's own model code (CausalLM, with its call rule), on held-out prompts. A conversion that
+ * disagrees is refused: comparing speeds of two different models would mean nothing.
+ */
+import { CausalLM } from '../../src/engine/model';
+import { argmaxLowestId } from '../../src/engine/greedy';
+import { LlamaPeer } from './llamaPeer';
+
+/** Greedy ids of the ONNX model: prefill, then one token per call (padded by the engine's rule), stopping at stop ids. */
+export async function lockstepGreedy(model: CausalLM, prompt: readonly number[], maxTokens: number, stopIds: ReadonlySet<number>, vocabLimit: number): Promise<number[]> {
+  model.reset();
+  let rows = await model.forward(prompt);
+  const out: number[] = [];
+  for (;;) {
+    const t = argmaxLowestId(rows.row(rows.count - 1), vocabLimit);
+    if (stopIds.has(t)) break;
+    out.push(t);
+    if (out.length >= maxTokens) break;
+    rows = await model.forward([t]);
+  }
+  return out;
+}
+
+export interface ValidationRow {
+  model: string;
+  prompts: number;
+  /** Prompts whose greedy ids are identical in both systems. */
+  identical: number;
+  tokens: number;
+  /** The first disagreement, for the error message. */
+  firstMismatch?: { prompt: number; position: number; lockstep: number; llama: number };
+}
+
+export async function validateModel(
+  name: string, onnxDir: string, peer: LlamaPeer, prompts: readonly (readonly number[])[], maxTokens: number,
+  stopIds: ReadonlySet<number>, vocabLimit: number,
+): Promise<ValidationRow> {
+  const model = await CausalLM.load(onnxDir, { threads: 1 });
+  const seq = await peer.sequence({ kind: 'none' });
+  const row: ValidationRow = { model: name, prompts: prompts.length, identical: 0, tokens: 0 };
+  try {
+    for (let i = 0; i < prompts.length; i++) {
+      const a = await lockstepGreedy(model, prompts[i], maxTokens, stopIds, vocabLimit);
+      const b = (await seq.generate(prompts[i], { maxTokens, temperature: 0, seed: 0, stopIds })).ids;
+      row.tokens += a.length;
+      const n = Math.max(a.length, b.length);
+      let k = 0;
+      while (k < n && a[k] === b[k]) k++;
+      if (k === n) row.identical++;
+      else row.firstMismatch ??= { prompt: i, position: k, lockstep: a[k] ?? -1, llama: b[k] ?? -1 };
+    }
+  } finally {
+    await model.dispose();
+  }
+  return row;
+}
