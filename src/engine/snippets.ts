@@ -1,0 +1,145 @@
+/**
+ * Cross-file context, step 1: which pieces of other files go into the prompt. Pure and tokenizer-free, so the
+ * extension host can run it on every keystroke and the engine (contextPrompt.ts) only tokenizes what was chosen.
+ *
+ * Files are cut into fixed-size line windows; each window is scored by the Jaccard similarity of its identifier set
+ * with the identifiers around the cursor — the retrieval of CrossCodeEval (Ding et al. 2023) and of Copilot's
+ * neighbouring tabs. Windows are deduplicated (the same text twice, or two overlapping windows of one file, keep
+ * only the better one) and taken best first up to a character bound; the engine then fits them to a token budget.
+ */
+
+export interface ContextFile {
+  /** Workspace-relative path with forward slashes. */
+  path: string;
+  text: string;
+}
+
+/** A piece of another file chosen for the prompt. */
+export interface Snippet {
+  path: string;
+  /** Whole lines, ending with '\n'. */
+  text: string;
+  /** 0-based first line of the window in its file. */
+  startLine: number;
+  /** Jaccard similarity with the text around the cursor. */
+  score: number;
+}
+
+/** A window of a file with its identifier set: computed once per file version, reused on every keystroke. */
+export interface IndexedWindow {
+  startLine: number;
+  endLine: number;
+  text: string;
+  ids: ReadonlySet<string>;
+}
+
+export interface IndexedFile {
+  path: string;
+  windows: readonly IndexedWindow[];
+}
+
+/** Lines per window and the step between windows (half a window, so a definition is never split by every cut). */
+export const WINDOW_LINES = 16;
+export const WINDOW_STRIDE = 8;
+/** Lines around the cursor that make the query (before it; after it). */
+export const QUERY_LINES_BEFORE = 16;
+export const QUERY_LINES_AFTER = 4;
+
+const IDENTIFIER = /[A-Za-z_$][A-Za-z0-9_$]*/g;
+
+/** The identifiers of a text (JS/TS/Python-style names). */
+export function identifierSet(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(IDENTIFIER)) out.add(m[0]);
+  return out;
+}
+
+/** |a ∩ b| / |a ∪ b|; 0 when both are empty. */
+export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  let common = 0;
+  for (const x of small) if (large.has(x)) common++;
+  const union = a.size + b.size - common;
+  return union === 0 ? 0 : common / union;
+}
+
+/** A file's windows (whole lines, each ending with '\n'); windows without identifiers are left out. */
+export function indexFile(file: ContextFile, windowLines = WINDOW_LINES, stride = WINDOW_STRIDE): IndexedFile {
+  const lines = file.text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const windows: IndexedWindow[] = [];
+  const step = Math.max(1, Math.min(stride, windowLines));
+  for (let start = 0; start < lines.length; start += step) {
+    const end = Math.min(lines.length, start + windowLines);
+    const text = `${lines.slice(start, end).join('\n')}\n`;
+    const ids = identifierSet(text);
+    if (ids.size > 0) windows.push({ startLine: start, endLine: end, text, ids });
+    if (end === lines.length) break;
+  }
+  return { path: file.path, windows };
+}
+
+/** The text the windows are compared with: the lines just before the cursor and a few after it. */
+export function queryText(before: string, after: string, linesBefore = QUERY_LINES_BEFORE, linesAfter = QUERY_LINES_AFTER): string {
+  let b = before.length;
+  for (let n = 0; n <= linesBefore && b > 0; n++) b = before.lastIndexOf('\n', b - 1);
+  let a = 0;
+  for (let n = 0; n <= linesAfter && a !== -1 && a < after.length; n++) a = after.indexOf('\n', a + 1);
+  return before.slice(Math.max(0, b)) + after.slice(0, a === -1 ? after.length : a);
+}
+
+export interface SelectOptions {
+  /** Stop once the chosen snippets hold this many characters (the engine cuts them to tokens). */
+  maxChars: number;
+  /** At most this many snippets. */
+  maxSnippets?: number;
+  /** Windows scoring at or below this are never chosen (0: any shared identifier). */
+  minScore?: number;
+}
+
+/**
+ * The best windows of `files` for the query's identifiers, best first. Ties go to the earlier file (callers list
+ * files by priority) and then the earlier window, so the choice is deterministic.
+ */
+export function selectSnippets(files: readonly IndexedFile[], query: ReadonlySet<string>, opts: SelectOptions): Snippet[] {
+  const minScore = opts.minScore ?? 0;
+  const maxSnippets = opts.maxSnippets ?? 64;
+  const scored: { file: number; w: IndexedWindow; score: number }[] = [];
+  if (query.size === 0 || opts.maxChars <= 0) return [];
+  files.forEach((f, file) => {
+    for (const w of f.windows) {
+      const score = jaccard(query, w.ids);
+      if (score > minScore) scored.push({ file, w, score });
+    }
+  });
+  scored.sort((x, y) => y.score - x.score || x.file - y.file || x.w.startLine - y.w.startLine);
+  const out: Snippet[] = [];
+  const texts = new Set<string>();
+  const taken: { file: number; w: IndexedWindow }[] = [];
+  let chars = 0;
+  for (const s of scored) {
+    if (out.length >= maxSnippets) break;
+    if (chars + s.w.text.length > opts.maxChars) continue;
+    if (texts.has(s.w.text)) continue;
+    if (taken.some((t) => t.file === s.file && t.w.startLine < s.w.endLine && s.w.startLine < t.w.endLine)) continue;
+    texts.add(s.w.text);
+    taken.push(s);
+    chars += s.w.text.length;
+    out.push({ path: files[s.file].path, text: s.w.text, startLine: s.w.startLine, score: s.score });
+  }
+  return out;
+}
+
+/**
+ * Whole files → the snippets for a cursor in `current`, best first (the one-call form for benchmarks and tools;
+ * the extension keeps IndexedFiles between keystrokes instead). The current file itself is never a source: its
+ * text around the cursor is already the FIM part of the prompt.
+ */
+export function rankContext(
+  files: readonly ContextFile[],
+  current: { path: string; before: string; after: string },
+  opts: SelectOptions,
+): Snippet[] {
+  const indexed = files.filter((f) => f.path !== current.path).map((f) => indexFile(f));
+  return selectSnippets(indexed, identifierSet(queryText(current.before, current.after)), opts);
+}
