@@ -133,3 +133,13 @@ test('budgets: snippets within budgetTokens, the prompt within maxPromptTokens, 
   const short = buildContextPrompt(tok, lockstep, { files, current, budgetTokens: 400, maxPromptTokens: 448 });
   assert.ok(short.contextTokens > 224 && short.ids.length <= 448, `${short.contextTokens}`);
 });
+
+test('a snippet larger than the room left keeps its first whole lines', () => {
+  const big = Array.from({ length: 60 }, (_, i) => `export const value${i} = computeInvoiceTotal(items${i}, 0.${i});`).join('\n') + '\n';
+  const p = buildContextPrompt(tok, lockstep, { files: [{ path: 'big.js', text: big }], current, budgetTokens: 120, maxPromptTokens: 448 });
+  assert.deepEqual(p.contextFiles, ['big.js']);
+  assert.ok(p.contextTokens <= 120);
+  const text = tok.decode(p.ids.slice(1, p.ids.indexOf(EOT, 1)));
+  assert.ok(text.startsWith('big.js\nexport const value0 = ') && text.endsWith(';\n'), JSON.stringify(text.slice(-40)));
+  assert.ok(big.startsWith(text.slice('big.js\n'.length)), 'a prefix of whole lines');
+});

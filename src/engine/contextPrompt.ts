@@ -37,6 +37,31 @@ export interface ContextPrompt extends FimPrompt {
 const CURRENT_SHARE = 1 / 2;
 /** Snippets tokenized per request at most (bounded work however many the caller sends). */
 const MAX_SNIPPETS_TRIED = 32;
+/** A snippet cut shorter than this many tokens is not worth its header. */
+const MIN_SNIPPET_TOKENS = 24;
+
+/**
+ * A snippet's ids within `room`: whole, or its first lines (the most lines that fit, found by bisection over real
+ * encodings); undefined when not even one line fits in MIN_SNIPPET_TOKENS or more.
+ */
+function fitSnippet(fmt: RepoFormat, path: string, text: string, room: number): number[] | undefined {
+  const whole = fmt.file(path, text);
+  if (whole.length <= room) return whole;
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  let lo = 0;
+  let best: number[] | undefined;
+  let hi = lines.length - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    const ids = fmt.file(path, `${lines.slice(0, mid).join('\n')}\n`);
+    if (ids.length <= room) {
+      lo = mid;
+      best = ids;
+    } else hi = mid - 1;
+  }
+  return best !== undefined && best.length >= MIN_SNIPPET_TOKENS ? best : undefined;
+}
 
 interface RepoFormat {
   /** Ids before the first snippet. */
@@ -85,8 +110,8 @@ function plain(tok: TokenizerWrapper, template: FimTemplate, input: ContextPromp
 
 /**
  * The prompt with cross-file context: the current file's FIM part first gets its share (at least half the budget,
- * more when the snippets' budget is smaller), the snippets then fill what is left up to budgetTokens, best first,
- * a snippet that does not fit being skipped for the next. They are placed least relevant first, so the most relevant
+ * more when the snippets' budget is smaller), the snippets then fill what is left up to budgetTokens, best first;
+ * one that does not fit whole keeps its first lines that do (or is skipped when that is under MIN_SNIPPET_TOKENS). They are placed least relevant first, so the most relevant
  * one sits next to the current file.
  */
 export function buildContextPrompt(tok: TokenizerWrapper, template: FimTemplate, input: ContextPromptInput): ContextPrompt {
@@ -106,9 +131,9 @@ export function buildContextPrompt(tok: TokenizerWrapper, template: FimTemplate,
   let room = Math.min(input.budgetTokens, total - fim.ids.length) - fixed;
   const chosen: { path: string; ids: number[] }[] = [];
   for (const f of input.files.slice(0, MAX_SNIPPETS_TRIED)) {
-    if (room <= 0) break;
-    const ids = fmt.file(f.path, f.text);
-    if (ids.length > room) continue;
+    if (room < MIN_SNIPPET_TOKENS) break;
+    const ids = fitSnippet(fmt, f.path, f.text, room);
+    if (ids === undefined) continue;
     chosen.push({ path: f.path, ids });
     room -= ids.length;
   }

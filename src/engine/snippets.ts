@@ -104,28 +104,43 @@ export interface SelectOptions {
 export function selectSnippets(files: readonly IndexedFile[], query: ReadonlySet<string>, opts: SelectOptions): Snippet[] {
   const minScore = opts.minScore ?? 0;
   const maxSnippets = opts.maxSnippets ?? 64;
-  const scored: { file: number; w: IndexedWindow; score: number }[] = [];
   if (query.size === 0 || opts.maxChars <= 0) return [];
-  files.forEach((f, file) => {
-    for (const w of f.windows) {
-      const score = jaccard(query, w.ids);
-      if (score > minScore) scored.push({ file, w, score });
+  // Scores in flat arrays, no object per window: this runs on every keystroke over every window.
+  let total = 0;
+  for (const f of files) total += f.windows.length;
+  const score = new Float64Array(total);
+  const fileOf = new Uint32Array(total);
+  const windowOf = new Uint32Array(total);
+  let n = 0;
+  for (let fi = 0; fi < files.length; fi++) {
+    const ws = files[fi].windows;
+    for (let wi = 0; wi < ws.length; wi++) {
+      const sc = jaccard(query, ws[wi].ids);
+      if (sc > minScore) {
+        score[n] = sc;
+        fileOf[n] = fi;
+        windowOf[n] = wi;
+        n++;
+      }
     }
-  });
-  scored.sort((x, y) => y.score - x.score || x.file - y.file || x.w.startLine - y.w.startLine);
+  }
+  // Index order is (file, window) order, so a stable sort by score alone breaks ties deterministically.
+  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => score[y] - score[x] || x - y);
   const out: Snippet[] = [];
   const texts = new Set<string>();
   const taken: { file: number; w: IndexedWindow }[] = [];
   let chars = 0;
-  for (const s of scored) {
-    if (out.length >= maxSnippets) break;
-    if (chars + s.w.text.length > opts.maxChars) continue;
-    if (texts.has(s.w.text)) continue;
-    if (taken.some((t) => t.file === s.file && t.w.startLine < s.w.endLine && s.w.startLine < t.w.endLine)) continue;
-    texts.add(s.w.text);
-    taken.push(s);
-    chars += s.w.text.length;
-    out.push({ path: files[s.file].path, text: s.w.text, startLine: s.w.startLine, score: s.score });
+  for (const i of order) {
+    if (out.length >= maxSnippets || chars >= opts.maxChars) break;
+    const file = fileOf[i];
+    const w = files[file].windows[windowOf[i]];
+    if (chars + w.text.length > opts.maxChars) continue;
+    if (texts.has(w.text)) continue;
+    if (taken.some((t) => t.file === file && t.w.startLine < w.endLine && w.startLine < t.w.endLine)) continue;
+    texts.add(w.text);
+    taken.push({ file, w });
+    chars += w.text.length;
+    out.push({ path: files[file].path, text: w.text, startLine: w.startLine, score: score[i] });
   }
   return out;
 }
