@@ -69,6 +69,12 @@ test('the window index reads a file again only when its stamp changes', () => {
   idx.get('y', '1', 'y.js', read('y'));
   idx.get('z', '1', 'z.js', read('z'));
   assert.equal(idx.size, 2);
+  // Past its bound of identifiers the table starts over, and so do the files indexed with it.
+  const small = new WindowIndex(10, 3);
+  const a = small.get('a', '1', 'a.js', () => 'one two three four\n');
+  const b = small.get('b', '1', 'b.js', () => 'five\n');
+  assert.notEqual(a?.table, b?.table);
+  assert.equal(small.size, 1);
   assert.ok(looksBinary('PNG\0\0'));
   assert.ok(!looksBinary('plain text'));
 });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { JsonObject, TokenizerWrapper } from '../src/engine/tokenizer';
 import { buildFimPrompt, detectFimTemplate } from '../src/engine/fim';
 import { buildContextPrompt, supportsRepoContext } from '../src/engine/contextPrompt';
-import { identifierSet, indexFile, jaccard, queryText, rankContext, selectSnippets } from '../src/engine/snippets';
+import { IdentifierTable, identifierSet, indexFile, jaccard, queryText, rankContext, selectSnippets } from '../src/engine/snippets';
 import { TARGET_DIR } from './helpers/models';
 
 const tok = TokenizerWrapper.fromDir(TARGET_DIR);
@@ -34,11 +34,18 @@ test('jaccard and identifier sets', () => {
   assert.deepEqual([...identifierSet('const a_b = $x.y2 + 3;')].sort(), ['$x', 'a_b', 'const', 'y2']);
   assert.equal(jaccard(new Set(['a', 'b']), new Set(['b', 'c'])), 1 / 3);
   assert.equal(jaccard(new Set(), new Set()), 0);
+  // The table's scores are the same Jaccard similarities.
+  const table = new IdentifierTable();
+  const files = [indexFile({ path: 'a.js', text: 'const a = b + c;\nlet d = a;\n' }, { table }), indexFile({ path: 'b.js', text: 'x y z\n' }, { table })];
+  const out = new Float64Array(2);
+  const q = new Set(['a', 'b', 'q']);
+  table.scoreAll(q, files, out);
+  assert.deepEqual([...out], [jaccard(q, new Set(['const', 'a', 'b', 'c', 'let', 'd'])), 0]);
 });
 
 test('files are cut into overlapping whole-line windows', () => {
   const text = Array.from({ length: 40 }, (_, i) => `line${i}`).join('\n');
-  const f = indexFile({ path: 'a.js', text }, 16, 8);
+  const f = indexFile({ path: 'a.js', text }, { windowLines: 16, stride: 8 });
   assert.deepEqual(f.windows.map((w) => [w.startLine, w.endLine]), [[0, 16], [8, 24], [16, 32], [24, 40]]);
   assert.ok(f.windows.every((w) => w.text.endsWith('\n')));
   assert.equal(f.windows[0].text.split('\n').length, 17);

@@ -30,13 +30,70 @@ export interface IndexedWindow {
   startLine: number;
   endLine: number;
   text: string;
-  ids: ReadonlySet<string>;
+  /** Its distinct identifiers as codes of the file's IdentifierTable. */
+  ids: Int32Array;
 }
 
 export interface IndexedFile {
   path: string;
   windows: readonly IndexedWindow[];
+  /** The table its codes come from; files compared together share one. */
+  table: IdentifierTable;
 }
+
+/**
+ * Identifiers as small integers, so that scoring a window is a pass over an Int32Array against a flag array (about
+ * 15× faster than string Set lookups over 1 200 windows: bench/contextAssembly.ts). It only grows; its owner drops
+ * it (and the files indexed with it) when it gets large.
+ */
+export class IdentifierTable {
+  private readonly codes = new Map<string, number>();
+  private flags = new Uint8Array(256);
+
+  get size(): number {
+    return this.codes.size;
+  }
+
+  code(id: string): number {
+    let c = this.codes.get(id);
+    if (c === undefined) {
+      c = this.codes.size;
+      this.codes.set(id, c);
+    }
+    return c;
+  }
+
+  /**
+   * Jaccard similarity of `query` with every window of `files` (in order), written to `out`. Identifiers of the query
+   * that no window has cannot be shared, but count in the union.
+   */
+  scoreAll(query: ReadonlySet<string>, files: readonly IndexedFile[], out: Float64Array): void {
+    if (this.flags.length < this.codes.size) this.flags = new Uint8Array(this.codes.size * 2);
+    const flags = this.flags;
+    const marked: number[] = [];
+    for (const q of query) {
+      const c = this.codes.get(q);
+      if (c !== undefined) {
+        flags[c] = 1;
+        marked.push(c);
+      }
+    }
+    let k = 0;
+    for (const f of files) {
+      for (const w of f.windows) {
+        const ids = w.ids;
+        let common = 0;
+        for (let j = 0; j < ids.length; j++) common += flags[ids[j]];
+        const union = query.size + ids.length - common;
+        out[k++] = union === 0 ? 0 : common / union;
+      }
+    }
+    for (const c of marked) flags[c] = 0;
+  }
+}
+
+/** The table indexFile uses when given none. */
+export const SHARED_IDENTIFIERS = new IdentifierTable();
 
 /** Lines per window and the step between windows (half a window, so a definition is never split by every cut). */
 export const WINDOW_LINES = 16;
@@ -63,8 +120,17 @@ export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number 
   return union === 0 ? 0 : common / union;
 }
 
+export interface IndexOptions {
+  table?: IdentifierTable;
+  windowLines?: number;
+  stride?: number;
+}
+
 /** A file's windows (whole lines, each ending with '\n'); windows without identifiers are left out. */
-export function indexFile(file: ContextFile, windowLines = WINDOW_LINES, stride = WINDOW_STRIDE): IndexedFile {
+export function indexFile(file: ContextFile, opts: IndexOptions = {}): IndexedFile {
+  const table = opts.table ?? SHARED_IDENTIFIERS;
+  const windowLines = opts.windowLines ?? WINDOW_LINES;
+  const stride = opts.stride ?? WINDOW_STRIDE;
   const lines = file.text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const windows: IndexedWindow[] = [];
@@ -73,10 +139,10 @@ export function indexFile(file: ContextFile, windowLines = WINDOW_LINES, stride 
     const end = Math.min(lines.length, start + windowLines);
     const text = `${lines.slice(start, end).join('\n')}\n`;
     const ids = identifierSet(text);
-    if (ids.size > 0) windows.push({ startLine: start, endLine: end, text, ids });
+    if (ids.size > 0) windows.push({ startLine: start, endLine: end, text, ids: Int32Array.from(ids, (x) => table.code(x)) });
     if (end === lines.length) break;
   }
-  return { path: file.path, windows };
+  return { path: file.path, windows, table };
 }
 
 /** The text the windows are compared with: the lines just before the cursor and a few after it. */
@@ -105,19 +171,24 @@ export function selectSnippets(files: readonly IndexedFile[], query: ReadonlySet
   const minScore = opts.minScore ?? 0;
   const maxSnippets = opts.maxSnippets ?? 64;
   if (query.size === 0 || opts.maxChars <= 0) return [];
+  if (files.length === 0) return [];
+  const table = files[0].table;
+  if (files.some((f) => f.table !== table)) throw new Error('selectSnippets: the files were indexed with different identifier tables');
   // Scores in flat arrays, no object per window: this runs on every keystroke over every window.
   let total = 0;
   for (const f of files) total += f.windows.length;
+  const all = new Float64Array(total);
+  table.scoreAll(query, files, all);
   const score = new Float64Array(total);
   const fileOf = new Uint32Array(total);
   const windowOf = new Uint32Array(total);
   let n = 0;
+  let k = 0;
   for (let fi = 0; fi < files.length; fi++) {
     const ws = files[fi].windows;
-    for (let wi = 0; wi < ws.length; wi++) {
-      const sc = jaccard(query, ws[wi].ids);
-      if (sc > minScore) {
-        score[n] = sc;
+    for (let wi = 0; wi < ws.length; wi++, k++) {
+      if (all[k] > minScore) {
+        score[n] = all[k];
         fileOf[n] = fi;
         windowOf[n] = wi;
         n++;

@@ -4,7 +4,7 @@
  * workspace-relative with forward slashes.
  */
 import * as path from 'node:path';
-import { indexFile, type IndexedFile } from '../engine/snippets';
+import { IdentifierTable, indexFile, type IndexedFile } from '../engine/snippets';
 
 // ------------------------------------------------------------------ imports
 
@@ -148,9 +148,15 @@ export class RecentList {
  */
 export class WindowIndex {
   private readonly entries = new Map<string, { stamp: string; file: IndexedFile }>();
-  constructor(private readonly capacity = 200) {}
+  private table = new IdentifierTable();
+  constructor(private readonly capacity = 200, private readonly maxIdentifiers = 500_000) {}
 
   get(key: string, stamp: string, relPath: string, read: () => string | undefined): IndexedFile | undefined {
+    // The identifier table only grows: past its bound, start over (every file is indexed again when next used).
+    if (this.table.size > this.maxIdentifiers) {
+      this.entries.clear();
+      this.table = new IdentifierTable();
+    }
     const e = this.entries.get(key);
     if (e !== undefined && e.stamp === stamp && e.file.path === relPath) return e.file;
     const text = read();
@@ -158,7 +164,7 @@ export class WindowIndex {
       this.entries.delete(key);
       return undefined;
     }
-    const file = indexFile({ path: relPath, text });
+    const file = indexFile({ path: relPath, text }, { table: this.table });
     this.entries.delete(key);
     this.entries.set(key, { stamp, file });
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
