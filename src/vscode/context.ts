@@ -27,6 +27,8 @@ const CHARS_PER_BUDGET_TOKEN = 5;
 const IMPORT_LINES = 200;
 /** Import resolutions are re-checked on disk after this long (a file created meanwhile is found). */
 const IMPORT_TTL_MS = 5_000;
+/** Real paths (symlink checks) are re-checked after this long. */
+const PATH_TTL_MS = 5_000;
 
 type Settings = Pick<LockstepSettings, 'contextEnable' | 'contextBudgetTokens' | 'contextSources' | 'contextExclude'>;
 
@@ -42,6 +44,8 @@ export class ContextCollector implements vscode.Disposable {
   private readonly realRoots = new Map<string, string>();
   private imports: { key: string; at: number; uris: vscode.Uri[] } | undefined;
   private excludes: { key: string; matcher: ExcludeMatcher } | undefined;
+  /** Real paths checked recently (a file's real path rarely changes; re-checked after PATH_TTL_MS). */
+  private readonly realPaths = new Map<string, { at: number; real: string | undefined }>();
 
   constructor() {
     const ws = vscode.workspace;
@@ -75,12 +79,18 @@ export class ContextCollector implements vscode.Disposable {
 
     const seen = new Set<string>([currentKey]);
     const files: IndexedFile[] = [];
+    const matchers = new Map<string, ExcludeMatcher>();
+    const matcher = (f: vscode.WorkspaceFolder): ExcludeMatcher => {
+      let m = matchers.get(f.uri.toString());
+      if (m === undefined) matchers.set(f.uri.toString(), (m = this.matcher(f, s)));
+      return m;
+    };
     const consider = (uri: vscode.Uri | undefined): void => {
       if (uri === undefined || files.length >= MAX_CONTEXT_FILES) return;
       const key = uri.toString();
       if (seen.has(key)) return;
       seen.add(key);
-      const f = this.indexed(uri, key, open.get(key), s);
+      const f = this.indexed(uri, key, open.get(key), matcher);
       if (f !== undefined && f.windows.length > 0) files.push(f);
     };
     const byKey = (k: string): vscode.Uri | undefined => open.get(k)?.uri ?? vscode.Uri.parse(k);
@@ -104,12 +114,14 @@ export class ContextCollector implements vscode.Disposable {
   }
 
   /** A candidate's windows, or undefined when it may not or cannot be read. */
-  private indexed(uri: vscode.Uri, key: string, doc: vscode.TextDocument | undefined, s: Settings): IndexedFile | undefined {
+  private indexed(
+    uri: vscode.Uri, key: string, doc: vscode.TextDocument | undefined, matcher: (f: vscode.WorkspaceFolder) => ExcludeMatcher,
+  ): IndexedFile | undefined {
     if (uri.scheme !== 'file') return undefined;
     const folder = vscode.workspace.getWorkspaceFolder(uri);
     if (folder === undefined) return undefined;
     const rel = relative(folder, uri);
-    if (this.matcher(folder, s).excludes(rel)) return undefined;
+    if (matcher(folder).excludes(rel)) return undefined;
     const real = this.realInside(folder, uri.fsPath);
     if (real === undefined) return undefined;
     if (doc !== undefined) {
@@ -120,7 +132,8 @@ export class ContextCollector implements vscode.Disposable {
     }
     let st: fs.Stats;
     try {
-      st = fs.statSync(real);
+      // lstat: a file replaced by a symbolic link since its real path was checked is not a file here.
+      st = fs.lstatSync(real);
     } catch {
       return undefined;
     }
@@ -137,6 +150,16 @@ export class ContextCollector implements vscode.Disposable {
 
   /** The file's real path when it lies inside the folder's real path (no symlink escapes), else undefined. */
   private realInside(folder: vscode.WorkspaceFolder, fsPath: string): string | undefined {
+    const now = Date.now();
+    const known = this.realPaths.get(fsPath);
+    if (known !== undefined && now - known.at < PATH_TTL_MS) return known.real;
+    const real = this.checkReal(folder, fsPath);
+    if (this.realPaths.size > 1000) this.realPaths.clear();
+    this.realPaths.set(fsPath, { at: now, real });
+    return real;
+  }
+
+  private checkReal(folder: vscode.WorkspaceFolder, fsPath: string): string | undefined {
     try {
       let root = this.realRoots.get(folder.uri.fsPath);
       if (root === undefined) {
