@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RequestContext } from '../engine/requests';
-import { identifierSet, queryText, selectSnippets, type IndexedFile } from '../engine/snippets';
+import { SNIPPET_CHARS_PER_TOKEN, identifierSet, queryText, selectSnippets, type IndexedFile } from '../engine/snippets';
 import { ExcludeMatcher, RecentList, WindowIndex, enabledGlobs, importCandidates, looksBinary } from './contextFiles';
 import type { LockstepSettings } from './settings';
 
@@ -21,8 +21,6 @@ import type { LockstepSettings } from './settings';
 export const MAX_CONTEXT_FILE_BYTES = 256 * 1024;
 /** Candidate files per completion at most (the bench measures 50). */
 export const MAX_CONTEXT_FILES = 50;
-/** Characters of snippets sent per budget token: about what code takes (3–4 characters a token) plus a margin. */
-const CHARS_PER_BUDGET_TOKEN = 5;
 /** Lines at the top of a file searched for imports. */
 const IMPORT_LINES = 200;
 /** Import resolutions are re-checked on disk after this long (a file created meanwhile is found). */
@@ -102,7 +100,7 @@ export class ContextCollector implements vscode.Disposable {
     }
     if (files.length === 0) return undefined;
     const snippets = selectSnippets(files, identifierSet(queryText(before, after)), {
-      maxChars: s.contextBudgetTokens * CHARS_PER_BUDGET_TOKEN,
+      maxChars: s.contextBudgetTokens * SNIPPET_CHARS_PER_TOKEN,
     });
     if (snippets.length === 0) return undefined;
     return {
