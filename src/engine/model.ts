@@ -12,14 +12,17 @@
  * On WebGPU the cache stays in GPU buffers and is cut there (kvSlicer.ts); elsewhere it is sliced in host memory.
  */
 import * as ort from 'onnxruntime-node';
-import { CALL_RULES, Device, executionProviders } from './device';
+import { CALL_RULES, CallShape, Device, executionProviders } from './device';
 import { KvPair, KvSlicer } from './kvSlicer';
-import { ModelConfig, ModelDirError, findOnnxFile, readModelConfig } from './modelDir';
+import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig } from './modelDir';
+
+/** onnxruntime's version (part of the exactness verdict's key). */
+export const ORT_VERSION: string = (ort.env as { versions?: { common?: string } }).versions?.common ?? 'unknown';
 
 export interface LoadOptions {
   /** intra-op threads; 0 = onnxruntime's default. */
   threads?: number;
-  /** onnx/ variant, e.g. fp32 (model.onnx), fp16, q4f16. */
+  /** onnx/ variant, e.g. fp32 (model.onnx), fp16, q4f16 (default: the only file, else the device's preferred one). */
   variant?: string;
   /** Execution device (default cpu); its CallRule gives the padding and where the KV cache lives. */
   device?: Device;
@@ -52,10 +55,15 @@ export class CausalLM {
   private kv: KvPair[];
   private readonly kvType: KvType;
   private readonly hasLogitsToKeep: boolean;
-  private readonly minTokens: number;
-  private readonly multiple: number;
-  private readonly align: number;
+  private minTokens: number;
+  private multiple: number;
+  private align: number;
   readonly device: Device;
+  /** The .onnx file loaded (the exactness probe keys its cache on it). */
+  readonly file: string;
+  /** Its variant (fp32 for model.onnx), and why it was picked when the folder held several. */
+  readonly variant: string;
+  readonly variantNote?: string;
   /** Set when the KV cache stays on the device: cuts it there (no CPU round trip). */
   private readonly slicer: KvSlicer | null;
   /** Seconds spent inside session.run, and the number of calls (for the engine-overhead benchmark). */
@@ -65,6 +73,7 @@ export class CausalLM {
   private constructor(
     private readonly session: ort.InferenceSession,
     dir: string,
+    choice: OnnxChoice,
     config: ModelConfig,
     kvType: KvType,
     device: Device,
@@ -72,6 +81,9 @@ export class CausalLM {
     opts: LoadOptions,
   ) {
     this.dir = dir;
+    this.file = choice.file;
+    this.variant = choice.variant;
+    this.variantNote = choice.note;
     this.config = config;
     this.kvType = kvType;
     this.device = device;
@@ -86,8 +98,9 @@ export class CausalLM {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CausalLM> {
     const config = readModelConfig(dir);
-    const file = findOnnxFile(dir, opts.variant ?? 'fp32');
     const device = opts.device ?? 'cpu';
+    const choice = chooseOnnxFile(dir, opts.variant, device);
+    const file = choice.file;
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
     const providers = executionProviders(device);
     let session: ort.InferenceSession;
@@ -115,7 +128,20 @@ export class CausalLM {
         throw new ModelDirError(`cannot build the KV-cache slicer on ${device}: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    return new CausalLM(session, dir, config, kvType, device, slicer, opts);
+    return new CausalLM(session, dir, choice, config, kvType, device, slicer, opts);
+  }
+
+  /** The call shape in force (the exactness probe tries several on one session). */
+  get callRule(): CallShape {
+    return { minTokensPerCall: this.minTokens, tokenMultiple: this.multiple, align: this.align };
+  }
+
+  /** Changes the call shape; empties the cache, since aligned calls need the cached ids from position 0. */
+  setCallRule(rule: CallShape): void {
+    this.minTokens = Math.max(1, rule.minTokensPerCall);
+    this.multiple = Math.max(1, rule.tokenMultiple);
+    this.align = Math.max(1, rule.align);
+    this.reset();
   }
 
   get length(): number {

@@ -21,12 +21,15 @@ export interface OnnxNode {
   inputs: string[];
   outputs: string[];
   name: string;
+  /** Integer attributes (e.g. Concat's axis); negative values are not supported by this writer. */
+  attrs?: Record<string, number | number[]>;
 }
 
 export interface OnnxInitializer {
   name: string;
-  /** int64 values (the only initializers the helper graphs need). */
+  /** int64 values, or float32 ones when `float32` is set (tests build tiny stand-in models with weights). */
   int64: number[];
+  float32?: Float32Array;
   dims: number[];
 }
 
@@ -66,6 +69,18 @@ function encodeNode(n: OnnxNode): Uint8Array {
   for (const o of n.outputs) w.string(2, o);
   w.string(3, n.name);
   w.string(4, n.op);
+  for (const [name, value] of Object.entries(n.attrs ?? {})) {
+    const a = new ProtoWriter();
+    a.string(1, name);
+    if (typeof value === 'number') {
+      a.varint(3, value);
+      a.varint(20, 2); // INT
+    } else {
+      for (const v of value) a.varint(8, v);
+      a.varint(20, 7); // INTS
+    }
+    w.message(5, a.bytes());
+  }
   return w.bytes();
 }
 
@@ -91,8 +106,12 @@ function encodeValueInfo(v: OnnxValueInfo): Uint8Array {
 function encodeInitializer(t: OnnxInitializer): Uint8Array {
   const w = new ProtoWriter();
   for (const d of t.dims) w.varint(1, d);
-  w.varint(2, ELEM_TYPE.int64);
+  w.varint(2, t.float32 ? ELEM_TYPE.float32 : ELEM_TYPE.int64);
   w.string(8, t.name);
+  if (t.float32) {
+    w.message(9, new Uint8Array(t.float32.buffer, t.float32.byteOffset, t.float32.byteLength));
+    return w.bytes();
+  }
   const raw = new DataView(new ArrayBuffer(8 * t.int64.length));
   t.int64.forEach((x, i) => raw.setBigInt64(8 * i, BigInt(x), true));
   w.message(9, new Uint8Array(raw.buffer));
