@@ -20,6 +20,9 @@ import { VegaLiteSpec } from './plot';
 export interface LatencyOptions {
   catalog?: string;
   target?: string;
+  /** The target's and the model drafters' ONNX variants (--variant, --drafter-variant). */
+  variant?: string;
+  'drafter-variant'?: string;
   threads?: number;
   fim?: string;
   drafters?: string[];

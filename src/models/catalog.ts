@@ -130,6 +130,11 @@ export function variantNames(entry: CatalogEntry): string[] {
   return Object.keys(entry.variants ?? {});
 }
 
+/** True for a variant the catalog marks "exact": false (never chosen automatically). */
+export function neverExact(entry: CatalogEntry, variant: string | undefined): boolean {
+  return variant !== undefined && entry.variants?.[variant]?.exact === false;
+}
+
 /** The variant used when none is named: defaultVariant, else the first one (undefined without variants). */
 export function defaultVariantOf(entry: CatalogEntry): string | undefined {
   return entry.defaultVariant ?? variantNames(entry)[0];
@@ -190,7 +195,8 @@ export function findDownloaded(entry: CatalogEntry, opts: ResolveOptions = {}): 
     return dir === undefined ? undefined : { dir, variant: opts.variant };
   }
   const first = defaultVariantOf(entry);
-  const order = first === undefined ? [undefined] : [first, ...variantNames(entry).filter((v) => v !== first)];
+  // A variant that can never be exact is used only when asked for by name.
+  const order = first === undefined ? [undefined] : [first, ...variantNames(entry).filter((v) => v !== first && !neverExact(entry, v))];
   for (const v of order) {
     const dir = downloadedDir(entry, v, cacheDir);
     if (dir !== undefined) return { dir, variant: v };
