@@ -6,10 +6,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as path from 'node:path';
 import { DrafterSpec, Engine, EngineInfo, EngineOptions } from '../engine/engine';
-import { Device, DeviceRequest, describeOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
+import { DeviceRequest, describeOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
 import { inexactMessage } from '../engine/exactness';
 import {
-  Catalog, CatalogEntry, catalogNotices, downloadedDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, loadCatalogOrBundled,
+  Catalog, CatalogEntry, catalogNotices, downloadedDeviceVariants, missingDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, loadCatalogOrBundled,
   ResolvedModel, resolveModel,
 } from '../models/catalog';
 import { UsageError } from './args';
@@ -108,13 +108,7 @@ export function targetVariants(catalog: Catalog, spec: string, resolved: Resolve
   if (explicit !== undefined) return { variant: explicit };
   const entry = findEntry(catalog, spec);
   const variants = deviceVariantsOf(catalog, spec, resolved.dir) ?? {};
-  const missingVariants: EngineOptions['missingVariants'] = {};
-  for (const [device, v] of Object.entries(entry?.deviceVariants ?? {}) as [Device, string][]) {
-    if (variants[device] !== undefined) continue;
-    missingVariants[device] = `model '${entry!.id}': its variant for ${device}, ${v}, is not downloaded` +
-      `${resolved.variant ? ` (${resolved.variant} is, but it is not the one measured exact on ${device})` : ''} — run ` +
-      `\`lockstep download ${entry!.id} --variant ${v}\`, or ask for a downloaded variant with --variant`;
-  }
+  const missingVariants = entry ? missingDeviceVariants(entry, variants, resolved.variant, 'ask for a downloaded variant with --variant') : {};
   return { variant: resolved.variant, variants, missingVariants };
 }
 

@@ -14,6 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Device } from '../engine/device';
 import { defaultModelsDir, findCompleteSnapshot, repoCacheDir } from './hubCache';
 import {
   Catalog, CatalogEntry, CatalogError, CatalogFileSpec, DeviceVariants, ModelFile, ModelSpecError,
@@ -223,6 +224,21 @@ export function downloadedDeviceVariants(entry: CatalogEntry, dir: string, opts:
       complete.set(variant, found !== undefined && path.resolve(found) === here);
     }
     if (complete.get(variant)) out[device] = variant;
+  }
+  return out;
+}
+
+/**
+ * For each device whose catalog variant is not among `downloaded`, the message saying so: the variant, why another
+ * downloaded one is not used instead, and the download command; `ask` says how to ask for a variant by name.
+ */
+export function missingDeviceVariants(entry: CatalogEntry, downloaded: DeviceVariants, resolvedVariant: string | undefined, ask: string): DeviceVariants {
+  const out: DeviceVariants = {};
+  for (const [device, v] of Object.entries(entry.deviceVariants ?? {}) as [Device, string][]) {
+    if (downloaded[device] !== undefined) continue;
+    const other = resolvedVariant === undefined ? '' : ` (${resolvedVariant} is, but it is not the one measured exact on ${device})`;
+    out[device] = `model '${entry.id}': its variant for ${device}, ${v}, is not downloaded${other} — run ` +
+      `\`lockstep download ${entry.id} --variant ${v}\`, or ${ask}`;
   }
   return out;
 }
