@@ -57,7 +57,8 @@ export class Engine {
         const target = await CausalLM.load(options.target, { threads: options.threads, variant, device, ...options.callRule });
         const verdict = await establishExactness(target, options, device, notes);
         const outcome: DeviceOutcome = {
-          requested, used: device, variant: target.variant, notes, fellBack: failed || (requested !== 'auto' && device !== requested),
+          // A folder's lone model.onnx is not called a variant (as before variants were chosen from folders).
+          requested, used: device, variant: variant ?? (target.variant === 'fp32' && !target.variantNote ? undefined : target.variant), notes, fellBack: failed || (requested !== 'auto' && device !== requested),
           ...(target.variantNote ? { variantNote: target.variantNote } : {}),
         };
         engine = new Engine(options.target, target, tokenizer, fim, options, outcome, verdict);
