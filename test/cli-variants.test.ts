@@ -65,20 +65,20 @@ test('an inexact target: complete says once that drafting is off; verify shows t
   assert.equal(c.code, 0, c.stderr);
   const said = c.stderr.split('\n').filter((l) => l.includes('drafting is off'));
   assert.equal(said.length, 1, c.stderr);
-  assert.match(said[0], /^lockstep: target .* \(int8 on cpu, default threads: not exact: drafting off \(0\/168 rows equal under the best rule tried\)\): .* The q4 or fp32 variant is exact on cpu\.$/);
+  assert.match(said[0], /^lockstep: target .* \(int8 on cpu, default threads: not exact: drafting off \(0\/24 rows equal under the best rule tried\)\): .* The q4 or fp32 variant is exact on cpu\.$/);
   assert.match(c.stderr, /acceptance n\/a \(no drafts\)/);
 
   const v = await run('verify', '--target', dir, '--drafter', DRAFTER_B_DIR, '--drafter', 'prompt-lookup', '--cases', '2', '--max-tokens', '8', '--gamma', '3');
   assert.equal(v.code, 0, v.stdout + v.stderr);
-  assert.match(v.stdout, /^exactness: int8 on cpu, default threads: not exact: drafting off \(0\/168 rows equal under the best rule tried\) \(cached probe\)$/m);
+  assert.match(v.stdout, /^exactness: int8 on cpu, default threads: not exact: drafting off \(0\/24 rows equal under the best rule tried\) \(cached probe\)$/m);
   assert.match(v.stdout, /verdict: IDENTICAL .* — drafting was off \(the target is not exact\), so every drafter ran plain decoding/);
   assert.equal(v.stderr.split('\n').filter((l) => l.includes('drafting is off')).length, 1, v.stderr);
 });
 
-test('verify on the shipped target shows "exact with calls of ≥ 2 tokens (168/168 rows equal)"', async () => {
+test('verify on the shipped target shows "exact with calls of ≥ 2 tokens (120/120 rows equal)"', async () => {
   const v = await run('verify', '--drafter', 'prompt-lookup', '--cases', '1', '--max-tokens', '4', '--gamma', '2', '--temperature', '0', '--threads', '1');
   assert.equal(v.code, 0, v.stdout + v.stderr);
-  assert.match(v.stdout, /^exactness: fp32 on cpu, 1 thread: exact with calls of ≥ 2 tokens \(168\/168 rows equal\)/m);
+  assert.match(v.stdout, /^exactness: fp32 on cpu, 1 thread: exact with calls of ≥ 2 tokens \(120\/120 rows equal\)/m);
 });
 
 test('a catalog target whose CPU variant (q4) is not downloaded names it and the download command; --variant uses another', async () => {

@@ -12,7 +12,7 @@ import type { CallShape, Device } from './device';
 import type { CausalLM } from './model';
 
 /** Bumped whenever the probe's sequence, groupings or rules change (old cached verdicts then no longer apply). */
-export const PROBE_VERSION = 1;
+export const PROBE_VERSION = 2;
 /** Tokens in the probe sequence: short, since one call of a 0.5B model on 2 cores costs ~0.15–0.9 s. */
 export const PROBE_TOKENS = 24;
 
@@ -30,10 +30,11 @@ export const CANDIDATE_RULES: readonly CandidateRule[] = [
 
 /**
  * Groupings, each a pattern of call sizes repeated until the sequence is fed; a negative step rolls the cache back by
- * that many tokens (rejected drafts), which are fed again by the next call.
+ * that many tokens (rejected drafts), which are fed again by the next call. Single-token calls (plain decoding) come
+ * after a prefill ([16, 1×8]) and among others; ~42 calls in all, since a call of a 0.5B model costs up to a second.
  */
 export const PROBE_GROUPINGS: readonly (readonly number[])[] = [
-  [1], [2], [3], [1, 4, 2, 7], [5, 1, 1, 9], [16, 1, 1, 1, 1, 1, 1, 1, 1], [4, -2, 5, -3, 3],
+  [16, 1, 1, 1, 1, 1, 1, 1, 1], [1, 4, 2, 7], [5, 1, 1, 9], [4, -2, 5, -3, 3], [3],
 ];
 
 export interface GroupingResult {
@@ -56,7 +57,7 @@ export interface ExactnessVerdict {
   /** The rule chosen (its id and words); undefined when no candidate was exact. */
   rule?: string;
   ruleLabel?: string;
-  /** Rows equal over every grouping of the chosen rule, or of the best rule tried when none was exact. */
+  /** Rows equal over the groupings run under the chosen rule, or the best rule tried when none was exact. */
   rowsEqual: number;
   rows: number;
   results: RuleResult[];
@@ -112,7 +113,7 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-async function probeRule(model: CausalLM, rule: CandidateRule, tokens: readonly number[]): Promise<RuleResult> {
+async function probeRule(model: CausalLM, rule: CandidateRule, tokens: readonly number[], full: boolean): Promise<RuleResult> {
   model.setCallRule(rule);
   const ref = await model.forward(tokens);
   const width = ref.width;
@@ -136,6 +137,8 @@ async function probeRule(model: CausalLM, rule: CandidateRule, tokens: readonly 
       pos += step;
     }
     groupings.push({ grouping: pattern.join(','), equal: ok.filter((x) => x).length, rows: tokens.length });
+    // One grouping off is enough to rule a rule out: the rest would only cost time.
+    if (!full && ok.includes(false)) break;
   }
   model.reset();
   return { rule: rule.id, exact: groupings.every((g) => g.equal === g.rows), groupings };
@@ -149,12 +152,13 @@ export interface ProbeContext {
 }
 
 /**
- * Runs the probe on a loaded target: each candidate rule in order until one is exact. Leaves the model on the chosen
+ * Runs the probe on a loaded target: each candidate rule in order until one is exact (a rule stops at its first
+ * grouping with a differing row, unless `full`). Leaves the model on the chosen
  * rule, or on `fallback` (the device's own rule, for plain decoding) when none is exact, with an empty cache and its
  * call counters as they were.
  */
 export async function probeExactness(
-  model: CausalLM, ctx: ProbeContext, fallback: CallShape, candidates: readonly CandidateRule[] = CANDIDATE_RULES,
+  model: CausalLM, ctx: ProbeContext, fallback: CallShape, candidates: readonly CandidateRule[] = CANDIDATE_RULES, full = false,
 ): Promise<ExactnessVerdict> {
   probes++;
   const t0 = performance.now();
@@ -164,7 +168,7 @@ export async function probeExactness(
   const results: RuleResult[] = [];
   let chosen: CandidateRule | undefined;
   for (const rule of candidates) {
-    const r = await probeRule(model, rule, tokens);
+    const r = await probeRule(model, rule, tokens, full);
     results.push(r);
     if (r.exact) {
       chosen = rule;
