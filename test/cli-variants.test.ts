@@ -114,3 +114,16 @@ test('a catalog target whose CPU variant (q4) is not downloaded names it and the
     else process.env.LOCKSTEP_MODELS_DIR = saved;
   }
 });
+
+test('lockstep download --list marks the variants that can never be exact, and q4 as the default', async () => {
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-empty-hub-'));
+  const r = await run('download', '--list', '--models-dir', empty);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /qwen2\.5-coder-0\.5b-instruct .*\n(?: {4}.*\n)*? {4}q4 \(default\) +~\S+ MB +not downloaded/);
+  assert.match(r.stdout, / {4}int8 \(never exact\) +~\S+ MB +not downloaded/);
+  const json = JSON.parse((await run('download', '--list', '--json', '--models-dir', empty)).stdout) as {
+    models: { id: string; variants?: { variant: string; exact?: false }[] }[];
+  };
+  const q = json.models.find((m) => m.id === 'qwen2.5-coder-0.5b-instruct')!;
+  assert.deepEqual(q.variants!.filter((v) => v.exact === false).map((v) => v.variant), ['int8']);
+});
