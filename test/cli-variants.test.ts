@@ -127,3 +127,13 @@ test('lockstep download --list marks the variants that can never be exact, and q
   const q = json.models.find((m) => m.id === 'qwen2.5-coder-0.5b-instruct')!;
   assert.deepEqual(q.variants!.filter((v) => v.exact === false).map((v) => v.variant), ['int8']);
 });
+
+test('bench and verify take --variant and --drafter-variant (help), and bench rejects a bad variant name', async () => {
+  for (const argv of [['bench', 'speed', '--help'], ['bench', 'invariance', '--help'], ['verify', '--help'], ['complete', '--help']]) {
+    const r = await run(...argv);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--variant V\b/, argv.join(' '));
+    assert.match(r.stdout, /--drafter-variant V\b/, argv.join(' '));
+  }
+  assertOneLineError(await run('bench', 'invariance', '--variant', 'x y'), /--variant expects a variant name/);
+});
