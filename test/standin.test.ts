@@ -44,6 +44,11 @@ test('the same options give byte-identical files, and a rerun keeps every file',
     assert.equal(rerun.skipped.length, Object.keys(ci.manifest.files).length);
     const reseeded = generateStandin({ size: 'ci', variants: ['q4'], out: again, seed: 1, drafterLayers: 0 });
     assert.ok(reseeded.written.includes('target/onnx/model_q4.onnx'), 'another seed must rewrite the file');
+    // Files from another version of the generator are made again, whatever their manifest says.
+    const manifestFile = path.join(again, 'standin.json');
+    fs.writeFileSync(manifestFile, fs.readFileSync(manifestFile, 'utf8').replace(/"code": "[0-9a-f]{64}"/, `"code": "${'0'.repeat(64)}"`));
+    const otherCode = generateStandin({ size: 'ci', variants: ['q4'], out: again, seed: 1, drafterLayers: 0 });
+    assert.ok(otherCode.written.includes('target/onnx/model_q4.onnx'));
   } finally {
     fs.rmSync(again, { recursive: true, force: true });
   }
@@ -184,10 +189,12 @@ test('the command line: defaults, the cache folder, and one clear message per ba
   assert.equal(o.size, 'ci');
   assert.equal(o.out, path.resolve('/tmp/cache/ci'));
   assert.deepEqual(o.variants, VARIANTS);
+  assert.equal(o.dryRun, false);
+  assert.deepEqual(parseArgs(['--dry-run'], {}) !== 'help' && parseArgs(['--dry-run'], {}), { ...o, out: path.join(os.homedir(), '.cache', 'lockstep', 'standin', 'ci'), dryRun: true });
   const home = parseArgs(['--size', '0.5b', '--variants', 'q4,fp32', '--accuracy-level', '4'], {});
   assert.deepEqual(home === 'help' ? home : [home.out, home.variants, home.accuracyLevel],
     [path.join(os.homedir(), '.cache', 'lockstep', 'standin', '0.5b'), ['fp32', 'q4'], 4]);
-  assert.throws(() => parseArgs(['--size', '7b'], {}), /--size must be one of 0\.5b, ci \(got 7b\)/);
+  assert.throws(() => parseArgs(['--size', '7b'], {}), /--size must be one of 0\.5b, 1\.5b, 3b, ci \(got 7b\)/);
   assert.throws(() => parseArgs(['--variants', 'fp8'], {}), /unknown fp8/);
   assert.throws(() => parseArgs(['--accuracy-level', '9'], {}), /from 0 to 4/);
   assert.throws(() => parseArgs(['--seed'], {}), /--seed needs a value/);

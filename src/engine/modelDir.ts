@@ -93,6 +93,12 @@ export const PREFERRED_VARIANTS: Readonly<Record<string, readonly string[]>> = {
   gpu: ['q4f16', 'fp16', 'q4', 'fp32'],
 };
 
+/**
+ * Variants measured exact on a device at the real Qwen2.5-Coder-0.5B shape (fp32, MatMulNBits q4 on the CPU): a
+ * downloaded one may stand in for the catalog's device variant. Nothing is listed for the GPU providers (not measured).
+ */
+export const MEASURED_EXACT: Readonly<Record<string, readonly string[]>> = { cpu: ['q4', 'fp32'] };
+
 /** The .onnx files under a model folder's onnx/, sorted. */
 export function onnxFilesIn(dir: string): string[] {
   const onnxDir = path.join(dir, 'onnx');

@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Device } from '../engine/device';
+import { MEASURED_EXACT } from '../engine/modelDir';
 import { defaultModelsDir, findCompleteSnapshot, repoCacheDir } from './hubCache';
 import {
   Catalog, CatalogEntry, CatalogError, CatalogFileSpec, DeviceVariants, ModelFile, ModelSpecError,
@@ -230,12 +231,14 @@ export function downloadedDeviceVariants(entry: CatalogEntry, dir: string, opts:
 
 /**
  * For each device whose catalog variant is not among `downloaded`, the message saying so: the variant, why another
- * downloaded one is not used instead, and the download command; `ask` says how to ask for a variant by name.
+ * downloaded one is not used instead, and the download command; `ask` says how to ask for a variant by name. A
+ * downloaded variant measured exact on the device (fp32 on the CPU) is used instead without a word.
  */
 export function missingDeviceVariants(entry: CatalogEntry, downloaded: DeviceVariants, resolvedVariant: string | undefined, ask: string): DeviceVariants {
   const out: DeviceVariants = {};
   for (const [device, v] of Object.entries(entry.deviceVariants ?? {}) as [Device, string][]) {
     if (downloaded[device] !== undefined) continue;
+    if (resolvedVariant !== undefined && resolvedVariant !== v && MEASURED_EXACT[device]?.includes(resolvedVariant)) continue;
     const other = resolvedVariant === undefined ? '' : ` (${resolvedVariant} is, but it is not the one measured exact on ${device})`;
     out[device] = `model '${entry.id}': its variant for ${device}, ${v}, is not downloaded${other} — run ` +
       `\`lockstep download ${entry.id} --variant ${v}\`, or ${ask}`;

@@ -1,5 +1,5 @@
 /**
- * Model folders for the exactness tests, built from the shipped target's tokenizer:
+ * Model folders for the exactness tests, built from the shipped target's tokenizer (src/onnx writes the graph):
  * - an "int8"-like stand-in whose rows depend on the other rows of their call, the way dynamic quantization's one
  *   activation scale per call does (embeddings rounded to a coarse grid scaled by the call's largest value), with
  *   logits that also depend on the cached K/V (so a prompt's grouping reaches later tokens);
@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeModel, OnnxNode } from '../../src/engine/onnxGraph';
+import { lazyOf, modelProto, type Initializer, type NodeSpec } from '../../src/onnx/onnxModel';
 import { TARGET_DIR } from './models';
 
 const V = 4096;
@@ -26,12 +26,16 @@ function weights(n: number, seed: number): Float32Array {
 
 /** The ONNX bytes of the call-dependent stand-in (1 layer, 1 KV head of size 4, vocabulary 4096). */
 export function callDependentModel(): Uint8Array {
-  const node = (op: string, inputs: string[], outputs: string[], attrs?: Record<string, number | number[]>): OnnxNode => ({
+  const node = (op: string, inputs: string[], outputs: string[], attrs?: Record<string, number | number[]>): NodeSpec => ({
     op, inputs, outputs, name: `${op}_${outputs[0]}`, attrs,
   });
-  return encodeModel({
-    name: 'call_dependent',
-    opset: 17,
+  const f32 = (name: string, data: Float32Array, dims: number[]): Initializer => ({
+    name, type: 'float32', dims, data: lazyOf(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)),
+  });
+  return modelProto({
+    graphName: 'call_dependent',
+    producer: 'lockstep-tests',
+    opsets: [{ domain: '', version: 17 }],
     inputs: [
       { name: 'input_ids', type: 'int64', dims: [1, 'seq'] },
       { name: 'attention_mask', type: 'int64', dims: [1, 'total'] },
@@ -45,10 +49,10 @@ export function callDependentModel(): Uint8Array {
       { name: 'present.0.value', type: 'float32', dims: [1, 1, 'total', D] },
     ],
     initializers: [
-      { name: 'emb', int64: [], float32: weights(V * D, 1), dims: [V, D] },
-      { name: 'wout', int64: [], float32: weights(D * V, 2), dims: [D, V] },
-      { name: 'two', int64: [], float32: Float32Array.of(2), dims: [] },
-      { name: 'axis1', int64: [1], dims: [1] },
+      f32('emb', weights(V * D, 1), [V, D]),
+      f32('wout', weights(D * V, 2), [D, V]),
+      f32('two', Float32Array.of(2), []),
+      { name: 'axis1', type: 'int64', dims: [1], data: lazyOf(new Uint8Array(BigInt64Array.of(1n).buffer)) },
     ],
     nodes: [
       node('Gather', ['emb', 'input_ids'], ['e']),
@@ -68,7 +72,7 @@ export function callDependentModel(): Uint8Array {
       node('Squeeze', ['h', 'axis1'], ['h3']),
       node('MatMul', ['h3', 'wout'], ['logits']),
     ],
-  });
+  }).encode();
 }
 
 function baseFolder(prefix: string): string {

@@ -1,10 +1,11 @@
 /**
- * The stand-in's sizes and the Hugging Face files that describe them. `0.5b` has Qwen2.5-Coder-0.5B's config numbers;
- * `ci` keeps its vocabulary, operators and file layout and shrinks the rest so tests generate it in seconds.
+ * The stand-in's sizes and the Hugging Face files that describe them. `0.5b`, `1.5b` and `3b` have Qwen2.5-Coder's
+ * config numbers (the catalog's models); `ci` keeps their vocabulary, operators and file layout and shrinks the rest
+ * so tests generate it in seconds.
  */
 
-export type SizeName = '0.5b' | 'ci';
-export const SIZES: SizeName[] = ['0.5b', 'ci'];
+export type SizeName = '0.5b' | '1.5b' | '3b' | 'ci';
+export const SIZES: SizeName[] = ['0.5b', '1.5b', '3b', 'ci'];
 
 export interface StandinShape {
   hidden: number;
@@ -19,17 +20,28 @@ export interface StandinShape {
   rmsEps: number;
   /** The drafter's layers: the target's first ones, then its final norm and tied head (early exit). */
   drafterLayers: number;
+  /**
+   * Whether the files store the tied head as its own transposed copy (quantized in q4/int8 files), as onnx-community's
+   * 0.5B (fp32 2.5 GB = 494M parameters + a second 136M embedding) and 3B (q4 3.19 GB) files do; its 1.5B files
+   * store the embedding once (fp32 6.2 GB, q4 1.79 GB) and the head multiplies by its transpose, unquantized.
+   */
+  headCopy: boolean;
 }
 
 const QWEN_0_5B: StandinShape = {
   hidden: 896, layers: 24, heads: 14, kvHeads: 2, headDim: 64, intermediate: 4864, vocab: 151936,
-  maxPositions: 32768, ropeTheta: 1_000_000, rmsEps: 1e-6, drafterLayers: 2,
+  maxPositions: 32768, ropeTheta: 1_000_000, rmsEps: 1e-6, drafterLayers: 2, headCopy: true,
 };
 
-const CI: StandinShape = { ...QWEN_0_5B, hidden: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, intermediate: 128, drafterLayers: 1 };
+const SHAPES: Record<SizeName, StandinShape> = {
+  '0.5b': QWEN_0_5B,
+  '1.5b': { ...QWEN_0_5B, hidden: 1536, layers: 28, heads: 12, headDim: 128, intermediate: 8960, headCopy: false },
+  '3b': { ...QWEN_0_5B, hidden: 2048, layers: 36, heads: 16, headDim: 128, intermediate: 11008 },
+  ci: { ...QWEN_0_5B, hidden: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, intermediate: 128, drafterLayers: 1 },
+};
 
 export function shapeOf(size: SizeName): StandinShape {
-  return size === 'ci' ? { ...CI } : { ...QWEN_0_5B };
+  return { ...SHAPES[size] };
 }
 
 export const BOS_ID = 151643;

@@ -3,7 +3,7 @@
  * (config.json, generation_config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx + model.onnx_data,
  * onnx/model_{fp16,q4,q4f16,int8}.onnx), and `standin.json`, the options and every file's size and sha256. Files are a
  * function of the options only, so a second run with the same options gives the same bytes; it skips every file the
- * manifest lists with the same options whose size and sha256 still match.
+ * manifest lists with the same options and generator code whose size and sha256 still match.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -33,6 +33,8 @@ export interface FileRecord {
 export interface StandinManifest {
   generator: 'lockstep-standin';
   format: 1;
+  /** sha256 of the generator's own code: files from another version of it are made again, never trusted. */
+  code: string;
   options: { size: SizeName; seed: number; accuracyLevel: number | null; drafterLayers: number };
   shape: StandinShape;
   files: Record<string, FileRecord>;
@@ -56,6 +58,28 @@ export function onnxFiles(variant: Variant, external: boolean): string[] {
   return external ? [`onnx/${base}.onnx`, `onnx/${base}.onnx_data`] : [`onnx/${base}.onnx`];
 }
 
+/**
+ * The files a variant's model takes and their total bytes, without making any weights: fp32 always has its side
+ * file (as the real exports), any other variant only when the model would pass protobuf's limit.
+ */
+export function plannedLayout(shape: StandinShape, variant: Variant, layers = shape.layers): { files: string[]; bytes: number } {
+  const spec = buildGraph(shape, { variant, layers }, () => {
+    throw new Error('plannedLayout makes no weights');
+  });
+  const bytes = modelProto(spec).size();
+  return { files: onnxFiles(variant, variant === 'fp32' || bytes > INLINE_LIMIT), bytes };
+}
+
+/** The modules whose code decides the bytes written (compiled JavaScript, next to this one). */
+export function generatorFingerprint(): string {
+  const h = crypto.createHash('sha256');
+  for (const m of ['./config', './graph', './tokenizer', './weights', './generate', '../../src/onnx/onnxModel', '../../src/onnx/protoWriter',
+    '../../src/onnx/float16', '../../src/onnx/quantize']) {
+    h.update(fs.readFileSync(require.resolve(m)));
+  }
+  return h.digest('hex');
+}
+
 export function sha256File(file: string): string {
   const h = crypto.createHash('sha256');
   const fd = fs.openSync(file, 'r');
@@ -77,8 +101,9 @@ export function generateStandin(opts: StandinOptions, log: (line: string) => voi
   const options = { size: opts.size, seed: opts.seed, accuracyLevel: opts.accuracyLevel ?? null, drafterLayers: shape.drafterLayers };
   const manifestFile = path.join(opts.out, MANIFEST);
   const old = readManifest(manifestFile);
-  const sameOptions = old !== undefined && JSON.stringify(old.options) === JSON.stringify(options);
-  const manifest: StandinManifest = { generator: 'lockstep-standin', format: FORMAT, options, shape, files: {} };
+  const code = generatorFingerprint();
+  const sameOptions = old !== undefined && old.code === code && JSON.stringify(old.options) === JSON.stringify(options);
+  const manifest: StandinManifest = { generator: 'lockstep-standin', format: FORMAT, code, options, shape, files: {} };
   const result: StandinResult = { target: path.join(opts.out, 'target'), manifest, written: [], skipped: [] };
   fs.mkdirSync(opts.out, { recursive: true });
   // The old manifest goes first: an interrupted run must not leave one that vouches for half-written files.
@@ -126,8 +151,8 @@ export function generateStandin(opts: StandinOptions, log: (line: string) => voi
     fs.mkdirSync(path.join(opts.out, m.dir, 'onnx'), { recursive: true });
     for (const variant of opts.variants) {
       const spec = buildGraph(shape, { variant, layers: m.layers, accuracyLevel: opts.accuracyLevel }, weights);
-      const external = variant === 'fp32' || modelProto(spec).size() > INLINE_LIMIT;
-      const rels = onnxFiles(variant, external).map((f) => `${m.dir}/${f}`);
+      const rels = plannedLayout(shape, variant, m.layers).files.map((f) => `${m.dir}/${f}`);
+      const external = rels.length > 1;
       if (rels.every(unchanged)) {
         log(`${rels.join(' + ')}: unchanged`);
         continue;

@@ -188,7 +188,11 @@ class GraphBuilder {
     const kn = (): Float32Array => (tied ? transpose(this.w(wname), n, k) : this.w(wname));
     let y: string;
     const v = this.o.variant;
-    if (v === 'q4' || v === 'q4f16') {
+    if (tied && !this.s.headCopy) {
+      // The head reads the embedding itself (one stored copy); int8 dequantizes the stored int8 table.
+      const table = v === 'int8' ? this.op('DequantizeLinear', [`${wname}_quantized`, `${wname}_scale`, `${wname}_zero_point`]) : wname;
+      y = this.op('MatMul', [x, this.op('Transpose', [table], { perm: [1, 0] })], undefined, out);
+    } else if (v === 'q4' || v === 'q4f16') {
       // The embedding's rows are the head's output columns: quantize them as they are.
       const q = quantizedOnce((): Q4Weights => quantizeQ4(this.w(wname), k, n, Q4_BLOCK, tied), (x) => x.scales);
       const blocks = k / Q4_BLOCK;

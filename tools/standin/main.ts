@@ -4,26 +4,32 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SIZES, SizeName } from './config';
+import { SIZES, SizeName, shapeOf } from './config';
 import { VARIANTS, Variant } from './graph';
-import { StandinOptions, generateStandin } from './generate';
+import { StandinOptions, generateStandin, plannedLayout } from './generate';
 
 const HELP = `npm run standin -- [options]      (node out/tools/standin/main.js after npx tsc -p .)
 
 Writes <out>/target and <out>/drafter, Hugging Face model folders in onnx-community's Qwen2.5-Coder layout with
 random weights, and <out>/standin.json (options, sizes, sha256). Same options, same bytes; unchanged files are kept.
 
-  --size 0.5b|ci            0.5b: Qwen2.5-Coder-0.5B's config (24 layers, hidden 896; ~2.5 GB fp32); ci: 2 layers,
-                            hidden 64, same vocabulary and layout (tens of MB). Default ci.
+  --size 0.5b|1.5b|3b|ci    0.5b: Qwen2.5-Coder-0.5B's config (24 layers, hidden 896; ~2.5 GB fp32); 1.5b, 3b: those
+                            models' configs (6–12 GB fp32); ci: 2 layers, hidden 64, same vocabulary and layout
+                            (tens of MB). Default ci.
   --variants LIST           comma-separated from ${VARIANTS.join(',')} (default all)
   --out DIR                 default $LOCKSTEP_STANDIN_CACHE/<size>, else ~/.cache/lockstep/standin/<size>
   --seed N                  weights' seed (default 0)
   --accuracy-level N        MatMulNBits accuracy_level of q4/q4f16 (0–4; default: not written, as transformers.js)
-  --drafter-layers N        the early-exit drafter's layers (default 2 for 0.5b, 1 for ci; 0 = no drafter)
+  --drafter-layers N        the early-exit drafter's layers (default 2, 1 for ci; 0 = no drafter)
+  --dry-run                 print each variant's files and bytes for the target, write nothing
 `;
 
-export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): StandinOptions | 'help' {
-  const o: Partial<StandinOptions> & { size: SizeName } = { size: 'ci', seed: 0, variants: [...VARIANTS] };
+export interface CliOptions extends StandinOptions {
+  dryRun: boolean;
+}
+
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' {
+  const o: Partial<CliOptions> & { size: SizeName } = { size: 'ci', seed: 0, variants: [...VARIANTS], dryRun: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') return 'help';
@@ -50,14 +56,15 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     else if (a === '--seed') o.seed = int(value(), 0, Number.MAX_SAFE_INTEGER);
     else if (a === '--accuracy-level') o.accuracyLevel = int(value(), 0, 4);
     else if (a === '--drafter-layers') o.drafterLayers = int(value(), 0, 1000);
+    else if (a === '--dry-run') o.dryRun = true;
     else throw new Error(`unknown option ${a} (see --help)`);
   }
   const root = env.LOCKSTEP_STANDIN_CACHE ? path.resolve(env.LOCKSTEP_STANDIN_CACHE) : path.join(os.homedir(), '.cache', 'lockstep', 'standin');
-  return { ...o, out: o.out ?? path.join(root, o.size), seed: o.seed ?? 0, variants: o.variants ?? [...VARIANTS] };
+  return { ...o, out: o.out ?? path.join(root, o.size), seed: o.seed ?? 0, variants: o.variants ?? [...VARIANTS], dryRun: o.dryRun ?? false };
 }
 
 function main(): void {
-  let opts: StandinOptions | 'help';
+  let opts: CliOptions | 'help';
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (e) {
@@ -66,6 +73,13 @@ function main(): void {
   }
   if (opts === 'help') {
     process.stdout.write(HELP);
+    return;
+  }
+  if (opts.dryRun) {
+    for (const v of opts.variants) {
+      const p = plannedLayout(shapeOf(opts.size), v);
+      process.stdout.write(`${v.padEnd(6)} ${(p.bytes / 1e9).toFixed(3)} GB  ${p.files.join(' + ')}\n`);
+    }
     return;
   }
   const started = Date.now();
