@@ -142,6 +142,7 @@ async function speed(ctx: Ctx): Promise<BenchReport> {
   const models = quick ? modelDrafters(o as { catalog?: string; target?: string }, cwd).slice(0, 1) : [];
   const r = await runBench({
     catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    variant: o.variant as string | undefined, 'drafter-variant': o['drafter-variant'] as string | undefined,
     device: o.device as DeviceRequest | undefined,
     drafters: list<string>(o.drafter) ?? (quick ? ['prompt-lookup', ...models] : undefined),
     couplings: list(o.coupling) ?? (quick ? ['gumbel', 'standard'] : undefined),
@@ -161,6 +162,7 @@ async function coupling(ctx: Ctx): Promise<CouplingReport> {
   const quick = o.quick === true;
   const r = await runCoupling({
     catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    variant: o.variant as string | undefined, 'drafter-variant': o['drafter-variant'] as string | undefined,
     drafters: list(o.drafter), temperatures: list(o.temperature),
     prompts: (o.prompts as number | undefined) ?? (quick ? 1 : undefined),
     positions: (o.positions as number | undefined) ?? (quick ? 8 : undefined),
@@ -176,6 +178,7 @@ async function overhead(ctx: Ctx): Promise<OverheadReport> {
   const quick = o.quick === true;
   const r = await runOverhead({
     catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    variant: o.variant as string | undefined, 'drafter-variant': o['drafter-variant'] as string | undefined,
     drafter: o.drafter as string | undefined,
     prompts: (o.prompts as number | undefined) ?? (quick ? 1 : undefined),
     maxTokens: (o['max-tokens'] as number | undefined) ?? (quick ? 16 : undefined),
@@ -193,6 +196,7 @@ async function invariance(ctx: Ctx): Promise<InvarianceReport> {
   const models = quick ? modelDrafters(o as { catalog?: string; target?: string }, cwd).slice(0, 1) : [];
   const r = await runInvariance({
     catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    variant: o.variant as string | undefined, 'drafter-variant': o['drafter-variant'] as string | undefined,
     device: o.device as DeviceRequest | undefined,
     drafters: list<string>(o.drafter) ?? (quick ? [...models, 'prompt-lookup'] : undefined),
     couplings: list(o.coupling), gammas: list(o.gamma) ?? (quick ? [1, 3] : undefined),
@@ -212,6 +216,7 @@ async function latency(ctx: Ctx): Promise<LatencyReport> {
   const quick = o.quick === true;
   const r = await runLatency({
     catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    variant: o.variant as string | undefined, 'drafter-variant': o['drafter-variant'] as string | undefined,
     drafters: list(o.drafter), coupling: o.coupling as LatencyReport['coupling'] | undefined,
     temperature: o.temperature as number | undefined, gamma: o.gamma as number | 'auto' | undefined,
     prompts: (o.prompts as number | undefined) ?? (quick ? 3 : undefined),

@@ -26,6 +26,9 @@ import { VegaLiteSpec } from './plot';
 export interface CouplingOptions {
   catalog?: string;
   target?: string;
+  /** The target's and the model drafters' ONNX variants (--variant, --drafter-variant). */
+  variant?: string;
+  'drafter-variant'?: string;
   threads?: number;
   fim?: string;
   /** Model drafters to compare with the target (default: the target's recommended drafter). */

@@ -21,6 +21,9 @@ import { ContextAssemblyRow, formatContextAssembly, timeContextAssembly } from '
 export interface LatencyOptions {
   catalog?: string;
   target?: string;
+  /** The target's and the model drafters' ONNX variants (--variant, --drafter-variant). */
+  variant?: string;
+  'drafter-variant'?: string;
   threads?: number;
   fim?: string;
   drafters?: string[];

@@ -4,6 +4,7 @@
  */
 import * as A from '../src/cli/args';
 import { DEVICE_REQUESTS } from '../src/engine/device';
+import { commonDefs } from '../src/cli/options';
 import { COUPLING_DEFAULTS } from './coupling';
 import { INVARIANCE_DEFAULTS } from './invariance';
 import { LATENCY_DEFAULTS } from './latency';
@@ -30,6 +31,8 @@ export const common = {
   quiet: A.flag('no progress lines on stderr'),
   catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
   target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
+  variant: commonDefs.variant,
+  'drafter-variant': commonDefs['drafter-variant'],
   threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
   device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', 'execution device for speed and invariance: auto | cpu | webgpu | cuda | dml | coreml (default cpu)'),
   fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),

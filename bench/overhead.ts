@@ -28,6 +28,9 @@ import { VegaLiteSpec } from './plot';
 export interface OverheadOptions {
   catalog?: string;
   target?: string;
+  /** The target's and the model drafters' ONNX variants (--variant, --drafter-variant). */
+  variant?: string;
+  'drafter-variant'?: string;
   threads?: number;
   fim?: string;
   /** The model drafter (default: the target's recommended one). */

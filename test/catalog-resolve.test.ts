@@ -49,11 +49,16 @@ describe('resolving downloadable ids', () => {
     fs.mkdirSync(path.dirname(marker), { recursive: true });
     fs.writeFileSync(marker, '');
     const snap = path.join(repoDir, 'snapshots', commit);
-    assert.deepEqual(resolveModel(id, catalog, root, { cacheDir }), { dir: snap, entry, variant: 'int8' });
-    // The default variant wins once it is there too.
+    // int8 is marked "exact": false: used only when asked for by name.
+    assert.equal(findDownloaded(entry, { cacheDir }), undefined);
+    assert.deepEqual(resolveModel(id, catalog, root, { cacheDir, variant: 'int8' }), { dir: snap, entry, variant: 'int8' });
     put('onnx/model_q4f16.onnx');
     fs.writeFileSync(path.join(repoDir, '.no_exist', commit, 'onnx', 'model_q4f16.onnx_data'), '');
-    assert.equal(resolveModel(id, catalog, root, { cacheDir }).variant, 'q4f16');
+    assert.deepEqual(resolveModel(id, catalog, root, { cacheDir }), { dir: snap, entry, variant: 'q4f16' });
+    // The default variant (q4) wins once it is there too.
+    put('onnx/model_q4.onnx');
+    fs.writeFileSync(path.join(repoDir, '.no_exist', commit, 'onnx', 'model_q4.onnx_data'), '');
+    assert.equal(resolveModel(id, catalog, root, { cacheDir }).variant, 'q4');
     assert.equal(resolveModel(id, catalog, root, { cacheDir, variant: 'int8' }).variant, 'int8');
     // The environment decides the default models directory.
     assert.equal(resolveModelDir(id, catalog, root, { env: { HF_HUB_CACHE: cacheDir } }), snap);

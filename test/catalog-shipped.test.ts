@@ -54,6 +54,16 @@ describe('the shipped models.json', () => {
     }
   });
 
+  test('exactness labels: dynamic int8 is marked never exact, with why; the default variant is q4 (exact on the CPU)', () => {
+    for (const m of catalog.models.filter(isDownloadable)) {
+      assert.equal(m.defaultVariant, 'q4', m.id);
+      for (const [name, v] of Object.entries(m.variants ?? {})) {
+        assert.equal(v.exact, name === 'int8' ? false : undefined, `${m.id} ${name}`);
+        if (name === 'int8') assert.match(v.inexact ?? '', /one activation scale per call/);
+      }
+    }
+  });
+
   test('the Qwen2.5-Coder pair: complete file lists, and every unchecked fact marked as such', () => {
     const target = catalog.models.find((m) => m.repo === 'onnx-community/Qwen2.5-Coder-1.5B');
     const drafter = catalog.models.find((m) => m.repo === 'onnx-community/Qwen2.5-Coder-0.5B-Instruct');

@@ -74,6 +74,9 @@ const BAD: [string, (e: any) => void, string][] = [
   ['deviceVariants naming an upper-case variant', (e) => (e.deviceVariants = { cpu: 'INT8' }), 'deviceVariants.cpu'],
   ['deviceVariants with a non-string variant', (e) => (e.deviceVariants = { webgpu: 4 }), 'deviceVariants.webgpu'],
   ['deviceVariants without variants', (e) => (delete e.variants, delete e.defaultVariant, (e.deviceVariants = { cpu: 'int8' })), 'deviceVariants'],
+  ['exact: true (only false is a label; the rest is probed)', (e) => (e.variants.int8.exact = true), 'variants.int8.exact'],
+  ['exact: false without the reason', (e) => (e.variants.int8.exact = false), 'variants.int8.inexact'],
+  ['a reason without exact: false', (e) => (e.variants.int8.inexact = 'one scale per call'), 'variants.int8.inexact'],
 ];
 
 /** Mutations of a bundled entry that both the schema and the loader must refuse (all name "bundled"). */
@@ -124,6 +127,9 @@ describe('catalog validation', () => {
       [(c) => (c.models[1].verify = 'pinned'), /field "verify" is "pinned" but the commit is not a 40-hex commit; pin it, or use "on-first-download"/, ['small']],
       [(c) => ((c.models[1].verify = 'pinned'), (c.models[1].commit = 'c'.repeat(40))), /field "verify" is "pinned" but "config\.json" has no size or sha256/, ['small']],
       [(c) => (c.models[1].deviceVariants = { cpu: 'int8', webgpu: 'fp16' }), /models\[1\] \(id "hub-model"\): field "deviceVariants\.webgpu" must name one of the variants \(q4f16, int8\) \(got "fp16"\)/, ['small']],
+      // A variant that can never be exact is never chosen automatically.
+      [(c) => (Object.assign(c.models[1].variants.int8, { exact: false, inexact: 'one scale per call' }), (c.models[1].deviceVariants = { cpu: 'int8' })), /field "deviceVariants\.cpu" must not be a variant marked "exact": false \(it is never chosen automatically\) \(got "int8"\)/, ['small']],
+      [(c) => (Object.assign(c.models[1].variants.int8, { exact: false, inexact: 'one scale per call' }), (c.models[1].defaultVariant = 'int8')), /field "defaultVariant" must not be a variant marked "exact": false \(got "int8"\)/, ['small']],
       // The later of two entries with one id is the one left out.
       [(c) => c.models.push({ ...bundledEntry(), name: 'again' }), /^models\.json: models\[2\] \(id "small"\): field "id" repeats the id of models\[0\] \(got "small"\) — entry skipped$/, ['small', 'hub-model']],
       // A recommended drafter that is unusable is dropped; the target stays.

@@ -146,7 +146,11 @@ test('bad model directories give clear errors', async () => {
 
   const noOnnx = tempModelCopy(DRAFTER_A_DIR);
   fs.renameSync(path.join(noOnnx, 'onnx', 'model.onnx'), path.join(noOnnx, 'onnx', 'model_q4.onnx'));
-  await assert.rejects(CausalLM.load(noOnnx), /no ONNX file for variant "fp32".*this directory has: model_q4\.onnx/);
+  // A folder whose only file is model_q4.onnx loads it; asking for fp32 there names what it has.
+  const only = await CausalLM.load(noOnnx);
+  assert.equal(only.variant, 'q4');
+  await only.dispose();
+  await assert.rejects(CausalLM.load(noOnnx, { variant: 'fp32' }), /no ONNX file for variant "fp32".*this directory has: q4 \(onnx\/model_q4\.onnx\)/);
 
   const corrupt = tempModelCopy(DRAFTER_A_DIR);
   fs.writeFileSync(path.join(corrupt, 'onnx', 'model.onnx'), '<!DOCTYPE html><html>404</html>');

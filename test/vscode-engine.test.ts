@@ -47,7 +47,9 @@ describe('EngineHost', () => {
     assert.ok(logs.some((l) => /^info loading target .*; device: auto/.test(l)), logs.join('\n'));
     const info = await host.ready();
     assert.equal(info.device.requested, 'auto');
-    assert.ok(logs.some((l) => l.startsWith('info engine ready in ') && l.endsWith(`; ${describeDevice(info.device)}`)), logs.join('\n'));
+    assert.ok(logs.some((l) => l.startsWith('info engine ready in ') && l.includes(`; ${describeDevice(info.device)}; exactness: `)), logs.join('\n'));
+    // The exactness verdict follows the device, with whether it was probed now or read from the cache.
+    assert.ok(logs.some((l) => /; exactness: fp32 on cpu, 1 thread: exact with calls of ≥ 2 tokens \(120\/120 rows equal\) \((cached|probed in [\d.]+ s)\)$/.test(l)), logs.join('\n'));
   });
 
   test('the ready state carries the device outcome (the controller\'s notice and tooltip read it)', async () => {

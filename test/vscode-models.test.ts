@@ -159,39 +159,69 @@ describe('planEngine', () => {
     assert.notEqual(cpu.key, gpu.key);
     assert.equal(engineCovers(cpu.options, gpu.options), false);
   });
-  test('per-device variants of a downloaded target and drafter: only the downloaded ones, the resolved variant as fallback', () => {
+  test('per-device variants of a downloaded target and drafter: the downloaded ones; a device whose variant is missing says so', () => {
     const e = cacheWith('cache-qwen', {
       'qwen2.5-coder-1.5b': ['q4f16', 'q4'],
       'qwen2.5-coder-0.5b-instruct': ['q4f16'],
     });
-    const p = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'auto', device: 'auto' }, e);
-    assert.equal(p.options.device, 'auto');
-    assert.equal(p.options.variant, 'q4f16');
-    // fp16 (cuda, dml, coreml) is not downloaded: those devices load q4f16, the resolved variant.
+    const p = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'auto', device: 'cpu' }, e);
+    assert.equal(p.options.device, 'cpu');
+    assert.equal(p.options.variant, 'q4');
     assert.deepEqual(p.options.variants, { cpu: 'q4', webgpu: 'q4f16' });
+    // fp16 (cuda, dml, coreml) is not downloaded: those devices are skipped with the message, not given q4.
+    assert.deepEqual(Object.keys(p.options.missingVariants ?? {}), ['cuda', 'dml', 'coreml']);
+    assert.match(p.options.missingVariants!.cuda!, /its variant for cuda, fp16, is not downloaded \(q4 is, .*\) — run `lockstep download qwen2\.5-coder-1\.5b --variant fp16`, or set lockstep\.targetVariant/);
+    // A drafter's variant changes only the speed: it keeps the one downloaded.
     assert.deepEqual(p.options.drafters, [{
       name: 'qwen2.5-coder-0.5b-instruct', dir: p.options.drafters![0].dir, variant: 'q4f16', variants: { webgpu: 'q4f16' },
     }]);
-    // A drafter named in the settings gets its per-device variants too.
-    const named = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'prompt-lookup+qwen2.5-coder-0.5b-instruct' }, e);
+    const named = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'prompt-lookup+qwen2.5-coder-0.5b-instruct', device: 'cpu' }, e);
     assert.deepEqual(named.options.drafters?.[0].variants, { webgpu: 'q4f16' });
-    // So does every drafter Verify loads.
     const loads = verifyDrafters(p.target, e).flatMap((d) => (d.load ? [d.load] : []));
     assert.ok(loads.length > 0 && loads.every((l) => JSON.stringify(l.variants) === JSON.stringify({ webgpu: 'q4f16' })));
   });
-  test('only the CPU\'s variant downloaded: it is the resolved variant too, and the only per-device one', () => {
-    const e = cacheWith('cache-q4', { 'qwen2.5-coder-1.5b': ['q4'] });
-    const p = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'none', device: 'webgpu' }, e);
-    assert.equal(p.options.variant, 'q4');
-    assert.deepEqual(p.options.variants, { cpu: 'q4' });
-    assert.equal(p.options.device, 'webgpu');
+  test('only q4f16 downloaded and the CPU asked for: the plan fails naming q4 and the download command, not silently q4f16', () => {
+    const e = cacheWith('cache-q4f16', { 'qwen2.5-coder-1.5b': ['q4f16'] });
+    assert.throws(
+      () => planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'none', device: 'cpu' }, e),
+      (err: Error) => err.message === "model 'qwen2.5-coder-1.5b': its variant for cpu, q4, is not downloaded (q4f16 is, but it is not the one measured " +
+        'exact on cpu) — run `lockstep download qwen2.5-coder-1.5b --variant q4`, or set lockstep.targetVariant to a downloaded variant',
+    );
+    // Asked for by name, q4f16 is used on every device (the exactness probe then decides drafting).
+    const asked = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', targetVariant: 'q4f16', drafter: 'none', device: 'cpu' }, e);
+    assert.equal(asked.options.variant, 'q4f16');
+    assert.equal(asked.options.variants, undefined);
+    assert.equal(asked.options.missingVariants, undefined);
+    assert.deepEqual(asked.notes, []);
+    // A variant the model lacks, or one not downloaded: a note, and the automatic choice (here: the CPU's q4 is missing).
+    const bad = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', targetVariant: 'fp64', drafter: 'none', device: 'webgpu' }, e);
+    assert.deepEqual(bad.notes, ['setting "lockstep.targetVariant" is "fp64" but model \'qwen2.5-coder-1.5b\' has no variant "fp64" (variants: fp32, fp16, q4, q4f16, int8); using the automatic choice']);
+    assert.equal(bad.options.variant, 'q4f16');
+    assert.deepEqual(bad.options.variants, { webgpu: 'q4f16' });
   });
   test('a new download changes the plan (the engine restarts onto the better variant)', () => {
-    const before = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'none' }, cacheWith('cache-grow', { 'qwen2.5-coder-1.5b': ['q4f16'] }));
-    const after = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'none' }, cacheWith('cache-grow', { 'qwen2.5-coder-1.5b': ['fp16'] }));
+    const before = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'none', device: 'webgpu' }, cacheWith('cache-grow', { 'qwen2.5-coder-1.5b': ['q4f16'] }));
+    const after = planEngine({ ...DEFAULT_SETTINGS, target: 'qwen2.5-coder-1.5b', drafter: 'none', device: 'webgpu' }, cacheWith('cache-grow', { 'qwen2.5-coder-1.5b': ['q4'] }));
     assert.deepEqual(before.options.variants, { webgpu: 'q4f16' });
-    assert.deepEqual(after.options.variants, { webgpu: 'q4f16', cuda: 'fp16', dml: 'fp16', coreml: 'fp16' });
+    assert.deepEqual(after.options.variants, { cpu: 'q4', webgpu: 'q4f16' });
     assert.equal(engineCovers(before.options, after.options), false);
+  });
+  test('targetVariant and drafterVariant on model folders: used when the file is there, else a note and the automatic choice', () => {
+    const folder = fs.mkdtempSync(path.join(tmp, 'folder-'));
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(target.dir, f), path.join(folder, f));
+    fs.mkdirSync(path.join(folder, 'onnx'));
+    for (const f of ['model.onnx', 'model_q4.onnx']) fs.writeFileSync(path.join(folder, 'onnx', f), 'onnx');
+    const q4 = planEngine({ ...DEFAULT_SETTINGS, target: folder, targetVariant: 'q4', drafter: 'lockstep-drafter-a', drafterVariant: 'fp32' }, env);
+    assert.equal(q4.options.variant, 'q4');
+    assert.deepEqual(q4.options.drafters?.[0], { name: 'lockstep-drafter-a', dir: path.join(root, 'models', 'lockstep-drafter-a'), variant: 'fp32' });
+    assert.deepEqual(q4.notes, []);
+    const missing = planEngine({ ...DEFAULT_SETTINGS, target: folder, targetVariant: 'int8', drafter: 'lockstep-drafter-a', drafterVariant: 'q4' }, env);
+    assert.equal(missing.options.variant, undefined);
+    assert.deepEqual(missing.notes, [
+      `setting "lockstep.targetVariant" is "int8" but ${folder} has no onnx/model_int8.onnx (variants there: fp32, q4); using the automatic choice`,
+      `setting "lockstep.drafterVariant" is "q4" but ${path.join(root, 'models', 'lockstep-drafter-a')} has no onnx/model_q4.onnx (variants there: fp32); drafter lockstep-drafter-a keeps its automatic variant`,
+    ]);
+    assert.notEqual(q4.key, missing.key);
   });
   test('extra drafters (Verify) are loaded besides the chosen one', () => {
     const loads = verifyDrafters(target, env).flatMap((d) => (d.load ? [d.load] : []));

@@ -76,6 +76,9 @@ describe('validateSettings', () => {
     ['hubEndpoint', 'not a url'],
     ['disabledLanguages', 'markdown'],
     ['disabledLanguages', [1, 2]],
+    ['targetVariant', 'Q4'],
+    ['targetVariant', '../model'],
+    ['drafterVariant', 4],
   ];
   for (const [key, value] of bad) {
     test(`${key} = ${JSON.stringify(value)} → warning naming the setting, and the default`, () => {
@@ -87,6 +90,15 @@ describe('validateSettings', () => {
       assert.deepEqual((settings as unknown as Record<string, unknown>)[key], (DEFAULT_SETTINGS as unknown as Record<string, unknown>)[key]);
     });
   }
+
+  test('targetVariant / drafterVariant: a variant name, or "" for automatic; a bad one says what a variant is', () => {
+    const { settings, problems } = validateSettings(from({ targetVariant: ' q4 ', drafterVariant: '' }));
+    assert.deepEqual(problems, []);
+    assert.equal(settings.targetVariant, 'q4');
+    assert.equal(settings.drafterVariant, '');
+    const bad = validateSettings(from({ targetVariant: 'model_q4.onnx' })).problems;
+    assert.equal(bad[0].message, 'Lockstep: setting "lockstep.targetVariant" must be a variant name such as "fp32", "q4", "q4f16", "fp16" or "int8" (onnx/model_<variant>.onnx), or "" for automatic (got "model_q4.onnx"); using the default "".');
+  });
 
   test('one bad value leaves the others alone', () => {
     const { settings, problems } = validateSettings(from({ seed: 'x', temperature: 0.5, topK: 'lots' }));

@@ -3,11 +3,10 @@
  * The text goes to stdout and a stats line to stderr (or one JSON object with --json).
  */
 import { CompletionRequest, CompletionResult } from '../engine/engine';
-import { describeOutcome } from '../engine/device';
 import { Catalog, CatalogEntry, findEntry, resolveModelDir } from '../models/catalog';
 import * as A from './args';
 import { UsageError } from './args';
-import { entryFor, openCatalog, openEngine, recommendedDrafters } from './engineOpen';
+import { engineNotices, entryFor, openCatalog, openEngine, recommendedDrafters } from './engineOpen';
 import { CliIo } from './io';
 import { COUPLINGS, commonDefs } from './options';
 import { PromptText, parsePosition, promptAtPosition, splitAtCursor } from './prompts';
@@ -82,7 +81,7 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
       mode: o.mode ?? 'block',
     };
     const device = setup.engine.info().device;
-    if (device.fellBack) io.stderr(`lockstep: ${describeOutcome(device)}\n`);
+    for (const line of engineNotices(setup.engine.info(), setup.targetSpec)) io.stderr(`lockstep: ${line}\n`);
     const r = await setup.engine.complete(req);
     if (r.contextNote !== undefined) io.stderr(`lockstep: ${r.contextNote}\n`);
     if (o.json) {

@@ -5,10 +5,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as path from 'node:path';
-import { DrafterSpec, Engine } from '../engine/engine';
-import { DeviceRequest } from '../engine/device';
+import { DrafterSpec, Engine, EngineInfo, EngineOptions } from '../engine/engine';
+import { DeviceRequest, describeOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
+import { inexactMessage } from '../engine/exactness';
 import {
-  Catalog, CatalogEntry, catalogNotices, downloadedDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, loadCatalogOrBundled,
+  Catalog, CatalogEntry, catalogNotices, downloadedDeviceVariants, missingDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, loadCatalogOrBundled,
   ResolvedModel, resolveModel,
 } from '../models/catalog';
 import { UsageError } from './args';
@@ -98,21 +99,34 @@ function deviceVariantsOf(catalog: Catalog, spec: string, dir: string): DrafterS
   return entry ? downloadedDeviceVariants(entry, dir) : undefined;
 }
 
-function planDrafter(spec: string, catalog: Catalog, cwd: string): DrafterPlan {
+/**
+ * The target's variants: the one asked for on every device (the probe then decides drafting); else, for a catalog
+ * entry, its variant per device — and for a device whose variant is not downloaded, the message naming it and the
+ * download command, instead of silently loading another (possibly inexact) variant.
+ */
+export function targetVariants(catalog: Catalog, spec: string, resolved: ResolvedModel, explicit?: string): Pick<EngineOptions, 'variant' | 'variants' | 'missingVariants'> {
+  if (explicit !== undefined) return { variant: explicit };
+  const entry = findEntry(catalog, spec);
+  const variants = deviceVariantsOf(catalog, spec, resolved.dir) ?? {};
+  const missingVariants = entry ? missingDeviceVariants(entry, variants, resolved.variant, 'ask for a downloaded variant with --variant') : {};
+  return { variant: resolved.variant, variants, missingVariants };
+}
+
+function planDrafter(spec: string, catalog: Catalog, cwd: string, variant?: string): DrafterPlan {
   if (BUILTIN_DRAFTERS.has(spec)) return { spec, requestName: spec };
   const lookup = spec.startsWith('prompt-lookup+');
   const model = lookup ? spec.slice('prompt-lookup+'.length) : spec;
   if (model === '') throw new UsageError(`drafter '${spec}' names no model after 'prompt-lookup+'`);
   let resolved: ResolvedModel;
   try {
-    resolved = resolveModel(model, catalog, cwd);
+    resolved = resolveModel(model, catalog, cwd, variant === undefined ? {} : { variant });
   } catch (e) {
     throw new CliError(`drafter: ${(e as Error).message}`);
   }
-  return {
-    spec, requestName: lookup ? `prompt-lookup+${model}` : model,
-    load: { name: model, dir: resolved.dir, variant: resolved.variant, variants: deviceVariantsOf(catalog, model, resolved.dir) },
-  };
+  const load: DrafterSpec = variant !== undefined
+    ? { name: model, dir: resolved.dir, variant }
+    : { name: model, dir: resolved.dir, variant: resolved.variant, variants: deviceVariantsOf(catalog, model, resolved.dir) };
+  return { spec, requestName: lookup ? `prompt-lookup+${model}` : model, load };
 }
 
 export interface ModelOptions {
@@ -122,6 +136,11 @@ export interface ModelOptions {
   fim?: string;
   /** Execution device (default cpu; auto tries the GPU providers, then the CPU). */
   device?: DeviceRequest;
+  /** The target's ONNX variant (--variant), and the model drafters' (--drafter-variant). */
+  variant?: string;
+  'drafter-variant'?: string;
+  /** Where exactness verdicts are cached (default: lockstepCacheDir()). */
+  exactnessCacheDir?: string;
 }
 
 export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd: string): Promise<EngineSetup> {
@@ -129,13 +148,13 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
   const targetSpec = opts.target ?? 'lockstep-target';
   let target: ResolvedModel;
   try {
-    target = resolveModel(targetSpec, catalog, cwd);
+    target = resolveModel(targetSpec, catalog, cwd, opts.variant === undefined ? {} : { variant: opts.variant });
   } catch (e) {
     throw new CliError(`target: ${(e as Error).message}`);
   }
   const targetDir = target.dir;
   const targetEntry = entryFor(catalog, targetSpec, targetDir);
-  const plans = drafterSpecs.map((s) => planDrafter(s, catalog, cwd));
+  const plans = drafterSpecs.map((s) => planDrafter(s, catalog, cwd, opts['drafter-variant']));
   // Catalog families settle tokenizer compatibility before anything loads; the engine checks the vocabulary itself.
   for (const p of plans) {
     if (!p.load || !targetEntry) continue;
@@ -147,9 +166,14 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
       );
     }
   }
+  const variants = targetVariants(catalog, targetSpec, target, opts.variant);
+  // Said before anything loads when the device is known (the engine says it too, for a device found by trying).
+  const likely = likelyDevice(opts.device ?? 'cpu', process.platform, hasGpuDeviceNode());
+  const missing = likely === undefined ? undefined : variants.missingVariants?.[likely];
+  if (missing !== undefined) throw new CliError(missing);
   const engine = await Engine.create({
-    target: targetDir, variant: target.variant, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim,
-    device: opts.device, variants: deviceVariantsOf(catalog, targetSpec, targetDir),
+    target: targetDir, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim, device: opts.device,
+    exactnessCacheDir: opts.exactnessCacheDir, ...variants,
   });
   try {
     const loaded = new Set<string>();
@@ -163,4 +187,16 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
     throw e;
   }
   return { engine, catalog, targetSpec, targetDir, targetEntry, drafters: plans };
+}
+
+/**
+ * The lines a command prints once on stderr about the engine it opened: a device fallback, the variant picked from a
+ * folder holding several, and an inexact target (drafting off: why, and which variant would be exact).
+ */
+export function engineNotices(info: EngineInfo, targetSpec: string): string[] {
+  const out: string[] = [];
+  if (info.device.fellBack) out.push(describeOutcome(info.device));
+  if (info.device.variantNote) out.push(info.device.variantNote);
+  if (!info.exactness.exact) out.push(inexactMessage(info.exactness, targetSpec));
+  return out;
 }

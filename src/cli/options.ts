@@ -5,12 +5,22 @@ import * as A from './args';
 export const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;
 export const MODES = ['line', 'block', 'free'] as const;
 
+/** A variant name as the catalog and onnx-community's file names spell it (fp32, q4, q4f16 …). */
+export const variantName: A.ValueParser<string> = (raw, flag) => {
+  if (!/^[a-z0-9][a-z0-9_]*$/.test(raw)) {
+    throw new A.UsageError(`${flag} expects a variant name such as fp32, q4, q4f16, fp16 or int8 (onnx/model_<variant>.onnx), got '${raw}'`);
+  }
+  return raw;
+};
+
 export const commonDefs = {
   help: A.flag('show this help', 'h'),
   debug: A.flag('print stack traces and engine details on errors'),
   json: A.flag('print one JSON object instead of text'),
   catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
   target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
+  variant: A.single(variantName, 'V', "the target's ONNX variant (default: the catalog's exact one for the device, a folder's only file, else its preferred one)"),
+  'drafter-variant': A.single(variantName, 'V', "the model drafters' ONNX variant (default: as for the target)"),
   threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
   device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', 'auto | cpu | webgpu | cuda | dml | coreml (default cpu; falls back to the CPU, saying why)'),
   fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),

@@ -3,6 +3,7 @@
  * (formatVerify) or one JSON object; exit status 1 on any mismatch.
  */
 import { describeOutcome } from '../engine/device';
+import { describeVerdict } from '../engine/exactness';
 import * as A from './args';
 import { UsageError } from './args';
 import { CliIo } from './io';
@@ -35,7 +36,7 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
   }
   if (positionals.length > 0) throw new UsageError(`verify takes no arguments (got '${positionals[0]}'); use --file <file>:<line>:<col>`);
   const report = await runVerify({
-    catalog: o.catalog, target: o.target, threads: o.threads, fim: o.fim, device: o.device,
+    catalog: o.catalog, target: o.target, threads: o.threads, fim: o.fim, device: o.device, variant: o.variant, 'drafter-variant': o['drafter-variant'],
     drafters: o.drafter, couplings: o.coupling, gammas: o.gamma, temperatures: o.temperature,
     topP: o['top-p'], topK: o['top-k'], maxTokens: o['max-tokens'], mode: o.mode, cases: o.cases, files: o.file,
   }, io.cwd);
@@ -48,6 +49,7 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
 export function formatVerify(r: VerifyReport): string {
   const lines: string[] = [];
   lines.push(describeOutcome(r.device));
+  lines.push(`exactness: ${describeVerdict(r.exactness)}${r.exactness.cached ? ' (cached probe)' : ''}`);
   lines.push(`target ${r.target}; ${r.caseCount} cases (prompt, seed 0..${r.caseCount - 1}) over ${r.prompts.length} prompt${r.prompts.length === 1 ? '' : 's'}; ` +
     `couplings ${r.couplings.join(',')}; temperatures ${r.temperatures.join(',')}; ${r.mode} mode, ≤ ${r.maxTokens} tokens`);
   lines.push(`reference: drafter none (autoregressive), ${r.referenceRuns} runs${r.emptyReferences > 0 ? ` (${r.emptyReferences} gave empty text)` : ''}`);

@@ -6,8 +6,9 @@
 import { CompletionMode } from '../engine/engine';
 import { CouplingKind } from '../engine/types';
 import { DeviceOutcome } from '../engine/device';
+import { ExactnessVerdict } from '../engine/exactness';
 import { CatalogEntry, resolveModelDir } from '../models/catalog';
-import { ModelOptions, entryFor, openCatalog, openEngine, shippedDrafters } from './engineOpen';
+import { ModelOptions, engineNotices, entryFor, openCatalog, openEngine, shippedDrafters } from './engineOpen';
 import { PromptText, fixturePrompts, promptAtPosition } from './prompts';
 
 /** The grid of decoding settings that `lockstep verify` and the benchmarks sweep (each list: every value is run). */
@@ -62,6 +63,8 @@ export interface VerifyRow {
 export interface VerifyReport {
   /** The device the models ran on. */
   device: DeviceOutcome;
+  /** The exactness probe's verdict on the target (not exact: every drafter ran plain decoding). */
+  exactness: ExactnessVerdict;
   /** Number of comparisons (drafter runs checked against their reference). */
   cases: number;
   identical: number;
@@ -135,7 +138,8 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
   let identical = 0;
   let referenceRuns = 0;
   let emptyReferences = 0;
-  const notes = new Set<string>();
+  const info = setup.engine.info();
+  const notes = new Set<string>(engineNotices(info, setup.targetSpec));
   const total = cases.length * couplings.length * temperatures.length * compared.length * gammas.length;
   try {
     for (const c of cases) {
@@ -188,10 +192,11 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
     ? `verdict: IDENTICAL — all ${comparisons} comparisons gave byte-identical text (${caseCount} cases × ` +
       `${couplings.length} couplings × ${temperatures.length} temperatures × ${compared.length} drafters × ${gammas.length} γ)`
     : `verdict: MISMATCH — ${mismatches.length} of ${comparisons} comparisons differ from the autoregressive reference`;
+  const off = info.exactness.exact ? '' : ' — drafting was off (the target is not exact), so every drafter ran plain decoding';
   return {
-    device: setup.engine.info().device, cases: comparisons, identical, mismatches, caseCount,
+    device: info.device, exactness: info.exactness, cases: comparisons, identical, mismatches, caseCount,
     prompts: [...new Set(cases.map((c) => c.prompt.label))], seeds: cases.map((c) => c.seed),
     target: setup.targetSpec, drafters: compared.map((p) => p.spec), couplings, gammas, temperatures, maxTokens, mode,
-    referenceRuns, emptyReferences, notes: [...notes], rows: [...rows.values()], seconds: (performance.now() - t0) / 1000, verdict,
+    referenceRuns, emptyReferences, notes: [...notes], rows: [...rows.values()], seconds: (performance.now() - t0) / 1000, verdict: `${verdict}${off}`,
   };
 }

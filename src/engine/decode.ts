@@ -82,7 +82,8 @@ export interface GenerateStats {
 /** Tracks which tokens a target's KV cache holds, so a new prompt reuses the longest common prefix. */
 export class TargetState {
   fed: number[] = [];
-  constructor(readonly model: CausalLM) {}
+  /** reusePrefix false: every prompt is fed from position 0, so its calls depend on the prompt alone (inexact targets). */
+  constructor(readonly model: CausalLM, readonly reusePrefix = true) {}
 
   /**
    * Makes the cache hold exactly `tokens` (reusing the common prefix). Returns the number of calls made, or -1 when
@@ -91,7 +92,7 @@ export class TargetState {
   async sync(tokens: readonly number[], chunk: number, signal?: CancelSignal): Promise<number> {
     let common = 0;
     const lim = Math.min(this.fed.length, tokens.length);
-    while (common < lim && this.fed[common] === tokens[common]) common++;
+    while (this.reusePrefix && common < lim && this.fed[common] === tokens[common]) common++;
     await this.model.truncate(common);
     this.fed.length = common;
     let calls = 0;

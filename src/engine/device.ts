@@ -35,6 +35,9 @@ export interface CallRule {
   kvLocation: 'cpu' | 'gpu-buffer';
 }
 
+/** The shape part of a CallRule (what the exactness probe varies). */
+export type CallShape = Pick<CallRule, 'minTokensPerCall' | 'tokenMultiple' | 'align'>;
+
 export const CALL_RULES: Readonly<Record<Device, CallRule>> = {
   cpu: { minTokensPerCall: 2, tokenMultiple: 1, align: 1, kvLocation: 'cpu' },
   webgpu: { minTokensPerCall: 4, tokenMultiple: 4, align: 4, kvLocation: 'gpu-buffer' },
@@ -159,6 +162,8 @@ export interface DeviceOutcome {
   fellBack: boolean;
   /** Why devices before `used` were skipped or failed, one sentence each. */
   notes: string[];
+  /** Set when the model folder held several variants and one was picked for the device (which, and the others). */
+  variantNote?: string;
 }
 
 /** One line for the log and the status tooltip. */

@@ -8,7 +8,10 @@ import { CancelSignal, TargetState, generate, stopRequested } from './decode';
 import { type ContextPrompt, buildContextPrompt } from './contextPrompt';
 import { FimTemplate, detectFimTemplate } from './fim';
 import { CausalLM } from './model';
-import { DeviceOutcome, deviceCandidates } from './device';
+import { CALL_RULES, Device, DeviceOutcome, deviceCandidates } from './device';
+import { CANDIDATE_RULES, CandidateRule, ExactnessVerdict, probeExactness } from './exactness';
+import { lockstepCacheDir, readVerdict, verdictKey, writeVerdict } from './exactnessCache';
+import { ORT_VERSION } from './model';
 import { probeDevices } from './deviceProbe';
 import { notStartedResult, type CompletionRequest, type CompletionResult, type DrafterSpec, type EngineInfo, type EngineOptions } from './requests';
 import { StopChecker } from './stops';
@@ -27,8 +30,10 @@ export class Engine {
     readonly fim: FimTemplate,
     private readonly options: EngineOptions,
     private readonly deviceOutcome: DeviceOutcome,
+    readonly exactness: ExactnessVerdict,
   ) {
-    this.state = new TargetState(target);
+    // An inexact target's rows depend on the call grouping: reusing a cached prefix would change the prompt's grouping.
+    this.state = new TargetState(target, exactness.exact);
     this.drafters.set('none', new NoDrafter());
     this.drafters.set('prompt-lookup', new PromptLookupDrafter());
   }
@@ -48,11 +53,16 @@ export class Engine {
       const variant = options.variants?.[device] ?? options.variant;
       let engine: Engine | undefined;
       try {
+        const missing = options.missingVariants?.[device];
+        if (missing !== undefined) throw new Error(missing);
         const target = await CausalLM.load(options.target, { threads: options.threads, variant, device, ...options.callRule });
+        const verdict = await establishExactness(target, options, device, notes);
         const outcome: DeviceOutcome = {
-          requested, used: device, variant, notes, fellBack: failed || (requested !== 'auto' && device !== requested),
+          // A folder's lone model.onnx is not called a variant (as before variants were chosen from folders).
+          requested, used: device, variant: variant ?? (target.variant === 'fp32' && !target.variantNote ? undefined : target.variant), notes, fellBack: failed || (requested !== 'auto' && device !== requested),
+          ...(target.variantNote ? { variantNote: target.variantNote } : {}),
         };
-        engine = new Engine(options.target, target, tokenizer, fim, options, outcome);
+        engine = new Engine(options.target, target, tokenizer, fim, options, outcome, verdict);
         for (const d of options.drafters ?? []) await engine.addDrafter(d);
         return engine;
       } catch (e) {
@@ -98,6 +108,7 @@ export class Engine {
       vocabSize: this.tokenizer.vocabSize,
       maxPositions: this.target.config.maxPositions,
       device: this.deviceOutcome,
+      exactness: this.exactness,
     };
   }
 
@@ -124,10 +135,13 @@ export class Engine {
   }
 
   async complete(req: CompletionRequest, signal?: CancelSignal): Promise<CompletionResult> {
-    const drafter = this.drafters.get(req.drafter);
-    if (!drafter) {
+    const asked = this.drafters.get(req.drafter);
+    if (!asked) {
       throw new Error(`unknown drafter "${req.drafter}"; loaded: ${this.drafterNames().join(', ')}`);
     }
+    // Drafts would change how the target's tokens are grouped into calls, and so its bits: plain decoding only.
+    const draftingOff = !this.exactness.exact && req.drafter !== 'none';
+    const drafter = draftingOff ? this.drafters.get('none')! : asked;
     // A request cancelled while it waited is not even tokenized (an 8 KB window costs milliseconds to encode).
     if (await stopRequested(signal)) return notStartedResult(req);
     const fit = this.fitContext(req);
@@ -176,6 +190,7 @@ export class Engine {
       promptBudget: fit.promptTokens,
       ...(fit.message === undefined ? {} : { contextNote: fit.message }),
       ...(prompt.contextFiles.length === 0 ? {} : { contextFiles: prompt.contextFiles, contextTokens: prompt.contextTokens }),
+      ...(draftingOff ? { draftingOff: true } : {}),
     };
   }
 
@@ -189,4 +204,25 @@ export class Engine {
     await this.target.dispose();
     for (const d of this.drafters.values()) if (d instanceof ModelDrafter) await d.model.dispose();
   }
+}
+
+/** The target's verdict: from the cache when this (file, variant, device, threads, onnxruntime) was probed before. */
+async function establishExactness(target: CausalLM, options: EngineOptions, device: Device, notes: string[]): Promise<ExactnessVerdict> {
+  const fallback = { ...CALL_RULES[device], ...options.callRule };
+  const candidates: readonly CandidateRule[] = options.callRule
+    ? [{ id: 'forced', label: 'the forced call rule', ...fallback }]
+    : CANDIDATE_RULES;
+  const threads = options.threads ?? 0;
+  const dir = options.exactnessCacheDir ?? lockstepCacheDir();
+  const rules = candidates.map((r) => `${r.id}:${r.minTokensPerCall}/${r.tokenMultiple}/${r.align}`).join(' ');
+  const key = verdictKey({ file: target.file, variant: target.variant, device, threads, ortVersion: ORT_VERSION, rules });
+  const cached = readVerdict(dir, key);
+  if (cached) {
+    target.setCallRule(candidates.find((r) => r.id === cached.rule) ?? fallback);
+    return cached;
+  }
+  const verdict = await probeExactness(target, { variant: target.variant, device, threads, ortVersion: ORT_VERSION }, fallback, candidates);
+  const problem = writeVerdict(dir, key, verdict);
+  if (problem !== undefined) notes.push(problem);
+  return verdict;
 }

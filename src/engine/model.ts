@@ -12,14 +12,20 @@
  * On WebGPU the cache stays in GPU buffers and is cut there (kvSlicer.ts); elsewhere it is sliced in host memory.
  */
 import * as ort from 'onnxruntime-node';
-import { CALL_RULES, Device, executionProviders } from './device';
+import { CALL_RULES, CallShape, Device, executionProviders } from './device';
 import { KvPair, KvSlicer } from './kvSlicer';
-import { ModelConfig, ModelDirError, findOnnxFile, readModelConfig } from './modelDir';
+import { LogitsRows, logitsRows } from './logitsRows';
+import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig } from './modelDir';
+
+export type { LogitsRows } from './logitsRows';
+
+/** onnxruntime's version (part of the exactness verdict's key). */
+export const ORT_VERSION: string = (ort.env as { versions?: { common?: string } }).versions?.common ?? 'unknown';
 
 export interface LoadOptions {
   /** intra-op threads; 0 = onnxruntime's default. */
   threads?: number;
-  /** onnx/ variant, e.g. fp32 (model.onnx), fp16, q4f16. */
+  /** onnx/ variant, e.g. fp32 (model.onnx), fp16, q4f16 (default: the only file, else the device's preferred one). */
   variant?: string;
   /** Execution device (default cpu); its CallRule gives the padding and where the KV cache lives. */
   device?: Device;
@@ -45,13 +51,6 @@ export interface ForwardTiming {
   outputs: number;
 }
 
-/** Logits of the real (unpadded) rows of one call; `row(i)` is a view, valid until the next call. */
-export interface LogitsRows {
-  readonly count: number;
-  readonly width: number;
-  row(i: number): Float32Array;
-}
-
 type KvType = 'float32' | 'float16';
 
 export class CausalLM {
@@ -66,10 +65,15 @@ export class CausalLM {
   private kv: KvPair[];
   private readonly kvType: KvType;
   private readonly hasLogitsToKeep: boolean;
-  private readonly minTokens: number;
-  private readonly multiple: number;
-  private readonly align: number;
+  private minTokens: number;
+  private multiple: number;
+  private align: number;
   readonly device: Device;
+  /** The .onnx file loaded (the exactness probe keys its cache on it). */
+  readonly file: string;
+  /** Its variant (fp32 for model.onnx), and why it was picked when the folder held several. */
+  readonly variant: string;
+  readonly variantNote?: string;
   /** Set when the KV cache stays on the device: cuts it there (no CPU round trip). */
   private readonly slicer: KvSlicer | null;
   /** Seconds spent inside session.run, and the number of calls (for the engine-overhead benchmark). */
@@ -84,6 +88,7 @@ export class CausalLM {
   private constructor(
     private readonly session: ort.InferenceSession,
     dir: string,
+    choice: OnnxChoice,
     config: ModelConfig,
     kvType: KvType,
     device: Device,
@@ -91,6 +96,9 @@ export class CausalLM {
     opts: LoadOptions,
   ) {
     this.dir = dir;
+    this.file = choice.file;
+    this.variant = choice.variant;
+    this.variantNote = choice.note;
     this.config = config;
     this.kvType = kvType;
     this.device = device;
@@ -106,8 +114,9 @@ export class CausalLM {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CausalLM> {
     const config = readModelConfig(dir);
-    const file = findOnnxFile(dir, opts.variant ?? 'fp32');
     const device = opts.device ?? 'cpu';
+    const choice = chooseOnnxFile(dir, opts.variant, device);
+    const file = choice.file;
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
     const providers = executionProviders(device);
     let session: ort.InferenceSession;
@@ -136,7 +145,20 @@ export class CausalLM {
         throw new ModelDirError(`cannot build the KV-cache slicer on ${device}: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    return new CausalLM(session, dir, config, kvType, device, slicer, opts);
+    return new CausalLM(session, dir, choice, config, kvType, device, slicer, opts);
+  }
+
+  /** The call shape in force (the exactness probe tries several on one session). */
+  get callRule(): CallShape {
+    return { minTokensPerCall: this.minTokens, tokenMultiple: this.multiple, align: this.align };
+  }
+
+  /** Changes the call shape; empties the cache, since aligned calls need the cached ids from position 0. */
+  setCallRule(rule: CallShape): void {
+    this.minTokens = Math.max(1, rule.minTokensPerCall);
+    this.multiple = Math.max(1, rule.tokenMultiple);
+    this.align = Math.max(1, rule.align);
+    this.reset();
   }
 
   get length(): number {
@@ -306,54 +328,6 @@ function cutTimeInPlace(t: ort.Tensor, heads: number, total: number, keep: numbe
   const data = t.data as Float32Array | Uint16Array;
   for (let h = 1; h < heads; h++) data.copyWithin(h * keep * dim, h * total * dim, h * total * dim + keep * dim);
   return new ort.Tensor(t.type as 'float32' | 'float16', data.subarray(0, heads * keep * dim), [1, heads, keep, dim]);
-}
-
-/** The logits of rows skip … skip+n−1 of a call that fed `padded` tokens. */
-function logitsRows(t: ort.Tensor, skip: number, n: number, padded: number, scratch: { buffer: Float32Array }): LogitsRows {
-  const dims = t.dims;
-  const rows = dims[dims.length - 2];
-  const width = dims[dims.length - 1];
-  // Exports with num_logits_to_keep, or ones that return only the last row, return fewer rows than fed.
-  const first = rows - padded + skip;
-  let data: Float32Array;
-  if (t.type === 'float32') data = t.data as Float32Array;
-  else if (t.type === 'float16') data = halfToFloat(t.data as Uint16Array, scratch);
-  else throw new ModelDirError(`unsupported logits type ${t.type}`);
-  if (first < 0 && (n > 1 || skip > 0)) throw new ModelDirError(`model returned ${rows} logits rows for ${padded} tokens`);
-  return {
-    count: n,
-    width,
-    row(i: number): Float32Array {
-      if (i < 0 || i >= n) throw new RangeError(`row ${i} of ${n}`);
-      const r = first + i;
-      return data.subarray(r * width, (r + 1) * width);
-    },
-  };
-}
-
-/** Every binary16 value widened to binary32 (exact), indexed by its 16 bits: a lookup instead of pow() per logit. */
-let HALF_TABLE: Float32Array | undefined;
-
-function halfTable(): Float32Array {
-  if (HALF_TABLE) return HALF_TABLE;
-  const table = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const f = h & 0x3ff;
-    table[h] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
-  }
-  HALF_TABLE = table;
-  return table;
-}
-
-/** Widens float16 logits into the model's reused buffer (no allocation per call once it is large enough). */
-function halfToFloat(src: Uint16Array, scratch: { buffer: Float32Array }): Float32Array {
-  if (scratch.buffer.length < src.length) scratch.buffer = new Float32Array(src.length);
-  const out = scratch.buffer;
-  const table = halfTable();
-  for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
-  return out.subarray(0, src.length);
 }
 
 function validateGraph(session: ort.InferenceSession, config: ModelConfig, file: string): KvType {

@@ -4,6 +4,7 @@
  * the engine can share them without importing each other.
  */
 import type { CallRule, Device, DeviceOutcome, DeviceRequest } from './device';
+import type { ExactnessVerdict } from './exactness';
 import type { CouplingKind, SamplingSettings } from './types';
 
 export interface DrafterSpec {
@@ -31,6 +32,13 @@ export interface EngineOptions {
   device?: DeviceRequest;
   /** Overrides the device's call shape for the target (to measure a rule's cost, or to try one on new hardware). */
   callRule?: Partial<Pick<CallRule, 'minTokensPerCall' | 'tokenMultiple' | 'align'>>;
+  /**
+   * Devices the target cannot run on because the variant chosen for them is not downloaded: device → the message
+   * (naming the variant and the download command). Such a device is skipped like one that failed to load.
+   */
+  missingVariants?: Partial<Record<Device, string>>;
+  /** Where exactness verdicts are cached (default: lockstepCacheDir(), see exactnessCache.ts). */
+  exactnessCacheDir?: string;
 }
 
 export type CompletionMode = 'line' | 'block' | 'free';
@@ -98,6 +106,8 @@ export interface CompletionResult {
   contextFiles?: string[];
   /** Prompt tokens those snippets took (headers included). */
   contextTokens?: number;
+  /** Set when a drafter was asked for but the target is not exact, so the completion was plain decoding. */
+  draftingOff?: boolean;
 }
 
 export interface EngineInfo {
@@ -108,6 +118,8 @@ export interface EngineInfo {
   maxPositions: number;
   /** The device the models run on, and why others were not used. */
   device: DeviceOutcome;
+  /** The exactness probe's verdict on the target (drafting is off when it is not exact). */
+  exactness: ExactnessVerdict;
 }
 
 /** The result of a request cancelled before it started: no tokenization, no model call. */

@@ -14,6 +14,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Device } from '../engine/device';
+import { MEASURED_EXACT } from '../engine/modelDir';
 import { defaultModelsDir, findCompleteSnapshot, repoCacheDir } from './hubCache';
 import {
   Catalog, CatalogEntry, CatalogError, CatalogFileSpec, DeviceVariants, ModelFile, ModelSpecError,
@@ -130,6 +132,11 @@ export function variantNames(entry: CatalogEntry): string[] {
   return Object.keys(entry.variants ?? {});
 }
 
+/** True for a variant the catalog marks "exact": false (never chosen automatically). */
+export function neverExact(entry: CatalogEntry, variant: string | undefined): boolean {
+  return variant !== undefined && entry.variants?.[variant]?.exact === false;
+}
+
 /** The variant used when none is named: defaultVariant, else the first one (undefined without variants). */
 export function defaultVariantOf(entry: CatalogEntry): string | undefined {
   return entry.defaultVariant ?? variantNames(entry)[0];
@@ -190,7 +197,8 @@ export function findDownloaded(entry: CatalogEntry, opts: ResolveOptions = {}): 
     return dir === undefined ? undefined : { dir, variant: opts.variant };
   }
   const first = defaultVariantOf(entry);
-  const order = first === undefined ? [undefined] : [first, ...variantNames(entry).filter((v) => v !== first)];
+  // A variant that can never be exact is used only when asked for by name.
+  const order = first === undefined ? [undefined] : [first, ...variantNames(entry).filter((v) => v !== first && !neverExact(entry, v))];
   for (const v of order) {
     const dir = downloadedDir(entry, v, cacheDir);
     if (dir !== undefined) return { dir, variant: v };
@@ -217,6 +225,23 @@ export function downloadedDeviceVariants(entry: CatalogEntry, dir: string, opts:
       complete.set(variant, found !== undefined && path.resolve(found) === here);
     }
     if (complete.get(variant)) out[device] = variant;
+  }
+  return out;
+}
+
+/**
+ * For each device whose catalog variant is not among `downloaded`, the message saying so: the variant, why another
+ * downloaded one is not used instead, and the download command; `ask` says how to ask for a variant by name. A
+ * downloaded variant measured exact on the device (fp32 on the CPU) is used instead without a word.
+ */
+export function missingDeviceVariants(entry: CatalogEntry, downloaded: DeviceVariants, resolvedVariant: string | undefined, ask: string): DeviceVariants {
+  const out: DeviceVariants = {};
+  for (const [device, v] of Object.entries(entry.deviceVariants ?? {}) as [Device, string][]) {
+    if (downloaded[device] !== undefined) continue;
+    if (resolvedVariant !== undefined && resolvedVariant !== v && MEASURED_EXACT[device]?.includes(resolvedVariant)) continue;
+    const other = resolvedVariant === undefined ? '' : ` (${resolvedVariant} is, but it is not the one measured exact on ${device})`;
+    out[device] = `model '${entry.id}': its variant for ${device}, ${v}, is not downloaded${other} — run ` +
+      `\`lockstep download ${entry.id} --variant ${v}\`, or ${ask}`;
   }
   return out;
 }

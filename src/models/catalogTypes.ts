@@ -59,6 +59,10 @@ export interface CatalogVariant {
   files: (string | CatalogFileSpec)[];
   approxBytes?: number;
   note?: string;
+  /** false: this variant can never be exact (e.g. dynamic int8); it is never chosen automatically. Others are probed. */
+  exact?: false;
+  /** Why it cannot be exact (required with exact: false). */
+  inexact?: string;
 }
 
 /** A file as the downloader sees it: every field filled in. */

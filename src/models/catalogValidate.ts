@@ -58,7 +58,7 @@ const RE = {
 /** The devices deviceVariants may name: the engine's Device values. */
 export const CATALOG_DEVICES: readonly Device[] = DEVICES;
 const FILE_KEYS = new Set(['path', 'size', 'sha256', 'optional', 'approxBytes', 'note']);
-const VARIANT_KEYS = new Set(['files', 'approxBytes', 'note']);
+const VARIANT_KEYS = new Set(['files', 'approxBytes', 'note', 'exact', 'inexact']);
 
 /** The folder `bundled` directories must be in: models/ next to the catalog file (the package root's without a file). */
 export function modelsFolder(catalogFile: string): string {
@@ -276,6 +276,7 @@ function entryProblems(item: unknown, index: number, firstIndex: Map<string, num
       if (!variantNames.includes(e.defaultVariant as string)) {
         fail('defaultVariant', `must name one of the variants (${variantNames.join(', ') || 'none given'})`, e.defaultVariant);
       }
+      if (neverExact(e, e.defaultVariant as string)) fail('defaultVariant', 'must not be a variant marked "exact": false', e.defaultVariant);
     });
     check(() => validateDeviceVariants(e, variantNames));
   }
@@ -358,6 +359,9 @@ function validateVariants(value: unknown, common: string[]): string[] {
     const own = validateFileList(vo.files, `${at}.files`, true);
     if (vo.approxBytes !== undefined && !isByteCount(vo.approxBytes)) fail(`${at}.approxBytes`, 'must be a byte count (an integer ≥ 0)', vo.approxBytes);
     if (vo.note !== undefined && typeof vo.note !== 'string') fail(`${at}.note`, 'must be a string', vo.note);
+    if (vo.exact !== undefined && vo.exact !== false) fail(`${at}.exact`, 'can only be false (a variant that can never be exact; others are probed)', vo.exact);
+    if (vo.exact === false && (typeof vo.inexact !== 'string' || vo.inexact.trim() === '')) fail(`${at}.inexact`, 'must say why the variant cannot be exact', vo.inexact);
+    if (vo.exact === undefined && vo.inexact !== undefined) fail(`${at}.inexact`, 'goes with "exact": false', vo.inexact);
     const seen = new Set<string>();
     for (const p of [...common, ...own]) {
       if (seen.has(p)) fail(`${at}.files`, `lists "${p}" twice (with "files")`, vo.files);
@@ -379,5 +383,11 @@ function validateDeviceVariants(e: Record<string, unknown>, variantNames: string
     if (!(CATALOG_DEVICES as readonly string[]).includes(device)) fail(at, `is not a device (known: ${CATALOG_DEVICES.join(', ')})`, device);
     if (typeof variant !== 'string' || !RE.variant.test(variant)) fail(at, 'must be a variant name', variant);
     if (!variantNames.includes(variant as string)) fail(at, `must name one of the variants (${variantNames.join(', ')})`, variant);
+    if (neverExact(e, variant as string)) fail(at, 'must not be a variant marked "exact": false (it is never chosen automatically)', variant);
   }
+}
+
+function neverExact(e: Record<string, unknown>, variant: string): boolean {
+  const v = (e.variants as Record<string, { exact?: unknown }> | undefined)?.[variant];
+  return v?.exact === false;
 }

@@ -59,6 +59,7 @@ function listModels(catalog: Catalog, cacheDir: string, io: DownloadIo, json: bo
       variants: variants.map((v) => ({
         variant: v ?? null,
         approxBytes: v === undefined ? undefined : m.variants?.[v]?.approxBytes,
+        ...(v !== undefined && m.variants?.[v]?.exact === false ? { exact: false } : {}),
         dir: downloadedDir(m, v, cacheDir) ?? null,
       })),
     };
@@ -77,8 +78,8 @@ function listModels(catalog: Catalog, cacheDir: string, io: DownloadIo, json: bo
     for (const v of r.variants) {
       const name = v.variant ?? '(files)';
       const size = v.approxBytes ? `~${mb(v.approxBytes)}` : '';
-      const mark = v.variant !== null && v.variant === r.defaultVariant ? ' (default)' : '';
-      io.stdout(`    ${`${name}${mark}`.padEnd(18)} ${size.padEnd(10)} ${v.dir ? `downloaded: ${v.dir}` : 'not downloaded'}\n`);
+      const mark = v.variant !== null && v.variant === r.defaultVariant ? ' (default)' : 'exact' in v ? ' (never exact)' : '';
+      io.stdout(`    ${`${name}${mark}`.padEnd(20)} ${size.padEnd(10)} ${v.dir ? `downloaded: ${v.dir}` : 'not downloaded'}\n`);
     }
   }
 }

@@ -9,14 +9,14 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { fitContext } from '../engine/contextFit';
 import type { DeviceOutcome } from '../engine/device';
-import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec } from '../engine/engine';
+import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo } from '../engine/engine';
 import type { RequestContext } from '../engine/requests';
 import { Catalog, catalogSummary, loadCatalogOrBundled } from '../models/catalog';
 import { defaultModelsDir } from '../models/hubCache';
 import type { LockstepApi } from './api';
 import { COMMANDS } from './commandIds';
 import { ContextCollector } from './context';
-import { deviceNotice } from './deviceNotice';
+import { deviceNotice, exactnessNotice } from './deviceNotice';
 import type { DownloadFn } from './download';
 import { downloadModels } from './downloadCommands';
 import { EngineHost } from './engineHost';
@@ -182,13 +182,32 @@ export class Controller implements vscode.Disposable, ExtensionState {
    */
   private deviceReady(outcome: DeviceOutcome | undefined): void {
     this.status.device = outcome;
-    void this.engine.ready().then((info) => this.noteContextFit(info.maxPositions), () => undefined);
+    void this.engine.ready().then((info) => {
+      this.noteContextFit(info.maxPositions);
+      this.exactnessReady(info);
+    }, () => undefined);
     const notice = outcome === undefined ? undefined : deviceNotice(outcome);
     if (notice === undefined || this.shownNotes.has(notice)) return;
     this.shownNotes.add(notice);
     this.log.warn(notice);
     void vscode.window.showWarningMessage(notice, 'Device Setting', 'Show Log').then((a) => {
       if (a === 'Device Setting') void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.device`);
+      if (a === 'Show Log') this.log.show();
+    });
+  }
+
+  /**
+   * The target's exactness verdict: in the status tooltip always; when it is not exact (drafting off), one warning per
+   * session and verdict, with the log (EngineHost logged the verdict with the load).
+   */
+  private exactnessReady(info: EngineInfo): void {
+    this.status.exactness = info.exactness;
+    this.status.update();
+    const notice = exactnessNotice(info.exactness, this.plan?.target.label ?? info.target);
+    if (notice === undefined || this.shownNotes.has(notice)) return;
+    this.shownNotes.add(notice);
+    this.log.warn(notice);
+    void vscode.window.showWarningMessage(notice, 'Show Log').then((a) => {
       if (a === 'Show Log') this.log.show();
     });
   }

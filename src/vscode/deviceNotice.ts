@@ -3,6 +3,7 @@
  * tooltip, and a notice only when the user would otherwise not learn that their GPU is not used. No `vscode` import.
  */
 import { describeOutcome, type Device, type DeviceOutcome } from '../engine/device';
+import { inexactMessage, type ExactnessVerdict } from '../engine/exactness';
 
 const DEVICE_NAMES: Readonly<Record<Device, string>> = {
   cpu: 'the CPU',
@@ -38,4 +39,9 @@ export function deviceNotice(o: DeviceOutcome): string | undefined {
   const instead = o.requested === 'auto' ? '' : ` instead of ${deviceName(o.requested)}`;
   const why = o.notes.length > 0 ? o.notes.join('; ') : 'the log has the details';
   return `Lockstep runs on ${deviceName(o.used)}${instead}: ${why}`;
+}
+
+/** The one warning for a target the exactness probe found not exact (drafting off), or undefined when it is exact. */
+export function exactnessNotice(v: ExactnessVerdict | undefined, target: string): string | undefined {
+  return v === undefined || v.exact ? undefined : `Lockstep: ${inexactMessage(v, target)}`;
 }

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { EngineClient, type WatchdogSettings } from '../engine/client';
 import type { CompletionRequest, CompletionResult, DrafterSpec, EngineInfo, EngineOptions } from '../engine/engine';
 import { describeDevice } from './deviceNotice';
+import { describeVerdict } from '../engine/exactness';
 import type { EngineState } from './format';
 import { engineCovers } from './models';
 
@@ -214,7 +215,8 @@ export class EngineHost {
           this.log.info(
             `engine ready in ${(performance.now() - t0).toFixed(0)} ms: target ${info.target}, ` +
               `FIM ${info.fim}, vocabulary ${info.vocabSize}, context ${info.maxPositions} positions, ` +
-              `drafters ${info.drafters.join(', ')}; ${describeDevice(info.device)}`,
+              `drafters ${info.drafters.join(', ')}; ${describeDevice(info.device)}` +
+              (info.exactness ? `; exactness: ${describeVerdict(info.exactness)}${info.exactness.cached ? ' (cached)' : ` (probed in ${info.exactness.seconds.toFixed(1)} s)`}` : ''),
           );
           this.onState({ kind: 'ready', device: info.device });
         }

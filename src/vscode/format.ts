@@ -1,6 +1,7 @@
 /** Text the extension shows: the status bar item, its tooltip, a completion's title, log lines. No `vscode` import. */
 import type { DeviceOutcome } from '../engine/device';
 import type { CompletionResult } from '../engine/engine';
+import { describeVerdict, type ExactnessVerdict } from '../engine/exactness';
 import { deviceSummary } from './deviceNotice';
 
 export type EngineState =
@@ -33,6 +34,8 @@ export interface StatusInfo {
   busy?: boolean;
   /** Where the loaded engine runs (absent before the first load). */
   device?: DeviceOutcome;
+  /** The exactness probe's verdict on the loaded target. */
+  exactness?: ExactnessVerdict;
 }
 
 export function formatAcceptance(s: Pick<LastCompletionStats, 'drafted' | 'accepted'>): string {
@@ -70,6 +73,7 @@ export function statusTooltip(info: StatusInfo): string {
   lines.push(`Target: ${info.target}`);
   lines.push(`Drafter: ${info.drafter}`);
   if (info.device) lines.push(`Device: ${deviceSummary(info.device)}`);
+  if (info.exactness) lines.push(`Exactness: ${describeVerdict(info.exactness)}`);
   lines.push(`Coupling: ${info.coupling}${info.coupling === 'standard' ? ' (not drafter-invariant)' : ''}`);
   lines.push(`Seed: ${info.seed}${info.seedOverridden ? ' (chosen this session; the lockstep.seed setting is unchanged)' : ''}`);
   if (info.last) {

@@ -11,8 +11,10 @@ import * as path from 'node:path';
 import type { DrafterSpec, EngineOptions } from '../engine/engine';
 import {
   Catalog, CatalogEntry, DeviceVariants, ModelSpecError, downloadedDeviceVariants, entryForDir, entryStatus, findEntry,
-  isDownloadable, resolveModel,
+  isDownloadable, missingDeviceVariants, resolveModel,
 } from '../models/catalog';
+import { hasGpuDeviceNode, likelyDevice } from '../engine/device';
+import { onnxFileFor, onnxFilesIn, variantOfFile } from '../engine/modelDir';
 import type { LockstepSettings } from './settings';
 
 export const BUILTIN_DRAFTERS = ['none', 'prompt-lookup'] as const;
@@ -221,11 +223,14 @@ export interface EnginePlan {
  * loads every available drafter; a running engine keeps them). Throws ModelSpecError when the target cannot be used.
  */
 export function planEngine(settings: LockstepSettings, env: ModelEnv, extraDrafters: DrafterSpec[] = []): EnginePlan {
-  const target = resolveTarget(settings.target, env);
+  const notes: string[] = [];
+  const chosen = chooseTargetVariant(settings, env, notes);
+  const target = chosen.target;
   const drafter = resolveDrafter(settings.drafter, target, env);
   const loads = new Map<string, DrafterSpec>();
-  if (drafter.load) loads.set(drafter.load.name, drafter.load);
-  for (const d of extraDrafters) if (!loads.has(d.name)) loads.set(d.name, d);
+  const dv = settings.drafterVariant;
+  if (drafter.load) loads.set(drafter.load.name, withDrafterVariant(drafter.load, dv, notes));
+  for (const d of extraDrafters) if (!loads.has(d.name)) loads.set(d.name, withDrafterVariant(d, dv, notes));
   const drafters = [...loads.values()].sort((a, b) => a.name.localeCompare(b.name));
   // The engine chooses the device when it loads (auto tries the GPU providers, then the CPU) and takes, on the device
   // it ends up on, that device's variant from `variants`, else `variant`.
@@ -234,13 +239,68 @@ export function planEngine(settings: LockstepSettings, env: ModelEnv, extraDraft
     drafters,
     threads: settings.threads,
     fim: typeof target.entry?.fim === 'string' ? target.entry.fim : undefined,
-    variant: target.variant,
+    variant: chosen.variant,
     device: settings.device,
   };
-  if (Object.keys(target.variants).length > 0) options.variants = target.variants;
-  const notes: string[] = [];
+  if (Object.keys(chosen.variants).length > 0) options.variants = chosen.variants;
+  if (Object.keys(chosen.missing).length > 0) options.missingVariants = chosen.missing;
   if (drafter.problem) notes.push(drafter.problem);
   return { key: JSON.stringify(options), options, target, drafter, notes };
+}
+
+/** Whether a model folder holds a variant's ONNX file, and if not, which variants it does hold. */
+function variantProblem(dir: string, variant: string): string | undefined {
+  if (fs.existsSync(path.join(dir, 'onnx', onnxFileFor(variant)))) return undefined;
+  const present = onnxFilesIn(dir).map(variantOfFile);
+  return `${dir} has no onnx/${onnxFileFor(variant)} (variants there: ${present.join(', ') || 'none'})`;
+}
+
+interface TargetVariantChoice {
+  target: ResolvedTarget;
+  variant?: string;
+  variants: DeviceVariants;
+  missing: DeviceVariants;
+}
+
+/**
+ * lockstep.targetVariant when the target has it (used on every device; the probe decides drafting), else the automatic
+ * choice: the catalog's variant per device, a device whose variant is not downloaded getting the message that says
+ * so. A variant the target lacks is reported and the automatic choice used: a bad setting loses nothing. Throws when
+ * the device the engine will run on is known and its variant is missing.
+ */
+function chooseTargetVariant(settings: LockstepSettings, env: ModelEnv, notes: string[]): TargetVariantChoice {
+  const want = settings.targetVariant;
+  const auto = resolveTarget(settings.target, env);
+  if (want !== '') {
+    const entry = auto.entry;
+    let why: string | undefined;
+    if (entry && isDownloadable(entry)) {
+      try {
+        const r = resolveModel(expandHome(settings.target), env.catalog, env.baseDir, { cacheDir: env.cacheDir, variant: want });
+        return { target: { ...auto, dir: r.dir, variant: want, variants: {} }, variant: want, variants: {}, missing: {} };
+      } catch (e) {
+        why = (e as Error).message;
+      }
+    } else {
+      why = variantProblem(auto.dir, want);
+      if (why === undefined) return { target: { ...auto, variant: want, variants: {} }, variant: want, variants: {}, missing: {} };
+    }
+    notes.push(`setting "lockstep.targetVariant" is "${want}" but ${why}; using the automatic choice`);
+  }
+  const missing = auto.entry ? missingDeviceVariants(auto.entry, auto.variants, auto.variant, 'set lockstep.targetVariant to a downloaded variant') : {};
+  const likely = likelyDevice(settings.device, process.platform, hasGpuDeviceNode());
+  const now = likely === undefined ? undefined : missing[likely];
+  if (now !== undefined) throw new ModelSpecError(now);
+  return { target: auto, variant: auto.variant, variants: auto.variants, missing };
+}
+
+/** A model drafter with lockstep.drafterVariant when its folder has that file (else as it was, with a note). */
+function withDrafterVariant(load: DrafterSpec, variant: string, notes: string[]): DrafterSpec {
+  if (variant === '' || load.variant === variant) return load;
+  const why = variantProblem(load.dir, variant);
+  if (why === undefined) return { name: load.name, dir: load.dir, variant };
+  notes.push(`setting "lockstep.drafterVariant" is "${variant}" but ${why}; drafter ${load.name} keeps its automatic variant`);
+  return load;
 }
 
 /** True when the plan's engine already has every model `want` needs (same target and options, drafters a superset). */

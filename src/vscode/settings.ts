@@ -16,6 +16,10 @@ export interface LockstepSettings {
   enable: boolean;
   /** Target model: catalog id or model directory. */
   target: string;
+  /** The target's ONNX variant (fp32, q4, q4f16 …); '' = the catalog's exact one for the device, a folder's only file, else its preferred one. */
+  targetVariant: string;
+  /** The model drafters' ONNX variant; '' = automatic, as for the target. */
+  drafterVariant: string;
   /** 'auto' (the target's recommended drafter), 'none', 'prompt-lookup', a catalog id or directory, or 'prompt-lookup+<model>'. */
   drafter: string;
   coupling: CouplingKind;
@@ -61,6 +65,8 @@ export const DEVICES: readonly DeviceSetting[] = DEVICE_REQUESTS;
 export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({
   enable: true,
   target: 'lockstep-target',
+  targetVariant: '',
+  drafterVariant: '',
   drafter: 'auto',
   coupling: 'gumbel',
   seed: 0,
@@ -158,6 +164,11 @@ const url: FieldSpec<string> = {
   },
 };
 
+const variant: FieldSpec<string> = {
+  expect: 'a variant name such as "fp32", "q4", "q4f16", "fp16" or "int8" (onnx/model_<variant>.onnx), or "" for automatic',
+  parse: (v) => (typeof v === 'string' && /^([a-z0-9][a-z0-9_]*)?$/.test(v.trim()) ? v.trim() : undefined),
+};
+
 const languages: FieldSpec<string[]> = {
   expect: 'an array of language ids (strings such as "markdown")',
   parse: (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x: string) => x.trim()).filter((x) => x !== '') : undefined),
@@ -179,6 +190,8 @@ const globs: FieldSpec<string[]> = {
 const SPECS: { [K in keyof LockstepSettings]: FieldSpec<LockstepSettings[K]> } = {
   enable: bool,
   target: text({ allowEmpty: false, expect: 'a catalog model id or a model directory' }),
+  targetVariant: variant,
+  drafterVariant: variant,
   drafter: text({ allowEmpty: false, expect: '"auto", "none", "prompt-lookup", a catalog model id, a model directory or "prompt-lookup+<model>"' }),
   coupling: oneOf(COUPLINGS),
   seed: num({ min: 0, max: MAX_SEED, integer: true, expect: 'an integer from 0 to 9007199254740991' }),
@@ -278,7 +291,7 @@ export class SettingsReader {
 }
 
 /** The settings whose change means reloading models (the engine restarts); the rest apply to the next completion. */
-export const ENGINE_KEYS: readonly (keyof LockstepSettings)[] = ['target', 'drafter', 'device', 'threads', 'modelsDir'];
+export const ENGINE_KEYS: readonly (keyof LockstepSettings)[] = ['target', 'targetVariant', 'drafter', 'drafterVariant', 'device', 'threads', 'modelsDir'];
 
 /** True when the language's completions are turned off by `disabledLanguages` (ids compared case-insensitively; "*" = all). */
 export function languageDisabled(settings: Pick<LockstepSettings, 'disabledLanguages'>, languageId: string): boolean {

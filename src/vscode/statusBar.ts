@@ -4,18 +4,21 @@
  */
 import * as vscode from 'vscode';
 import type { DeviceOutcome } from '../engine/device';
+import type { ExactnessVerdict } from '../engine/exactness';
 import type { CompletionResult } from '../engine/engine';
 import { COMMANDS } from './commandIds';
 import { EngineState, LastCompletionStats, StatusInfo, statusBarText, statusTooltip } from './format';
 
 /** The part of the status the controller owns (settings, models, seed). */
-export type StatusContext = Omit<StatusInfo, 'state' | 'last' | 'busy' | 'device'>;
+export type StatusContext = Omit<StatusInfo, 'state' | 'last' | 'busy' | 'device' | 'exactness'>;
 
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   state: EngineState = { kind: 'loading', target: '' };
   /** Where the loaded engine runs (undefined while none is loaded). */
   device: DeviceOutcome | undefined;
+  /** The loaded target's exactness verdict (undefined while none is loaded). */
+  exactness: ExactnessVerdict | undefined;
   private busy = 0;
   private last: LastCompletionStats | undefined;
 
@@ -45,7 +48,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   update(): void {
-    const info: StatusInfo = { ...this.context(), state: this.state, last: this.last, busy: this.busy > 0, device: this.device };
+    const info: StatusInfo = { ...this.context(), state: this.state, last: this.last, busy: this.busy > 0, device: this.device, exactness: this.exactness };
     this.item.text = statusBarText(info);
     this.item.tooltip = statusTooltip(info);
     this.item.backgroundColor = info.state.kind === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

@@ -5,6 +5,7 @@
  */
 import type { CompletionMode } from '../engine/engine';
 import type { CouplingKind } from '../engine/types';
+import { describeVerdict, type ExactnessVerdict } from '../engine/exactness';
 
 /** The couplings Verify compares: the two drafter-invariant ones (`standard` is not invariant by design). */
 export const VERIFY_COUPLINGS: readonly CouplingKind[] = ['gumbel', 'wmh'];
@@ -33,6 +34,8 @@ export interface VerifyMeta {
   maxTokens: number;
   mode: CompletionMode;
   draftTokens: number | 'auto';
+  /** The exactness probe's verdict on the target (not exact: drafting was off, every drafter decoded plainly). */
+  exactness?: ExactnessVerdict;
 }
 
 export interface VerifyGroup {
@@ -113,7 +116,8 @@ export function summarizeVerify(runs: readonly VerifyRun[], meta: VerifyMeta): V
   const identical = groups.length > 0 && groups.every((g) => g.identical);
   const drafters = [...new Set(runs.map((r) => r.drafter))];
   const summary = identical
-    ? `Drafter invariance holds: ${drafters.length} drafters × ${groups.length} couplings, byte-identical text per coupling (seed ${meta.seed}).`
+    ? `Drafter invariance holds: ${drafters.length} drafters × ${groups.length} couplings, byte-identical text per coupling (seed ${meta.seed})` +
+      (meta.exactness && !meta.exactness.exact ? ' — drafting was off (the target is not exact), so every drafter decoded plainly.' : '.')
     : `Drafter invariance FAILED at ${meta.position} (seed ${meta.seed}): ${groups
       .filter((g) => !g.identical)
       .map((g) => `${g.coupling}: ${g.matching}/${g.runs} match${g.errors.length ? `, ${g.errors.length} failed` : ''}`)
@@ -130,6 +134,7 @@ export function summarizeVerify(runs: readonly VerifyRun[], meta: VerifyMeta): V
   lines.push(`| seed | ${meta.seed} |`);
   lines.push(`| temperature / top-p / top-k | ${meta.temperature} / ${meta.topP} / ${meta.topK} |`);
   lines.push(`| draft tokens (γ) | ${meta.draftTokens} |`);
+  if (meta.exactness) lines.push(`| exactness | ${cell(describeVerdict(meta.exactness))} |`);
   lines.push(`| max tokens / mode | ${meta.maxTokens} / ${meta.mode} |`);
   lines.push('');
   lines.push('| coupling | drafter | bytes identical | tokens | tokens/s | acceptance | seconds |');

@@ -42,7 +42,7 @@ export async function verify(x: ExtensionState, show: boolean): Promise<VerifyOu
       async (progress, token) => {
         if (!x.applyPlan(loads)) throw new Error('the engine cannot load the drafters');
         progress.report({ message: 'loading the drafters…' });
-        await x.engine.ready();
+        const info = await x.engine.ready();
         const runs: VerifyRun[] = [];
         const total = drafters.length * VERIFY_COUPLINGS.length;
         for (const coupling of VERIFY_COUPLINGS) {
@@ -76,6 +76,7 @@ export async function verify(x: ExtensionState, show: boolean): Promise<VerifyOu
           maxTokens: base.maxTokens,
           mode,
           draftTokens: base.gamma,
+          ...(info.exactness ? { exactness: info.exactness } : {}),
         });
         x.log.info(outcome.summary);
         if (show) {
