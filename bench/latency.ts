@@ -16,6 +16,7 @@ import { CouplingKind } from '../src/engine/types';
 import { openEngine } from '../src/cli/engineOpen';
 import { ReportHead, headLines, heldoutPrompts, modelDir, modelDrafters, quantile, reportHead, table } from './common';
 import { VegaLiteSpec } from './plot';
+import { ContextAssemblyRow, formatContextAssembly, timeContextAssembly } from './contextAssembly';
 
 export interface LatencyOptions {
   catalog?: string;
@@ -65,6 +66,8 @@ export interface LatencyReport extends ReportHead {
   prompts: string[];
   rows: LatencyRow[];
   samples: LatencySample[];
+  /** Cross-file context: ranking and prompt building in a synthetic 50-file workspace (bench/contextAssembly.ts). */
+  contextAssembly: ContextAssemblyRow;
 }
 
 export async function runLatency(o: LatencyOptions, cwd: string): Promise<LatencyReport> {
@@ -84,7 +87,9 @@ export async function runLatency(o: LatencyOptions, cwd: string): Promise<Latenc
   const drafters: { spec: string; drafter: Drafter }[] = [];
   const samples: LatencySample[] = [];
   const promptTokens: number[] = [];
+  let contextAssembly: ContextAssemblyRow | undefined;
   try {
+    contextAssembly = timeContextAssembly(engine.tokenizer, engine.fim, engine.fitContext({ maxTokens }).promptTokens);
     for (const spec of specs) {
       if (spec === 'none') drafters.push({ spec, drafter: new NoDrafter() });
       else if (spec === 'prompt-lookup') drafters.push({ spec, drafter: new PromptLookupDrafter() });
@@ -159,6 +164,7 @@ export async function runLatency(o: LatencyOptions, cwd: string): Promise<Latenc
   return {
     ...reportHead('latency', o.argv ?? ['bench', 'latency'], o.threads ?? 0, modelDirs, t0),
     target: setup.targetSpec, drafters: specs, coupling, temperature, gamma, maxTokens, prompts: prompts.map((p) => p.label), rows, samples,
+    contextAssembly: contextAssembly!,
   };
 }
 
@@ -174,6 +180,7 @@ export function formatLatency(r: LatencyReport): string {
   ));
   lines.push('');
   lines.push('cold: empty KV caches (prefill of the whole prompt); warm: the caches already hold the prompt.');
+  if (r.contextAssembly) lines.push('', ...formatContextAssembly(r.contextAssembly));
   return `${lines.join('\n')}\n`;
 }
 

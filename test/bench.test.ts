@@ -128,6 +128,11 @@ describe('lockstep bench (smoke)', () => {
       assert.ok(row.lineP50Ms <= row.lineP95Ms && row.firstTokenP50Ms <= row.lineP95Ms);
     }
     assert.equal(r.samples.length, 2 * 2 * 2);
+    // The context-assembly row: a 50-file workspace, snippets chosen and fitted (its times are reported, not judged).
+    const c = r.contextAssembly;
+    assert.equal(c.files, 50);
+    assert.ok(c.windows > 50 && c.keystrokes >= 100 && c.snippetsP50 > 0 && c.contextTokensP50 > 0, JSON.stringify(c));
+    assert.ok(c.rankP50Ms <= c.rankP95Ms && c.promptP50Ms <= c.promptP95Ms);
   });
 
   it('quality: each arm with and without context at T = 0 and over seeds, metrics in [0, 1], a figure', async () => {

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { packageRoot } from '../src/models/catalog';
 import type { LockstepApi } from '../src/vscode/extension';
-import { DEFAULT_SETTINGS } from '../src/vscode/settings';
+import { DEFAULT_SETTINGS, configKey } from '../src/vscode/settings';
 import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri, install } from './vscode/fakeVscode';
 
 const fake = new FakeVscode();
@@ -104,8 +104,9 @@ describe('the extension (stand-in vscode)', () => {
     const props = manifest.contributes.configuration.properties;
     const s = DEFAULT_SETTINGS;
     for (const [key, value] of Object.entries(s)) {
-      assert.ok(`lockstep.${key}` in props, `lockstep.${key} is declared`);
-      assert.deepEqual(props[`lockstep.${key}`].default, value, key);
+      const name = `lockstep.${configKey(key as keyof typeof s)}`;
+      assert.ok(name in props, `${name} is declared`);
+      assert.deepEqual(props[name].default, value, key);
     }
     assert.equal(Object.keys(props).length, Object.keys(s).length);
   });

@@ -5,7 +5,8 @@
 import { Drafter, LookupThenModelDrafter, ModelDrafter, NoDrafter, PromptLookupDrafter } from './drafters';
 import { ContextFit, fitContext } from './contextFit';
 import { CancelSignal, TargetState, generate, stopRequested } from './decode';
-import { FimTemplate, buildFimPrompt, detectFimTemplate } from './fim';
+import { type ContextPrompt, buildContextPrompt } from './contextPrompt';
+import { FimTemplate, detectFimTemplate } from './fim';
 import { CausalLM } from './model';
 import { DeviceOutcome, deviceCandidates } from './device';
 import { probeDevices } from './deviceProbe';
@@ -101,8 +102,20 @@ export class Engine {
   }
 
   /** The FIM prompt's token ids for a request (what complete() feeds the models). */
-  promptFor(req: Pick<CompletionRequest, 'before' | 'after' | 'maxPromptTokens' | 'maxTokens'>): number[] {
-    return buildFimPrompt(this.tokenizer, this.fim, req.before, req.after, this.fitContext(req).promptTokens).ids;
+  promptFor(req: Pick<CompletionRequest, 'before' | 'after' | 'maxPromptTokens' | 'maxTokens' | 'context'>): number[] {
+    return this.buildPrompt(req, this.fitContext(req).promptTokens).ids;
+  }
+
+  /** The FIM prompt, with the request's cross-file snippets in the family's repository format when it has them. */
+  private buildPrompt(req: Pick<CompletionRequest, 'before' | 'after' | 'context'>, promptTokens: number): ContextPrompt {
+    const c = req.context;
+    return buildContextPrompt(this.tokenizer, this.fim, {
+      files: c?.snippets ?? [],
+      current: { path: c?.path ?? '', before: req.before, after: req.after },
+      budgetTokens: c?.budgetTokens ?? 0,
+      maxPromptTokens: promptTokens,
+      repoName: c?.repoName,
+    });
   }
 
   /** The maxTokens and prompt budget a request gets on this target (see contextFit.ts), and why, when capped. */
@@ -118,7 +131,7 @@ export class Engine {
     // A request cancelled while it waited is not even tokenized (an 8 KB window costs milliseconds to encode).
     if (await stopRequested(signal)) return notStartedResult(req);
     const fit = this.fitContext(req);
-    const prompt = buildFimPrompt(this.tokenizer, this.fim, req.before, req.after, fit.promptTokens);
+    const prompt = this.buildPrompt(req, fit.promptTokens);
     const stopTokenIds = new Set<number>(this.target.config.eosTokenIds);
     for (const s of this.fim.stopTokens) {
       const id = this.tokenizer.specialTokenId(s);
@@ -162,6 +175,7 @@ export class Engine {
       maxTokensUsed: fit.maxTokens,
       promptBudget: fit.promptTokens,
       ...(fit.message === undefined ? {} : { contextNote: fit.message }),
+      ...(prompt.contextFiles.length === 0 ? {} : { contextFiles: prompt.contextFiles, contextTokens: prompt.contextTokens }),
     };
   }
 

@@ -49,6 +49,20 @@ export interface CompletionRequest {
   mode: CompletionMode;
   /** Prompt budget in tokens (before + after + FIM markers); at most what the context leaves (contextFit.ts). */
   maxPromptTokens?: number;
+  /** Snippets of other files for the prompt (contextPrompt.ts); absent or empty = the plain FIM prompt. */
+  context?: RequestContext;
+}
+
+/** Cross-file context of a request: part of the prompt, so part of what decides the completion's bytes. */
+export interface RequestContext {
+  /** The current file's workspace-relative path (forward slashes). */
+  path: string;
+  /** The workspace folder's name (Qwen's <|repo_name|>). */
+  repoName: string;
+  /** Snippets, most relevant first. */
+  snippets: { path: string; text: string }[];
+  /** Most prompt tokens the snippets may take. */
+  budgetTokens: number;
 }
 
 export interface CompletionResult {
@@ -80,6 +94,10 @@ export interface CompletionResult {
   promptBudget?: number;
   /** Why maxTokens was capped (one sentence), when it was. */
   contextNote?: string;
+  /** Paths of the other files' snippets that made it into the prompt, in prompt order (absent: none). */
+  contextFiles?: string[];
+  /** Prompt tokens those snippets took (headers included). */
+  contextTokens?: number;
 }
 
 export interface EngineInfo {

@@ -10,10 +10,12 @@ import * as vscode from 'vscode';
 import { fitContext } from '../engine/contextFit';
 import type { DeviceOutcome } from '../engine/device';
 import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec } from '../engine/engine';
+import type { RequestContext } from '../engine/requests';
 import { Catalog, catalogSummary, loadCatalogOrBundled } from '../models/catalog';
 import { defaultModelsDir } from '../models/hubCache';
 import type { LockstepApi } from './api';
 import { COMMANDS } from './commandIds';
+import { ContextCollector } from './context';
 import { deviceNotice } from './deviceNotice';
 import type { DownloadFn } from './download';
 import { downloadModels } from './downloadCommands';
@@ -44,6 +46,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
   paused = false;
 
   private readonly reader = new SettingsReader();
+  private readonly contextCollector = new ContextCollector();
   private readonly disposables: vscode.Disposable[] = [];
   private readonly shownNotes = new Set<string>();
   private providerRegistration: vscode.Disposable | undefined;
@@ -121,6 +124,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
 
   dispose(): void {
     this.providerRegistration?.dispose();
+    this.contextCollector.dispose();
     for (const d of this.disposables) d.dispose();
     this.status.dispose();
     void this.engine.dispose();
@@ -273,9 +277,10 @@ export class Controller implements vscode.Disposable, ExtensionState {
   }
 
   /** A completion request for the text around the cursor with the current settings and seed. */
-  request(before: string, after: string, mode: CompletionMode): CompletionRequest {
+  request(before: string, after: string, mode: CompletionMode, context?: RequestContext): CompletionRequest {
     const s = this.settings;
     return {
+      ...(context === undefined ? {} : { context }),
       before,
       after,
       drafter: this.plan?.drafter.request ?? 'none',
@@ -287,6 +292,16 @@ export class Controller implements vscode.Disposable, ExtensionState {
       mode,
       maxPromptTokens: s.contextTokens,
     };
+  }
+
+  /** Cross-file snippets (context.ts); a failure there costs the context only, never the completion. */
+  collectContext(document: vscode.TextDocument, before: string, after: string): RequestContext | undefined {
+    try {
+      return this.contextCollector.collect(document, before, after, this.settings);
+    } catch (e) {
+      this.note(`cross-file context left out: ${(e as Error).message}`, 'info');
+      return undefined;
+    }
   }
 
   private configTarget(key: string): vscode.ConfigurationTarget {
@@ -311,7 +326,10 @@ export class Controller implements vscode.Disposable, ExtensionState {
       },
       generatedCount: () => this.provider.generated,
       verify: (options) => verify(this, options?.show ?? false),
-      settings: () => ({ ...this.settings, disabledLanguages: [...this.settings.disabledLanguages] }),
+      settings: () => ({
+        ...this.settings, disabledLanguages: [...this.settings.disabledLanguages],
+        contextSources: [...this.settings.contextSources], contextExclude: [...this.settings.contextExclude],
+      }),
       warnings: () => this.reader.history(),
       seed: () => this.seeds.current,
       models: () =>

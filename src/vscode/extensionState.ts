@@ -4,6 +4,7 @@
  */
 import type * as vscode from 'vscode';
 import type { CompletionMode, CompletionRequest, DrafterSpec } from '../engine/engine';
+import type { RequestContext } from '../engine/requests';
 import type { Catalog } from '../models/catalog';
 import type { DownloadFn } from './download';
 import type { EngineHost } from './engineHost';
@@ -30,7 +31,9 @@ export interface ExtensionState {
   /** Settings → plan → engine; false when no usable plan (the status bar and a message say why). */
   applyPlan(extraDrafters?: DrafterSpec[]): boolean;
   /** A completion request for the text around the cursor with the current settings and seed. */
-  request(before: string, after: string, mode: CompletionMode): CompletionRequest;
+  request(before: string, after: string, mode: CompletionMode, context?: RequestContext): CompletionRequest;
+  /** Cross-file snippets for a cursor, as a completion there would send them. */
+  collectContext(document: vscode.TextDocument, before: string, after: string): RequestContext | undefined;
   /** Writes a lockstep.* setting where it is set now (workspace folder, workspace, else user). */
   updateSetting(key: string, value: unknown): Promise<void>;
 }

@@ -2,8 +2,10 @@
  * The inline completion provider: window → mode → cache → debounce → engine (in its own process) → item.
  * Thin: the decisions live in prompt.ts, cache.ts and the controller (seen as a CompletionContext).
  */
+import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { CompletionMode, CompletionRequest, CompletionResult } from '../engine/engine';
+import type { RequestContext } from '../engine/requests';
 import { CompletionCache } from './cache';
 import type { EngineHost } from './engineHost';
 import { completionLogLine, completionTitle } from './format';
@@ -31,6 +33,8 @@ export interface CompletionRecord {
   fromCache: boolean;
   /** Engine statistics of the generation (absent for a cache hit). */
   result?: CompletionResult;
+  /** The other files' snippets sent with the request (absent: none); result.contextFiles says which fit the prompt. */
+  context?: RequestContext;
   accepted: boolean;
 }
 
@@ -92,9 +96,12 @@ export function fingerprint(req: CompletionRequest, targetKey: string, multiline
   // For the invariant couplings the drafter and γ change only the speed, so they are left out: switching the
   // drafter keeps showing the same (identical) completion.
   const speedOnly = req.coupling === 'standard' ? { drafter: req.drafter, gamma: req.gamma } : {};
+  // The snippets are part of the prompt: a changed snippet (an edit in another file) must not be served an old
+  // completion. Their hash, not their text, keeps the key short.
+  const context = req.context === undefined ? undefined : createHash('sha256').update(JSON.stringify(req.context)).digest('base64');
   return JSON.stringify({
     targetKey, seed: req.seed, coupling: req.coupling, sampling: req.sampling, maxTokens: req.maxTokens,
-    multiline, maxPromptTokens: req.maxPromptTokens, ...speedOnly,
+    multiline, maxPromptTokens: req.maxPromptTokens, context, ...speedOnly,
   });
 }
 
@@ -105,7 +112,9 @@ export interface CompletionContext {
   readonly paused: boolean;
   readonly engine: EngineHost;
   readonly log: vscode.LogOutputChannel;
-  request(before: string, after: string, mode: CompletionMode): CompletionRequest;
+  request(before: string, after: string, mode: CompletionMode, context?: RequestContext): CompletionRequest;
+  /** Snippets of other files for this cursor (undefined: none, or the feature is off). */
+  collectContext(document: vscode.TextDocument, before: string, after: string): RequestContext | undefined;
   setBusy(on: boolean): void;
   completionStats(r: CompletionResult): void;
 }
@@ -145,7 +154,7 @@ export class LockstepInlineProvider implements vscode.InlineCompletionItemProvid
     const limits = windowChars(s.contextTokens);
     const win = extractWindow(lines, position, limits);
     const mode = chooseMode(win, s.multiline);
-    const req = ctl.request(win.before, win.after, mode);
+    const req = ctl.request(win.before, win.after, mode, ctl.collectContext(document, win.before, win.after));
     const fp = fingerprint(req, plan.target.dir + (plan.target.variant ?? ''), s.multiline);
     const uri = document.uri.toString();
 
@@ -216,6 +225,7 @@ export class LockstepInlineProvider implements vscode.InlineCompletionItemProvid
       mode,
       fromCache,
       result,
+      ...(req.context === undefined ? {} : { context: req.context }),
       accepted: false,
     };
     return this.last;

@@ -38,7 +38,18 @@ export interface LockstepSettings {
   hubEndpoint: string;
   /** Language ids (e.g. "markdown") with no inline completions. */
   disabledLanguages: string[];
+  /** Cross-file context (`lockstep.context.enable`): snippets of other workspace files in the prompt. */
+  contextEnable: boolean;
+  /** Most prompt tokens the snippets take (`lockstep.context.budgetTokens`). */
+  contextBudgetTokens: number;
+  /** Where snippets come from (`lockstep.context.sources`). */
+  contextSources: ContextSource[];
+  /** Globs of files never read for context (`lockstep.contextExclude`), besides `files.exclude`. */
+  contextExclude: string[];
 }
+
+export type ContextSource = 'openEditors' | 'recentEdits' | 'recentViews' | 'imports';
+export const CONTEXT_SOURCES: readonly ContextSource[] = ['openEditors', 'recentEdits', 'recentViews', 'imports'];
 
 export const SECTION = 'lockstep';
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
@@ -66,7 +77,23 @@ export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({
   modelsDir: '',
   hubEndpoint: '',
   disabledLanguages: [] as string[],
+  contextEnable: true,
+  contextBudgetTokens: 512,
+  contextSources: [...CONTEXT_SOURCES],
+  contextExclude: [] as string[],
 } satisfies LockstepSettings);
+
+/** Settings whose configuration key is not their field name (a `lockstep.context.*` group). */
+const CONFIG_KEYS: Partial<Record<keyof LockstepSettings, string>> = {
+  contextEnable: 'context.enable',
+  contextBudgetTokens: 'context.budgetTokens',
+  contextSources: 'context.sources',
+};
+
+/** The key under `lockstep.` that a setting is read from. */
+export function configKey(key: keyof LockstepSettings): string {
+  return CONFIG_KEYS[key] ?? key;
+}
 
 /** A parser returns the accepted value, or undefined when the raw value is invalid. */
 type Parser<T> = (raw: unknown) => T | undefined;
@@ -136,6 +163,19 @@ const languages: FieldSpec<string[]> = {
   parse: (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x: string) => x.trim()).filter((x) => x !== '') : undefined),
 };
 
+const contextSources: FieldSpec<ContextSource[]> = {
+  expect: `an array of ${CONTEXT_SOURCES.map((x) => `"${x}"`).join(', ')}`,
+  parse: (v) =>
+    Array.isArray(v) && v.every((x) => typeof x === 'string' && (CONTEXT_SOURCES as readonly string[]).includes(x))
+      ? CONTEXT_SOURCES.filter((x) => v.includes(x))
+      : undefined,
+};
+
+const globs: FieldSpec<string[]> = {
+  expect: 'an array of glob patterns (strings such as "**/secrets/**")',
+  parse: (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x: string) => x.trim()).filter((x) => x !== '') : undefined),
+};
+
 const SPECS: { [K in keyof LockstepSettings]: FieldSpec<LockstepSettings[K]> } = {
   enable: bool,
   target: text({ allowEmpty: false, expect: 'a catalog model id or a model directory' }),
@@ -155,6 +195,10 @@ const SPECS: { [K in keyof LockstepSettings]: FieldSpec<LockstepSettings[K]> } =
   modelsDir: text({ allowEmpty: true, expect: 'a directory path (empty = the Hugging Face cache)' }),
   hubEndpoint: url,
   disabledLanguages: languages,
+  contextEnable: bool,
+  contextBudgetTokens: num({ min: 0, max: 16384, integer: true, expect: 'an integer from 0 to 16384' }),
+  contextSources,
+  contextExclude: globs,
 };
 
 export const SETTING_KEYS = Object.keys(SPECS) as (keyof LockstepSettings)[];
@@ -183,10 +227,13 @@ export interface SettingsProblem {
 
 /** Validates every setting; `get` returns undefined for a setting the user has not set. */
 export function validateSettings(get: (key: string) => unknown): { settings: LockstepSettings; problems: SettingsProblem[] } {
-  const settings = { ...DEFAULT_SETTINGS, disabledLanguages: [...DEFAULT_SETTINGS.disabledLanguages] } as LockstepSettings;
+  const settings = {
+    ...DEFAULT_SETTINGS, disabledLanguages: [...DEFAULT_SETTINGS.disabledLanguages],
+    contextSources: [...DEFAULT_SETTINGS.contextSources], contextExclude: [...DEFAULT_SETTINGS.contextExclude],
+  } as LockstepSettings;
   const problems: SettingsProblem[] = [];
   for (const key of SETTING_KEYS) {
-    const raw = get(key);
+    const raw = get(configKey(key));
     if (raw === undefined) continue;
     const spec = SPECS[key] as FieldSpec<unknown>;
     const value = spec.parse(raw);
@@ -194,7 +241,7 @@ export function validateSettings(get: (key: string) => unknown): { settings: Loc
       problems.push({
         key,
         value: raw,
-        message: `Lockstep: setting "${SECTION}.${key}" must be ${spec.expect} (got ${show(raw)}); using the default ${showDefault(DEFAULT_SETTINGS[key])}.`,
+        message: `Lockstep: setting "${SECTION}.${configKey(key)}" must be ${spec.expect} (got ${show(raw)}); using the default ${showDefault(DEFAULT_SETTINGS[key])}.`,
       });
     } else {
       (settings as unknown as Record<string, unknown>)[key] = value;

@@ -31,7 +31,8 @@ export async function verify(x: ExtensionState, show: boolean): Promise<VerifyOu
   const win = extractWindow({ lineCount: doc.lineCount, lineAt: (i) => doc.lineAt(i).text }, pos, windowChars(x.settings.contextTokens));
   const mode = chooseMode(win, x.settings.multiline);
   const position = `${vscode.workspace.asRelativePath(doc.uri)}:${pos.line + 1}:${pos.character + 1}`;
-  const base = x.request(win.before, win.after, mode);
+  // The same cross-file context as a completion here: it is part of the prompt whose invariance is checked.
+  const base = x.request(win.before, win.after, mode, x.collectContext(doc, win.before, win.after));
 
   x.paused = true;
   x.engine.cancelAll();

@@ -11,7 +11,13 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { fitContext } from '../../src/engine/contextFit';
+import { buildContextPrompt } from '../../src/engine/contextPrompt';
+import { detectFimTemplate } from '../../src/engine/fim';
+import type { RequestContext } from '../../src/engine/requests';
+import { TokenizerWrapper } from '../../src/engine/tokenizer';
 import type { CompletionRecord, LockstepApi } from '../../src/vscode/extension';
+import { extractWindow, windowChars } from '../../src/vscode/prompt';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
@@ -117,10 +123,34 @@ export async function run(): Promise<void> {
       // The controller reads the settings when the change event fires; then the engine reloads if it must.
       if (b.value !== undefined && b.value !== null) {
         const want = JSON.stringify(b.value);
-        await waitFor(`lockstep.${key} = ${want}`, () => JSON.stringify((api.settings() as unknown as Record<string, unknown>)[key]) === want, 60_000);
+        // `field`: the settings object's name for a grouped key (context.sources → contextSources).
+        const field = String(b.field ?? key);
+        await waitFor(`lockstep.${key} = ${want}`, () => JSON.stringify((api.settings() as unknown as Record<string, unknown>)[field]) === want, 60_000);
       }
       await api.engineReady();
       return { models: api.models(), settings: api.settings() };
+    },
+    /**
+     * The prompt for a cursor in an open document with the given cross-file context, rebuilt here with the engine's
+     * own modules and the target's tokenizer (the runner compares its length with the engine's promptTokens).
+     */
+    prompt: async (b) => {
+      const info = await api.engineReady();
+      const models = api.models();
+      if (!models) throw new Error('no target model');
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === vscode.Uri.file(String(b.path)).fsPath);
+      if (!doc) throw new Error(`${String(b.path)} is not open`);
+      const settings = api.settings();
+      const win = extractWindow({ lineCount: doc.lineCount, lineAt: (i) => doc.lineAt(i).text },
+        { line: Number(b.line), character: Number(b.character) }, windowChars(settings.contextTokens));
+      const tok = TokenizerWrapper.fromDir(models.targetDir);
+      const context = b.context as RequestContext | undefined;
+      const fit = fitContext(info.maxPositions, settings.maxTokens, settings.contextTokens);
+      const p = buildContextPrompt(tok, detectFimTemplate(tok, info.fim), {
+        files: context?.snippets ?? [], current: { path: context?.path ?? '', before: win.before, after: win.after },
+        budgetTokens: context?.budgetTokens ?? 0, maxPromptTokens: fit.promptTokens, repoName: context?.repoName,
+      });
+      return { text: tok.decode(p.ids), tokens: p.ids.length };
     },
     clearCache: async () => {
       api.clearCache();

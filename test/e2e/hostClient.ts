@@ -8,8 +8,10 @@ import { E2EError } from './common';
 
 /** A completion record as the host sends it (JSON): the part of the provider's CompletionRecord the runner reads. */
 export type HostRecord = Pick<
-  CompletionRecord, 'sequence' | 'line' | 'character' | 'text' | 'fullText' | 'seed' | 'drafter' | 'drafterRequest' | 'fromCache' | 'mode'
-> & { result?: Pick<CompletionResult, 'tokens' | 'seconds' | 'tokensPerSecond' | 'drafter' | 'acceptance' | 'stopReason'> };
+  CompletionRecord, 'sequence' | 'line' | 'character' | 'text' | 'fullText' | 'seed' | 'drafter' | 'drafterRequest' | 'fromCache' | 'mode' | 'context'
+> & {
+  result?: Pick<CompletionResult, 'tokens' | 'seconds' | 'tokensPerSecond' | 'drafter' | 'acceptance' | 'stopReason' | 'promptTokens' | 'contextFiles' | 'contextTokens'>;
+};
 
 export class Host {
   constructor(private readonly port: number) {}

@@ -13,6 +13,7 @@ import { ARTIFACTS, E2EError, LIMITS, ROOT, log, sleep, waitUntil } from './comm
 import { GHOST_SELECTOR, GHOST_TEXT, noSpace, typeAndWaitForGhost } from './ghost';
 import { Host, type HostRecord } from './hostClient';
 import { measureLatency, type LatencySummary } from './latency';
+import { runContextCheck } from './contextCheck';
 import { ACCEPT_AT, ACCEPT_JS, SAMPLE_JS } from './workspace';
 
 export interface UiCheck {
@@ -144,6 +145,10 @@ export async function runUi(browser: Browser, server: CodeServer): Promise<UiRes
       return undefined;
     };
 
+    // Cross-file context from imports only here: the files these checks save (stats*.js) must not become each
+    // other's context, or the drafter comparison below would compare different prompts. The context check (after)
+    // tests the sources; the latency loop runs with all of them.
+    await h.call('setSetting', { key: 'context.sources', field: 'contextSources', value: ['imports'] });
     const first = await acceptOnce('accept (default drafter)', [0, 1, 2, 3], true);
     // -- 2. the same keystrokes with other drafters save byte-identical files (same seed, cache cleared) ----------
     if (first) {
@@ -159,7 +164,10 @@ export async function runUi(browser: Browser, server: CodeServer): Promise<UiRes
     await h.call('setSetting', { key: 'seed', value: 0 });
     await h.call('closeAll');
 
-    // -- 3. latency: keystroke → ghost text shown, over ≥ 30 triggers ------------------------------------------------
+    // -- 3. cross-file context: an imported / open file's definition reaches the prompt (contextCheck.ts) ----------
+    await runContextCheck(page, h, ws, check);
+
+    // -- 4. latency: keystroke → ghost text shown, over ≥ 30 triggers ------------------------------------------------
     const measured = await measureLatency(page, h, sampleFile, screenshotIfGood);
     latency = measured.latency;
     check(`latency loop: ghost text shown for ${measured.shown} of ${measured.triggers} triggers`, measured.shown > 0,

@@ -53,6 +53,8 @@ export class CancellationTokenSource {
 
 export class FakeDocument {
   lines: string[];
+  /** Increases with every edit, as TextDocument.version does. */
+  version = 1;
   constructor(readonly uri: { toString(): string; fsPath: string; scheme: string }, text: string, readonly languageId = 'javascript') {
     this.lines = text.split('\n');
   }
@@ -67,6 +69,7 @@ export class FakeDocument {
   }
   /** Inserts text at a position (returns the position after it). */
   insert(pos: Position, text: string): Position {
+    this.version++;
     const line = this.lines[pos.line];
     const joined = line.slice(0, pos.character) + text + line.slice(pos.character);
     const parts = joined.split('\n');
@@ -81,6 +84,15 @@ export class FakeDocument {
 export function fileUri(p: string): { toString(): string; fsPath: string; scheme: string } {
   return { toString: () => `file://${p}`, fsPath: p, scheme: 'file' };
 }
+
+/** The Uri functions src/vscode uses, over fileUri. */
+const Uri = {
+  file: fileUri,
+  parse: (s: string) => (s.startsWith('file://') ? fileUri(s.slice('file://'.length)) : { toString: () => s, fsPath: s, scheme: s.split(':')[0] }),
+  joinPath: (base: { fsPath: string }, ...parts: string[]) => fileUri([base.fsPath, ...parts].join('/')),
+};
+
+type FakeUri = ReturnType<typeof fileUri>;
 
 /** Everything the fake records, and the knobs a test turns. */
 export class FakeVscode {
@@ -97,6 +109,14 @@ export class FakeVscode {
   quickPickAnswer: ((items: unknown[]) => unknown) | undefined;
   inputAnswer: string | undefined;
   private readonly configEmitter = new EventEmitter<{ affectsConfiguration(s: string): boolean }>();
+  /** Workspace folders, open documents, editor tabs, trust and `files.*` settings (cross-file context). */
+  folders: { uri: FakeUri; name: string; index: number }[] | undefined;
+  documents: FakeDocument[] = [];
+  tabs: FakeUri[] = [];
+  trusted = true;
+  filesConfig: Record<string, unknown> = {};
+  readonly docChanges = new EventEmitter<{ document: FakeDocument; contentChanges: unknown[] }>();
+  readonly activeEditorChanges = new EventEmitter<{ document: FakeDocument } | undefined>();
 
   /** Sets settings (as the user would in settings.json) and fires the change event. */
   setConfig(values: Record<string, unknown>): void {
@@ -119,7 +139,13 @@ export class FakeVscode {
       ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
       ViewColumn: { Active: -1, Beside: -2 },
       InlineCompletionTriggerKind: { Invoke: 0, Automatic: 1 },
+      Uri,
       window: {
+        visibleTextEditors: [],
+        get tabGroups() {
+          return { all: [{ tabs: self.tabs.map((uri) => ({ input: { uri } })) }] };
+        },
+        onDidChangeActiveTextEditor: this.activeEditorChanges.event,
         get activeTextEditor() {
           return self.activeTextEditor;
         },
@@ -139,10 +165,20 @@ export class FakeVscode {
           task({ report: () => undefined }, new CancellationTokenSource().token),
       },
       workspace: {
-        workspaceFolders: undefined,
+        get workspaceFolders() {
+          return self.folders;
+        },
+        get textDocuments() {
+          return self.documents;
+        },
+        get isTrusted() {
+          return self.trusted;
+        },
+        getWorkspaceFolder: (u: FakeUri) => self.folders?.find((f) => u.fsPath.startsWith(`${f.uri.fsPath}/`)),
+        onDidChangeTextDocument: this.docChanges.event,
         asRelativePath: (u: { fsPath: string }) => u.fsPath,
-        getConfiguration: () => ({
-          get: (k: string) => self.config[k],
+        getConfiguration: (section?: string) => ({
+          get: (k: string) => (section === 'files' ? self.filesConfig[k] : self.config[k]),
           inspect: (k: string) => ({ key: k, globalValue: self.config[k] }),
           update: async (k: string, v: unknown) => self.setConfig({ [k]: v }),
         }),
