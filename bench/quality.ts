@@ -3,8 +3,9 @@
  * without cross-file context: exact match, edit similarity and identifier F1 (CrossCodeEval, Ding et al. 2023) of
  * line and block completions at cursor points whose line uses a name defined in another file of the package, and at
  * random points (bench/qualityData.ts). T = 0 (greedy, one run) and T = 0.2 over several seeds (mean and the spread
- * between seeds). Any target: --target takes a directory or catalog id; the prompt format follows its FIM family
- * (bench/qualityPrompt.ts: only the project's models get the repository-level format, others the plain prompt).
+ * between seeds). Any target: --target takes a directory or catalog id; the prompt is the one the extension sends
+ * (bench/qualityPrompt.ts), in the repository format of the target's FIM family (lockstep or Qwen2.5-Coder; other
+ * families have none and get the plain prompt in both arms).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,7 +19,7 @@ import { ReportHead, headLines, reportHead, table } from './common';
 import { VegaLiteSpec } from './plot';
 import { HeldoutPackage, QualityTask, TaskKind, TaskSelection, loadPackage, selectTasks } from './qualityData';
 import { QualityScores, meanScores, scoreCompletion } from './qualityMetrics';
-import { ContextPromptBuilder, interimContextPrompt } from './qualityPrompt';
+import { qualityPrompt } from './qualityPrompt';
 
 export interface QualityOptions {
   catalog?: string;
@@ -36,11 +37,9 @@ export interface QualityOptions {
   blockTokens?: number;
   argv?: string[];
   onProgress?: (done: number, total: number) => void;
-  /** The prompt assembly (default: this bench's interim one). */
-  prompt?: ContextPromptBuilder;
 }
 
-export const QUALITY_DEFAULTS = { crossFile: 40, random: 20, seeds: 3, temperature: 0.2, lineTokens: 48, blockTokens: 128 };
+export const QUALITY_DEFAULTS = { crossFile: 30, random: 15, seeds: 3, temperature: 0.2, lineTokens: 32, blockTokens: 64 };
 export const QUALITY_QUICK = { crossFile: 2, random: 1, seeds: 2, lineTokens: 12, blockTokens: 16 };
 
 export type Arm = 'without-context' | 'with-context';
@@ -135,7 +134,6 @@ export async function runQuality(o: QualityOptions, cwd: string): Promise<Qualit
   const seeds = Array.from({ length: o.seeds ?? QUALITY_DEFAULTS.seeds }, (_, i) => i + 1);
   const lineTokens = o.lineTokens ?? QUALITY_DEFAULTS.lineTokens;
   const blockTokens = o.blockTokens ?? QUALITY_DEFAULTS.blockTokens;
-  const build = o.prompt ?? interimContextPrompt;
   const setup = await openEngine(o, [], cwd);
   const engine = setup.engine;
   const files = new Map(pkgs.map((p) => [p.name, p.files]));
@@ -151,8 +149,8 @@ export async function runQuality(o: QualityOptions, cwd: string): Promise<Qualit
       const maxTokens = task.kind === 'line' ? lineTokens : blockTokens;
       const fit = engine.fitContext({ maxTokens });
       for (const arm of ARMS) {
-        const prompt = build(engine.tokenizer, engine.fim, {
-          path: task.path, before: task.before, after: task.after, files: files.get(task.package) ?? [],
+        const prompt = qualityPrompt(engine.tokenizer, engine.fim, {
+          package: task.package, path: task.path, before: task.before, after: task.after, files: files.get(task.package) ?? [],
           maxPromptTokens: fit.promptTokens, withContext: arm === 'with-context',
         });
         for (const run of runs) {

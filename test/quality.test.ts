@@ -10,7 +10,7 @@ import { FIM_TEMPLATES } from '../src/engine/fim';
 import { packageRoot } from '../src/models/catalog';
 import { crossFileUses, declaredNames, loadPackage, selectTasks } from '../bench/qualityData';
 import { editDistance, editSimilarity, exactMatch, identifierF1, meanScores } from '../bench/qualityMetrics';
-import { interimContextPrompt, rankWindows } from '../bench/qualityPrompt';
+import { qualityPrompt, requestContext } from '../bench/qualityPrompt';
 import { QualitySample, qualityRows } from '../bench/quality';
 
 const tok = TokenizerWrapper.fromDir(path.join(packageRoot(), 'models', 'lockstep-target'));
@@ -55,35 +55,28 @@ test('tasks on the committed fixtures: seeded, line and block kinds, references 
   }
 });
 
-test('prompt with context: the repository-level format of tools/repo_data.py, token for token', () => {
-  const a = { path: 'lib/a.js', text: 'export function parseUrl(url) {\n  return url.split("/");\n}\n' };
+test('prompt with context: the engine lays out exactly what tools/repo_data.py trains on, token for token', () => {
+  // the snippet starts with indentation: path and content must be one encoded text on both sides
+  const a = { path: 'lib/a.js', text: '  parseUrl(url) {\n    return url.split("/");\n  }\n' };
   const before = 'import { parseUrl } from "./a.js";\nconst parts = ';
   const after = '\nexport default parts;\n';
-  const req = { path: 'lib/b.js', before, after, files: [a], maxPromptTokens: 400 };
-  const withCtx = interimContextPrompt(tok, FIM_TEMPLATES.lockstep, { ...req, withContext: true });
-  // golden ids from tools/repo_data.py's layout with tools/bpe.py's encoder (one snippet, then the current file)
+  const req = { package: 'p', path: 'lib/b.js', before, after, files: [a], maxPromptTokens: 400 };
+  const withCtx = qualityPrompt(tok, FIM_TEMPLATES.lockstep, { ...req, withContext: true });
+  // golden ids: tools/repo_data.py's layout with tools/bpe.py's encoder (one snippet, then the current file)
   assert.deepEqual(withCtx.ids, [
-    4092, 1605, 47, 97, 46, 494, 10, 405, 465, 1365, 3259, 40, 1354, 41, 274, 312, 404, 2557, 46, 2014, 452, 47, 573, 10, 125, 10,
+    4092, 1605, 47, 97, 46, 494, 312, 1365, 3259, 40, 1354, 41, 274, 300, 404, 2557, 46, 2014, 452, 47, 573, 312, 319, 10,
     4092, 1605, 47, 98, 46, 494, 10, 4093, 520, 274, 1365, 3259, 319, 498, 1771, 97, 46, 494, 595, 10, 352, 2815, 268, 32, 4095, 10,
     405, 899, 2815, 59, 10, 4094,
   ]);
   assert.equal(withCtx.snippets, 1);
-  const without = interimContextPrompt(tok, FIM_TEMPLATES.lockstep, { ...req, withContext: false });
+  assert.deepEqual(requestContext({ ...req, withContext: true })?.snippets, [{ path: 'lib/a.js', text: a.text }]);
+  const without = qualityPrompt(tok, FIM_TEMPLATES.lockstep, { ...req, withContext: false });
   assert.deepEqual(without.ids, withCtx.ids.slice(withCtx.ids.indexOf(4093)));
   assert.equal(without.snippets, 0);
   // no shared identifier: no snippet, the plain prompt
-  const none = interimContextPrompt(tok, FIM_TEMPLATES.lockstep, { ...req, files: [{ path: 'x.js', text: '1;\n' }], withContext: true });
+  const none = qualityPrompt(tok, FIM_TEMPLATES.lockstep, { ...req, files: [{ path: 'x.js', text: '1;\n' }], withContext: true });
   assert.deepEqual(none.ids, without.ids);
-  // the budget holds
-  const small = interimContextPrompt(tok, FIM_TEMPLATES.lockstep, { ...req, maxPromptTokens: 40, withContext: true });
-  assert.ok(small.ids.length <= 40);
-});
-
-test('windows: best Jaccard first, overlapping windows of one file once', () => {
-  const long = Array.from({ length: 40 }, (_, i) => (i < 20 ? `alpha${i} = beta;` : `gamma${i} = delta;`)).join('\n');
-  const w = rankWindows([{ path: 'a.js', text: long }, { path: 'cur.js', text: 'beta' }], 'cur.js', 'x = beta', '');
-  assert.ok(w.length >= 1 && w.every((x) => x.path === 'a.js'));
-  assert.match(w[0].text, /beta/);
+  assert.equal(requestContext({ ...req, files: [{ path: 'x.js', text: '1;\n' }], withContext: true }), undefined);
 });
 
 test('rows: mean over tasks and seeds, seed spread, groups by kind and selection', () => {

@@ -114,7 +114,8 @@ class RepoSampler:
         budget = n - len(head) - len(fim)
         ctx = []
         for p, w in self.snippets(pk, files, cur, text[:i], text[j:]):
-            piece = [self.EOT] + enc(p + '\n') + enc(w)
+            # path and content encoded as one text, as the engine does (src/engine/contextPrompt.ts)
+            piece = [self.EOT] + enc(p + '\n' + w)
             if len(piece) > budget:
                 continue
             ctx.append(piece)
