@@ -10,6 +10,7 @@ so the two differ only by what the context tells the model. Also the plain held-
   python3 tools/context_loss.py --work tools/.work --models models [--before tools/.work/models-before] [--report models/training-report.json]
 """
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -69,15 +70,22 @@ def plain_loss(m, batches):
     return tot / cnt
 
 
-def evaluate(models_dir, samples, batches):
+def evaluate(models_dir, samples, batches, cache_dir):
     res = {}
     for preset, d in MODELS:
         md = os.path.join(models_dir, d)
         if not os.path.exists(md):
             continue
-        m = from_onnx.load_onnx(md, preset)
-        from_onnx.check_reference(m, md)
-        res[preset] = {'plain_heldout_nats': plain_loss(m, batches), **score(m, samples)}
+        # results are cached by the weights' hash: the models before retraining are scored once
+        digest = hashlib.sha256(open(os.path.join(md, 'onnx', 'model.onnx'), 'rb').read()).hexdigest()[:16]
+        cache = os.path.join(cache_dir, f'context_loss.{digest}.{len(samples)}.json')
+        if os.path.exists(cache):
+            res[preset] = json.load(open(cache))
+        else:
+            m = from_onnx.load_onnx(md, preset)
+            from_onnx.check_reference(m, md)
+            res[preset] = {'onnx_sha256': digest, 'plain_heldout_nats': plain_loss(m, batches), **score(m, samples)}
+            json.dump(res[preset], open(cache, 'w'))
         print(models_dir, preset, json.dumps(res[preset]), flush=True)
     return res
 
@@ -89,7 +97,7 @@ def main():
     ap.add_argument('--models', required=True)
     ap.add_argument('--before', default=None, help='the models before retraining (a copy of models/), scored the same way')
     ap.add_argument('--report', default=None, help='training-report.json to add the result to')
-    ap.add_argument('--samples', type=int, default=96)
+    ap.add_argument('--samples', type=int, default=64)
     args = ap.parse_args()
     torch.set_num_threads(2)
     enc = bpe.load_tokenizer(os.path.join(args.work, 'tokenizer', 'tokenizer.json'))
@@ -103,9 +111,9 @@ def main():
             samples.append((ctx, head, fim))
     batches = [torch.from_numpy(data.Batcher(held, 512, seed=321 + i).batch(1)) for i in range(8)]
     result = {'samples': len(samples), 'packages': sorted({r['package'] for r in held.records}),
-              'after': evaluate(args.models, samples, batches)}
+              'after': evaluate(args.models, samples, batches, args.work)}
     if args.before:
-        result['before'] = evaluate(args.before, samples, batches)
+        result['before'] = evaluate(args.before, samples, batches, args.work)
     if args.report:
         rep = json.load(open(args.report)) if os.path.exists(args.report) else {}
         rep['repository_context'] = result
