@@ -9,7 +9,7 @@
  */
 import { buildContextPrompt } from '../src/engine/contextPrompt';
 import type { FimTemplate } from '../src/engine/fim';
-import { identifierSet, indexFile, queryText, selectSnippets, type ContextFile, type IndexedFile } from '../src/engine/snippets';
+import { SNIPPET_CHARS_PER_TOKEN, identifierSet, indexFile, queryText, selectSnippets, type ContextFile, type IndexedFile } from '../src/engine/snippets';
 import type { TokenizerWrapper } from '../src/engine/tokenizer';
 import { mulberry32 } from '../src/cli/prompts';
 import { quantile } from './common';
@@ -74,7 +74,7 @@ export function timeContextAssembly(tok: TokenizerWrapper, fim: FimTemplate, max
     const before = current.slice(Math.max(0, at - maxPromptTokens * 8), at);
     const after = current.slice(at, at + maxPromptTokens * 8);
     t = performance.now();
-    const chosen = selectSnippets(indexed, identifierSet(queryText(before, after)), { maxChars: BUDGET_TOKENS * 5 });
+    const chosen = selectSnippets(indexed, identifierSet(queryText(before, after)), { maxChars: BUDGET_TOKENS * SNIPPET_CHARS_PER_TOKEN });
     const rankMs = performance.now() - t;
     t = performance.now();
     const built = buildContextPrompt(tok, fim, {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CompletionRequest, Engine } from '../src/engine/engine';
-import { rankContext } from '../src/engine/snippets';
+import { requestContext } from '../src/engine/snippets';
 import { FIXTURE_DIR, heldOutPrompts } from './helpers/prompts';
 import { DRAFTER_A_DIR, DRAFTER_B_DIR, TARGET_DIR } from './helpers/models';
 
@@ -29,11 +29,10 @@ test(`with cross-file context, completions are byte-identical across drafters ($
   for (let c = 0; c < CASES; c++) {
     const p = prompts[c];
     const current = { path: `lib/${p.file.replace(/\.txt$/, '')}`, before: p.before, after: p.after };
-    const snippets = rankContext(files, current, { maxChars: 4000 }).map((s) => ({ path: s.path, text: s.text }));
     const base: CompletionRequest = {
       before: p.before, after: p.after, drafter: 'none', coupling: c % 2 === 0 ? 'gumbel' : 'wmh', seed: 1000 + c,
       sampling: { temperature: [0, 0.2, 0.7, 1][c % 4], topP: 1, topK: 0 }, gamma: 'auto', maxTokens: 24, mode: 'free',
-      maxPromptTokens: 448, context: { path: current.path, repoName: 'heldout', snippets, budgetTokens: 200 },
+      maxPromptTokens: 448, context: requestContext(files, current, 200, 'heldout'),
     };
     const ref = await engine.complete(base);
     if ((ref.contextFiles?.length ?? 0) > 0) withContext++;

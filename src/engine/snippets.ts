@@ -8,6 +8,8 @@
  * only the better one) and taken best first up to a character bound; the engine then fits them to a token budget.
  */
 
+import type { RequestContext } from './requests';
+
 export interface ContextFile {
   /** Workspace-relative path with forward slashes. */
   path: string;
@@ -42,9 +44,9 @@ export interface IndexedFile {
 }
 
 /**
- * Identifiers as small integers, so that scoring a window is a pass over an Int32Array against a flag array (about
- * 15× faster than string Set lookups over 1 200 windows: bench/contextAssembly.ts). It only grows; its owner drops
- * it (and the files indexed with it) when it gets large.
+ * Identifiers as small integers, so that scoring a window is a pass over an Int32Array against a flag array instead
+ * of string hashing on every keystroke. It only grows; its owner drops it (and the files indexed with it) when it
+ * gets large.
  */
 export class IdentifierTable {
   private readonly codes = new Map<string, number>();
@@ -94,6 +96,12 @@ export class IdentifierTable {
 
 /** The table indexFile uses when given none. */
 export const SHARED_IDENTIFIERS = new IdentifierTable();
+
+/**
+ * Characters of snippets chosen per token of the context budget: about what code takes (3–4 characters a token) plus
+ * a margin, so the engine's fit (contextPrompt.ts) rarely has too little to choose from.
+ */
+export const SNIPPET_CHARS_PER_TOKEN = 5;
 
 /** Lines per window and the step between windows (half a window, so a definition is never split by every cut). */
 export const WINDOW_LINES = 16;
@@ -228,4 +236,20 @@ export function rankContext(
 ): Snippet[] {
   const indexed = files.filter((f) => f.path !== current.path).map((f) => indexFile(f));
   return selectSnippets(indexed, identifierSet(queryText(current.before, current.after)), opts);
+}
+
+/**
+ * What the extension sends with a request, from whole files (files in priority order: imports, open editors, recent
+ * edits, recent views): the best snippets for the cursor within budgetTokens × SNIPPET_CHARS_PER_TOKEN characters.
+ * Undefined when no snippet shares an identifier with the text around the cursor (the plain FIM prompt).
+ */
+export function requestContext(
+  files: readonly ContextFile[],
+  current: { path: string; before: string; after: string },
+  budgetTokens: number,
+  repoName = 'workspace',
+): RequestContext | undefined {
+  const snippets = rankContext(files, current, { maxChars: budgetTokens * SNIPPET_CHARS_PER_TOKEN });
+  if (snippets.length === 0) return undefined;
+  return { path: current.path, repoName, snippets: snippets.map((x) => ({ path: x.path, text: x.text })), budgetTokens };
 }

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RequestContext } from '../engine/requests';
-import { identifierSet, queryText, selectSnippets, type IndexedFile } from '../engine/snippets';
+import { SNIPPET_CHARS_PER_TOKEN, identifierSet, queryText, selectSnippets, type IndexedFile } from '../engine/snippets';
 import { ExcludeMatcher, RecentList, WindowIndex, enabledGlobs, importCandidates, looksBinary } from './contextFiles';
 import type { LockstepSettings } from './settings';
 
@@ -21,12 +21,12 @@ import type { LockstepSettings } from './settings';
 export const MAX_CONTEXT_FILE_BYTES = 256 * 1024;
 /** Candidate files per completion at most (the bench measures 50). */
 export const MAX_CONTEXT_FILES = 50;
-/** Characters of snippets sent per budget token: about what code takes (3–4 characters a token) plus a margin. */
-const CHARS_PER_BUDGET_TOKEN = 5;
 /** Lines at the top of a file searched for imports. */
 const IMPORT_LINES = 200;
 /** Import resolutions are re-checked on disk after this long (a file created meanwhile is found). */
 const IMPORT_TTL_MS = 5_000;
+/** Real paths (symlink checks) are re-checked after this long. */
+const PATH_TTL_MS = 5_000;
 
 type Settings = Pick<LockstepSettings, 'contextEnable' | 'contextBudgetTokens' | 'contextSources' | 'contextExclude'>;
 
@@ -42,6 +42,8 @@ export class ContextCollector implements vscode.Disposable {
   private readonly realRoots = new Map<string, string>();
   private imports: { key: string; at: number; uris: vscode.Uri[] } | undefined;
   private excludes: { key: string; matcher: ExcludeMatcher } | undefined;
+  /** Real paths checked recently (a file's real path rarely changes; re-checked after PATH_TTL_MS). */
+  private readonly realPaths = new Map<string, { at: number; real: string | undefined }>();
 
   constructor() {
     const ws = vscode.workspace;
@@ -75,12 +77,18 @@ export class ContextCollector implements vscode.Disposable {
 
     const seen = new Set<string>([currentKey]);
     const files: IndexedFile[] = [];
+    const matchers = new Map<string, ExcludeMatcher>();
+    const matcher = (f: vscode.WorkspaceFolder): ExcludeMatcher => {
+      let m = matchers.get(f.uri.toString());
+      if (m === undefined) matchers.set(f.uri.toString(), (m = this.matcher(f, s)));
+      return m;
+    };
     const consider = (uri: vscode.Uri | undefined): void => {
       if (uri === undefined || files.length >= MAX_CONTEXT_FILES) return;
       const key = uri.toString();
       if (seen.has(key)) return;
       seen.add(key);
-      const f = this.indexed(uri, key, open.get(key), s);
+      const f = this.indexed(uri, key, open.get(key), matcher);
       if (f !== undefined && f.windows.length > 0) files.push(f);
     };
     const byKey = (k: string): vscode.Uri | undefined => open.get(k)?.uri ?? vscode.Uri.parse(k);
@@ -92,7 +100,7 @@ export class ContextCollector implements vscode.Disposable {
     }
     if (files.length === 0) return undefined;
     const snippets = selectSnippets(files, identifierSet(queryText(before, after)), {
-      maxChars: s.contextBudgetTokens * CHARS_PER_BUDGET_TOKEN,
+      maxChars: s.contextBudgetTokens * SNIPPET_CHARS_PER_TOKEN,
     });
     if (snippets.length === 0) return undefined;
     return {
@@ -104,12 +112,14 @@ export class ContextCollector implements vscode.Disposable {
   }
 
   /** A candidate's windows, or undefined when it may not or cannot be read. */
-  private indexed(uri: vscode.Uri, key: string, doc: vscode.TextDocument | undefined, s: Settings): IndexedFile | undefined {
+  private indexed(
+    uri: vscode.Uri, key: string, doc: vscode.TextDocument | undefined, matcher: (f: vscode.WorkspaceFolder) => ExcludeMatcher,
+  ): IndexedFile | undefined {
     if (uri.scheme !== 'file') return undefined;
     const folder = vscode.workspace.getWorkspaceFolder(uri);
     if (folder === undefined) return undefined;
     const rel = relative(folder, uri);
-    if (this.matcher(folder, s).excludes(rel)) return undefined;
+    if (matcher(folder).excludes(rel)) return undefined;
     const real = this.realInside(folder, uri.fsPath);
     if (real === undefined) return undefined;
     if (doc !== undefined) {
@@ -120,7 +130,8 @@ export class ContextCollector implements vscode.Disposable {
     }
     let st: fs.Stats;
     try {
-      st = fs.statSync(real);
+      // lstat: a file replaced by a symbolic link since its real path was checked is not a file here.
+      st = fs.lstatSync(real);
     } catch {
       return undefined;
     }
@@ -137,6 +148,16 @@ export class ContextCollector implements vscode.Disposable {
 
   /** The file's real path when it lies inside the folder's real path (no symlink escapes), else undefined. */
   private realInside(folder: vscode.WorkspaceFolder, fsPath: string): string | undefined {
+    const now = Date.now();
+    const known = this.realPaths.get(fsPath);
+    if (known !== undefined && now - known.at < PATH_TTL_MS) return known.real;
+    const real = this.checkReal(folder, fsPath);
+    if (this.realPaths.size > 1000) this.realPaths.clear();
+    this.realPaths.set(fsPath, { at: now, real });
+    return real;
+  }
+
+  private checkReal(folder: vscode.WorkspaceFolder, fsPath: string): string | undefined {
     try {
       let root = this.realRoots.get(folder.uri.fsPath);
       if (root === undefined) {

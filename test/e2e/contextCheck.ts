@@ -73,22 +73,33 @@ export async function runContextCheck(page: Page, h: Host, ws: string, check: Ch
   }
   await h.call('setSetting', { key: 'drafter', value: 'auto' }, LIMITS.engineMs);
 
-  // Open editors: receipt.js imports nothing; invoice.js open in a tab is the source.
+  // Open editors: receipt.js imports nothing and never names computeInvoiceTotal; invoice.js open in a tab is the
+  // source. `compute` is typed so that the identifier is one the model could copy from the snippet: whether it does
+  // (with the context, and with it off) is reported.
   await h.call('setSetting', { key: 'context.sources', field: 'contextSources', value: ['openEditors'] });
-  await h.call('closeAll');
-  await h.call('open', { path: invoice, line: 0, character: 0 });
-  const t = await trigger(page, h, path.join(ws, 'receipt.js'), RECEIPT_JS, false);
-  const sent = t?.record.context?.snippets.map((s) => s.path) ?? [];
-  check('context: a file open in another tab is a source', sent.includes('invoice.js') && (t?.record.result?.contextFiles ?? []).includes('invoice.js'),
-    `sent ${JSON.stringify(sent)}; in the prompt ${JSON.stringify(t?.record.result?.contextFiles)}`);
-  if (t) used.push(`open tab: ${t.record.fullText.includes(IDENTIFIER) ? 'uses' : 'does not use'} ${IDENTIFIER} (${JSON.stringify(t.record.fullText.slice(0, 60))})`);
+  for (const on of [true, false]) {
+    if (!on) await h.call('setSetting', { key: 'context.enable', field: 'contextEnable', value: false });
+    await h.call('closeAll');
+    await h.call('open', { path: invoice, line: 0, character: 0 });
+    const t = await trigger(page, h, path.join(ws, 'receipt.js'), RECEIPT_JS, false, `${TYPE}compute`);
+    const sent = t?.record.context?.snippets.map((s) => s.path) ?? [];
+    if (on) {
+      check('context: a file open in another tab is a source', sent.includes('invoice.js') && (t?.record.result?.contextFiles ?? []).includes('invoice.js'),
+        `sent ${JSON.stringify(sent)}; in the prompt ${JSON.stringify(t?.record.result?.contextFiles)}`);
+    } else {
+      check('context off: nothing is sent', t !== undefined && t.record.context === undefined && t.record.result?.contextFiles === undefined, '');
+    }
+    const wrote = t === undefined ? 'no completion' : `compute${t.record.fullText.slice(0, 40)}`;
+    used.push(`open tab, context ${on ? 'on' : 'off'}, after "compute": ${wrote.startsWith('computeInvoiceTotal') ? 'completes' : 'does not complete'} ${IDENTIFIER} (${JSON.stringify(wrote)})`);
+  }
+  await h.call('setSetting', { key: 'context.enable', field: 'contextEnable', value: undefined });
   log(`ui: context: the completion and ${IDENTIFIER} — ${used.join('; ')}`);
   await h.call('setSetting', { key: 'context.sources', field: 'contextSources', value: undefined });
   await h.call('closeAll');
 }
 
-/** Writes `file`, opens it at AT (closing the other editors first unless told not to), types TYPE, waits. */
-async function trigger(page: Page, h: Host, file: string, text: string, closeOthers = true): Promise<{ record: HostRecord; empty: boolean; ghost: string } | undefined> {
+/** Writes `file`, opens it at AT (closing the other editors first unless told not to), types `type`, waits. */
+async function trigger(page: Page, h: Host, file: string, text: string, closeOthers = true, type = TYPE): Promise<{ record: HostRecord; empty: boolean; ghost: string } | undefined> {
   if (closeOthers) await h.call('closeAll');
   fs.writeFileSync(file, text);
   await h.call('clearCache');
@@ -102,7 +113,7 @@ async function trigger(page: Page, h: Host, file: string, text: string, closeOth
       await h.call('open', { path: file, line: AT.line, character: AT.character });
       await page.locator('.monaco-editor.focused').first().waitFor({ timeout: 30_000 });
     }
-    const t = await typeAndWaitForGhost(page, h, TYPE, AT.line, 20_000);
+    const t = await typeAndWaitForGhost(page, h, type, AT.line, 20_000);
     if (t.timedOut || !t.record) continue;
     await sleep(300); // the lines below the cursor line may be laid out a frame later
     return { record: t.record, empty: t.empty, ghost: t.empty ? '' : ((await page.evaluate(GHOST_TEXT)) as string) };

@@ -27,6 +27,7 @@
  *   browser.ts     Chromium; a workbench session with the extension under development and the automation hooks
  *   suite.ts       session 1: the shared suite in the extension host
  *   ui.ts          session 2: readiness, ghost text = completion, Tab + Ctrl+S, drafter invariance, screenshot
+ *   contextCheck.ts  cross-file context: an imported / open file's snippet in the request and the prompt
  *   ghost.ts       ghost text in the DOM: probes, and one trigger (type, wait for ghost text or an empty completion)
  *   hostClient.ts  the runner's client of host.ts (the in-host partner)
  *   latency.ts     the latency loop, its figures and summary lines
