@@ -8,14 +8,12 @@
 import { buildContextPrompt } from '../src/engine/contextPrompt';
 import type { FimTemplate } from '../src/engine/fim';
 import type { RequestContext } from '../src/engine/requests';
-import { rankContext } from '../src/engine/snippets';
+import { requestContext as engineRequestContext } from '../src/engine/snippets';
 import type { TokenizerWrapper } from '../src/engine/tokenizer';
 import type { PackageFile } from './qualityData';
 
 /** lockstep.context.budgetTokens' default (package.json). */
 export const CONTEXT_BUDGET_TOKENS = 512;
-/** Characters of snippets per budget token the extension asks snippets.ts for (src/vscode/context.ts). */
-const CHARS_PER_BUDGET_TOKEN = 5;
 
 export interface QualityPromptRequest {
   /** The package's name (Qwen's <|repo_name|>). */
@@ -39,10 +37,7 @@ export interface QualityPrompt {
 
 /** The request context the extension would attach for this cursor (undefined when no window shares an identifier). */
 export function requestContext(req: QualityPromptRequest): RequestContext | undefined {
-  const budgetTokens = req.budgetTokens ?? CONTEXT_BUDGET_TOKENS;
-  const snippets = rankContext(req.files, { path: req.path, before: req.before, after: req.after }, { maxChars: budgetTokens * CHARS_PER_BUDGET_TOKEN });
-  if (snippets.length === 0) return undefined;
-  return { path: req.path, repoName: req.package, snippets: snippets.map((s) => ({ path: s.path, text: s.text })), budgetTokens };
+  return engineRequestContext(req.files, { path: req.path, before: req.before, after: req.after }, req.budgetTokens ?? CONTEXT_BUDGET_TOKENS, req.package);
 }
 
 /** The prompt's ids, built as Engine.promptFor builds them for a request with this context. */

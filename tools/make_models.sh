@@ -5,8 +5,10 @@
 #
 #   tools/make_models.sh --repo-context   fine-tunes the shipped models instead (read back from models/*/onnx, after a
 #   snapshot to $WORK/models-before) with repository-level samples mixed in (tools/repo_data.py): target, then the
-#   drafters re-distilled from the new target, export, agreement report, and held-out loss with / without cross-file
-#   context before and after (tools/context_loss.py). Defaults TARGET_MINUTES=35 DISTILL_MINUTES=15.
+#   drafters re-distilled from the new target, export to $WORK/models-after (not models/: compare first with
+#   `lockstep bench quality --target $WORK/models-after/lockstep-target` and the held-out losses, then copy), agreement
+#   report, and held-out loss with / without cross-file context before and after (tools/context_loss.py).
+#   Defaults TARGET_MINUTES=35 DISTILL_MINUTES=15.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -24,9 +26,9 @@ if [ "${1:-}" = "--repo-context" ]; then
     --init-from "$work/models-before" --repo-rate 0.4 --lr 6e-4 --threads 1
   "$py" "$here/train.py" distill --work "$work" --minutes "${DISTILL_MINUTES:-15}" --total-steps "${DISTILL_STEPS:-150}" \
     --init-from "$work/models-before" --repo-rate 0.4 --lr 1e-3 --threads 1
-  "$py" "$here/export.py" --work "$work" --out "$root/models"
-  "$py" "$here/agreement.py" --work "$work" --models "$root/models"
-  "$py" "$here/context_loss.py" --work "$work" --models "$root/models" --before "$work/models-before" --report "$root/models/training-report.json"
+  "$py" "$here/export.py" --work "$work" --out "$work/models-after"
+  "$py" "$here/agreement.py" --work "$work" --models "$work/models-after"
+  "$py" "$here/context_loss.py" --work "$work" --models "$work/models-after" --before "$work/models-before" --report "$work/models-after/training-report.json"
   exit 0
 fi
 [ -f "$work/tokenizer/tokenizer.json" ] || "$py" "$here/train_tokenizer.py" --corpus "$work/corpus" --out "$work/tokenizer"
