@@ -1,5 +1,5 @@
 /**
- * `lockstep bench [speed|coupling|overhead|invariance|latency|all|report|soak|peer|breakdown] [options]` — the benchmarks behind the README's
+ * `lockstep bench [speed|coupling|overhead|invariance|latency|quality|all|report|soak|realsize|peer|breakdown] [options]` — the benchmarks behind the README's
  * Results section. Each prints a table (or, with --json, one JSON object with a `rows` array), writes its JSON to
  * --out (default .bench-results/) and draws its figure into --media (default media/). With --quick (smoke runs) the
  * defaults are .bench-results/quick/ and .bench-results/quick/figures/, so they never overwrite published results. `bench report` turns the result files into the README's
@@ -17,8 +17,9 @@ import { CouplingReport, couplingFigure, couplingSummaryFigure, formatCoupling, 
 import { InvarianceReport, formatInvariance, invarianceFigure, runInvariance } from './invariance';
 import { LatencyReport, formatLatency, latencyFigure, runLatency } from './latency';
 import { OverheadReport, formatOverhead, overheadFigure, runOverhead } from './overhead';
-import { common, couplingDefs, invarianceDefs, latencyDefs, overheadDefs, reportDefs, soakDefs, speedDefs } from './options';
+import { common, couplingDefs, invarianceDefs, latencyDefs, overheadDefs, qualityDefs, reportDefs, soakDefs, speedDefs } from './options';
 import { VegaLiteSpec, canWritePng, writeFigure } from './plot';
+import { QUALITY_QUICK, QualityReport, formatQuality, qualityFigure, runQuality } from './quality';
 import { resultsMarkdown } from './report';
 import { realsizeCommand } from './realsize';
 import { peerCommand, peerHelp } from './peerCli';
@@ -27,10 +28,10 @@ import { formatSoak } from './soakFormat';
 import { SOAK_QUICK } from './soakTypes';
 import { BenchReport, formatBench, runBench, speedFigure } from './speed';
 
-const SUBCOMMANDS = ['speed', 'coupling', 'overhead', 'invariance', 'latency'] as const;
+const SUBCOMMANDS = ['speed', 'coupling', 'overhead', 'invariance', 'latency', 'quality'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 const DEFS: Record<Sub, A.OptionDefs> = {
-  speed: speedDefs, coupling: couplingDefs, overhead: overheadDefs, invariance: invarianceDefs, latency: latencyDefs,
+  speed: speedDefs, coupling: couplingDefs, overhead: overheadDefs, invariance: invarianceDefs, latency: latencyDefs, quality: qualityDefs,
 };
 
 /** `all` accepts every sub-command's options (as lists) and passes each one to the sub-commands that take it. */
@@ -64,7 +65,9 @@ const HEADS: Record<Sub | 'all' | 'report' | 'soak', string> = {
   invariance: 'lockstep bench invariance [options] — figure 4: `lockstep verify` over ≥ 2000 comparisons (drafters × couplings ×\n' +
     'γ × T × seeds); prints the equivalent verify command. Exit status 1 when any completion differs.',
   latency: 'lockstep bench latency [options] — figure 5: time to first token and to a full single-line completion, p50/p95.',
-  all: 'lockstep bench all [options] — every benchmark in turn (speed, coupling, overhead, invariance, latency); each\n' +
+  quality: 'lockstep bench quality [options] — exact match, edit similarity and identifier F1 of line and block completions on\n' +
+    'held-out packages, with and without cross-file context, at T = 0 and over seeds at T = 0.2 (CrossCodeEval\'s metrics).',
+  all: 'lockstep bench all [options] — every benchmark in turn (speed, coupling, overhead, invariance, latency, quality); each\n' +
     'option goes to the benchmarks that take it.',
 };
 
@@ -226,7 +229,21 @@ async function latency(ctx: Ctx): Promise<LatencyReport> {
   return r;
 }
 
-const RUN: Record<Sub, (ctx: Ctx) => Promise<{ rows: unknown[] }>> = { speed, coupling, overhead, invariance, latency };
+async function quality(ctx: Ctx): Promise<QualityReport> {
+  const { o } = ctx;
+  const q = o.quick === true ? QUALITY_QUICK : undefined;
+  const num = (k: string, d?: number) => (o[k] as number | undefined) ?? d;
+  const r = await runQuality({
+    catalog: o.catalog as string | undefined, target: o.target as string | undefined, threads: o.threads as number | undefined, fim: o.fim as string | undefined,
+    packages: list(o.package), crossFile: num('cross-file', q?.crossFile), random: num('random', q?.random), seeds: num('seeds', q?.seeds),
+    temperature: num('temperature'), lineTokens: num('line-tokens', q?.lineTokens), blockTokens: num('block-tokens', q?.blockTokens),
+    argv: ctx.argv, onProgress: ctx.onProgress,
+  }, ctx.io.cwd);
+  finish(ctx, 'quality', r, formatQuality(r), await figures(ctx, FIGURES.quality(r, ctx.note)));
+  return r;
+}
+
+const RUN: Record<Sub, (ctx: Ctx) => Promise<{ rows: unknown[] }>> = { speed, coupling, overhead, invariance, latency, quality };
 
 /** What `lockstep bench all <argv>` passes to one benchmark (exported for tests). */
 export function argvForAll(sub: string, argv: string[]): string[] {
@@ -310,6 +327,7 @@ const FIGURES: Record<Sub, (r: any, note: string) => [string, VegaLiteSpec][]> =
   overhead: (r: OverheadReport, note) => [['overhead', overheadFigure(r, note)]],
   invariance: (r: InvarianceReport, note) => [['invariance', invarianceFigure(r, note)]],
   latency: (r: LatencyReport, note) => [['latency', latencyFigure(r, note)]],
+  quality: (r: QualityReport, note) => [['quality', qualityFigure(r, note)]],
 };
 
 async function soakCommand(argv: string[], io: CliIo): Promise<number> {

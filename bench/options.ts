@@ -11,6 +11,7 @@ import { LATENCY_DEFAULTS } from './latency';
 import { BREAKDOWN_DEFAULTS } from './breakdown';
 import { OVERHEAD_DEFAULTS } from './overhead';
 import { PEER_DEFAULTS } from './peer';
+import { QUALITY_DEFAULTS, QUALITY_QUICK } from './quality';
 import { SOAK_DEFAULTS, SOAK_QUICK } from './soakTypes';
 import { SPEED_DEFAULTS } from './speed';
 
@@ -90,6 +91,17 @@ export const latencyDefs = {
   gamma: A.single(A.gamma, 'G', `γ (default ${LATENCY_DEFAULTS.gamma})`),
   prompts: A.single(A.positiveInt, 'N', `held-out prompts (default ${LATENCY_DEFAULTS.prompts})`),
   'max-tokens': A.single(A.maxTokens, 'N', `token budget per line (default ${LATENCY_DEFAULTS.maxTokens})`),
+};
+
+export const qualityDefs = {
+  ...common,
+  package: A.repeated(A.str, 'DIR', 'held-out package folders (repeatable; default: those in bench/fixtures/quality)'),
+  'cross-file': A.single(A.positiveInt, 'N', `cursor points using a name defined in another file (default ${QUALITY_DEFAULTS.crossFile}; --quick ${QUALITY_QUICK.crossFile})`),
+  random: A.single(A.positiveInt, 'N', `random cursor points (default ${QUALITY_DEFAULTS.random}; --quick ${QUALITY_QUICK.random})`),
+  seeds: A.single(A.positiveInt, 'N', `seeds at the sampling temperature (default ${QUALITY_DEFAULTS.seeds}; --quick ${QUALITY_QUICK.seeds})`),
+  temperature: A.single(A.temperature, 'T', `the sampling temperature besides T = 0 (default ${QUALITY_DEFAULTS.temperature})`),
+  'line-tokens': A.single(A.maxTokens, 'N', `token budget of a line completion (default ${QUALITY_DEFAULTS.lineTokens})`),
+  'block-tokens': A.single(A.maxTokens, 'N', `token budget of a block completion (default ${QUALITY_DEFAULTS.blockTokens})`),
 };
 
 export const soakDefs = {

@@ -8,6 +8,7 @@ import { CouplingReport } from './coupling';
 import { InvarianceReport } from './invariance';
 import { LatencyReport } from './latency';
 import { OverheadReport } from './overhead';
+import type { QualityReport } from './quality';
 import { ReportHead, pct } from './common';
 import { soakMarkdownTable } from './soakFormat';
 import type { SoakReport } from './soakTypes';
@@ -238,6 +239,42 @@ export function resultsMarkdown(o: ReportOptions): string {
     out.push(command(l));
   } else {
     out.push('_Not run yet:_ `npx lockstep bench latency`');
+  }
+  out.push('');
+
+  // quality.json: the shipped models; quality-retrained.json: the repository-level fine-tune that was not shipped
+  // (tools/make_models.sh --repo-context; bench/results/), kept so the comparison stays reproducible.
+  const qs = ([['quality', 'shipped'], ['quality-retrained', 'fine-tuned, not shipped']] as const).flatMap(([name, title]) => {
+    const r = read<QualityReport>(o.dir, name);
+    return r ? [{ r, title }] : [];
+  });
+  out.push('### Completion quality with and without cross-file context');
+  out.push('');
+  if (qs.length > 0) {
+    const r0 = qs[0].r;
+    out.push(`Exact match, edit similarity and identifier F1 (CrossCodeEval's metrics) of line and block completions in the held-out ` +
+      `package${r0.packages.length === 1 ? '' : 's'} ${r0.packages.join(', ')} (${r0.tasks.length} tasks, ` +
+      `${r0.tasks.filter((t) => t.selection === 'cross-file').length} at lines using a name imported from another file of the package), ` +
+      `without context (the plain FIM prompt) and with the snippets the extension sends. T = 0: one greedy run; ` +
+      `T = ${r0.temperature}: mean over seeds ${r0.seeds.join(', ')} ± the standard deviation between seeds.`);
+    out.push('');
+    const f = (x: number) => (100 * x).toFixed(1);
+    const rows = qs.flatMap(({ r, title }) => r.rows
+      .filter((x) => (x.temperature === 0 && x.group !== 'line random' && x.group !== 'block random') || x.group === 'all')
+      .map((x) => [title, x.arm, x.group, String(x.temperature), String(x.tasks),
+        ...(['exactMatch', 'editSimilarity', 'identifierF1'] as const).map((k) => (x.seeds > 1 ? `${f(x[k])} ± ${f(x[`${k}SeedSd`])}` : f(x[k])))]));
+    out.push(mdTable(['models', 'arm', 'group', 'T', 'tasks', 'exact match %', 'edit similarity %', 'identifier F1 %'], rows, ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r']));
+    out.push('');
+    for (const { r } of qs) out.push(figureLinks(r.figures, o.cwd, o.root, 'quality'));
+    out.push('');
+    for (const { r, title } of qs) {
+      out.push(`${title}: ${measuredOn(r)}`);
+      out.push('');
+      out.push(command(r));
+      out.push('');
+    }
+  } else {
+    out.push('_Not run yet:_ `npx lockstep bench quality`');
   }
   out.push('');
 

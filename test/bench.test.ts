@@ -186,6 +186,24 @@ describe('lockstep bench (smoke)', () => {
     assert.ok(r.profiled.nodesPerCall > 0 && r.calls === 4);
   });
 
+  it('quality: each arm with and without context at T = 0 and over seeds, metrics in [0, 1], a figure', async () => {
+    const r = await bench('quality', ['--cross-file', '1', '--random', '1', '--seeds', '2', '--line-tokens', '4', '--block-tokens', '6']);
+    assert.deepEqual([...new Set(r.rows.map((x: any) => x.arm))], ['without-context', 'with-context']);
+    assert.deepEqual([...new Set(r.rows.map((x: any) => x.temperature))], [0, 0.2]);
+    for (const row of r.rows) {
+      for (const k of ['exactMatch', 'editSimilarity', 'identifierF1']) assert.ok(row[k] >= 0 && row[k] <= 1, `${row.arm} ${row.group} ${k} = ${row[k]}`);
+      assert.equal(row.context, row.arm === 'with-context');
+      assert.equal(row.seeds, row.temperature === 0 ? 1 : 2);
+    }
+    // every task runs in both arms, once at T = 0 and once per seed
+    assert.equal(r.samples.length, r.tasks.length * 2 * 3);
+    assert.ok(r.tasks.some((t: any) => t.selection === 'cross-file') && r.tasks.some((t: any) => t.selection === 'random'));
+    // the context arm of the project's models carries snippets of the package's other files
+    assert.ok(r.samples.some((x: any) => x.arm === 'with-context' && x.snippets > 0));
+    assert.ok(r.samples.filter((x: any) => x.arm === 'without-context').every((x: any) => x.snippets === 0));
+    assert.deepEqual(r.figures.map((f: string) => path.basename(f)), ['quality.svg']);
+  });
+
   it('soak: the real extension under a fast typist; the last completion arrives, no engine process is left', async () => {
     const r = await run(['bench', 'soak', '--quick', '--json', '--quiet', '--out', tmp]);
     assert.equal(r.code, 0, `bench soak failed: ${r.stderr}`);
@@ -252,12 +270,13 @@ describe('lockstep bench (smoke)', () => {
     assert.deepEqual(argvForAll('overhead', argv), ['--quick', '--out', 'x', '--drafter', 'lockstep-drafter-a', '--prompts', '2', '--alloc-calls', '5']);
     assert.deepEqual(argvForAll('latency', argv), ['--quick', '--out', 'x', '--drafter', 'lockstep-drafter-a', '--temperature', '0.7', '--prompts', '2']);
     assert.throws(() => argvForAll('latency', ['--temperature', '0,0.7']), /takes one --temperature/);
+    assert.deepEqual(argvForAll('quality', [...argv, '--seeds', '2']), ['--quick', '--out', 'x', '--seeds', '2', '--temperature', '0.7']);
   });
 
   it('help and usage errors', async () => {
     const h = await run(['bench', '--help']);
     assert.equal(h.code, 0);
-    assert.match(h.stdout, /Sub-commands: speed, coupling, overhead, invariance, latency, all, report, soak/);
+    assert.match(h.stdout, /Sub-commands: speed, coupling, overhead, invariance, latency, quality, all, report, soak/);
     assert.match((await run(['bench', 'soak', '--help'])).stdout, /--keystrokes/);
     assert.equal((await run(['bench', 'soak', '--hog', 'maybe'])).code, 2);
     assert.equal((await run(['help', 'bench'])).code, 0);

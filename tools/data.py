@@ -11,12 +11,14 @@ import random
 import numpy as np
 
 import bpe
+import repo_data
 
 
 class Corpus:
     def __init__(self, corpus_dir, split, encoder: bpe.Encoder, cache_dir=None):
         self.enc = encoder
-        self.docs = [json.loads(l)['text'] for l in open(os.path.join(corpus_dir, split + '.jsonl'))]
+        self.records = [json.loads(l) for l in open(os.path.join(corpus_dir, split + '.jsonl'))]
+        self.docs = [r['text'] for r in self.records]
         cache = os.path.join(cache_dir, f'{split}.tokens.npy') if cache_dir else None
         if cache and os.path.exists(cache):
             self.stream = np.load(cache)
@@ -34,12 +36,15 @@ class Corpus:
 
 
 class Batcher:
-    def __init__(self, corpus: Corpus, seq_len, fim_rate=0.5, seed=0):
+    def __init__(self, corpus: Corpus, seq_len, fim_rate=0.5, seed=0, repo_rate=0.0):
         self.c = corpus
         self.seq_len = seq_len
         self.fim_rate = fim_rate
+        # repository-level samples (repo_data.py); 0 keeps the sample stream of the models trained before them
+        self.repo_rate = repo_rate
         self.rng = random.Random(seed)
         self.np_rng = np.random.default_rng(seed)
+        self.repo = None
         sp = corpus.enc.special_ids
         self.PRE, self.SUF, self.MID, self.EOT = sp['<|fim_prefix|>'], sp['<|fim_suffix|>'], sp['<|fim_middle|>'], sp['<|endoftext|>']
 
@@ -57,8 +62,21 @@ class Batcher:
         enc = self.c.enc.encode
         return ([self.PRE] + enc(text[:i]) + [self.SUF] + enc(text[j:]) + [self.MID] + enc(text[i:j]) + [self.EOT])
 
+    def _repo_sampler(self):
+        # built on first use, sharing the batcher's generators so checkpoints resume the same stream
+        if self.repo is None or self.repo.rng is not self.rng or self.repo.np_rng is not self.np_rng:
+            if self.repo is None:
+                self.repo = repo_data.RepoSampler(self.c.records, self.c.enc, self.rng, self.np_rng)
+            self.repo.rng, self.repo.np_rng = self.rng, self.np_rng
+        return self.repo
+
     def sample(self):
         n = self.seq_len + 1
+        if self.repo_rate > 0 and self.rng.random() < self.repo_rate:
+            out = []
+            while len(out) < n:
+                out.extend(self._repo_sampler().example(n))
+            return out[:n]
         if self.rng.random() < self.fim_rate:
             out = []
             while len(out) < n:

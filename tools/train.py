@@ -3,6 +3,8 @@ model(s), the optimizer, the step and the batcher's random state; rerunning the 
 
   python3 tools/train.py target  --work tools/.work --minutes 60
   python3 tools/train.py distill --work tools/.work --minutes 30     # drafter-a and drafter-b together
+  # fine-tune the shipped models (read back from models/*/onnx) with repository-level samples (repo_data.py):
+  python3 tools/train.py target  --work tools/.work --minutes 35 --init-from models --repo-rate 0.4 --lr 6e-4
 
 Distillation minimises KL(target || drafter) at temperature 1 on the target's full distributions, plus a small
 cross-entropy term on the data, so the drafters agree with the target rather than with the corpus.
@@ -21,6 +23,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 import bpe  # noqa: E402
 import data  # noqa: E402
+import from_onnx  # noqa: E402
 import model  # noqa: E402
 
 
@@ -59,6 +62,8 @@ def main():
     ap.add_argument('--seq', type=int, default=512)
     ap.add_argument('--lr', type=float, default=None)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--init-from', default=None, help='models/ folder: start from the shipped ONNX weights (fine-tuning)')
+    ap.add_argument('--repo-rate', type=float, default=0.0, help='share of repository-level samples (repo_data.py)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -77,7 +82,7 @@ def main():
     ckpt_path = os.path.join(args.work, f'{args.mode}.ckpt')
     models = {n: model.LlamaLM(model.PRESETS[n]) for n in names}
     opts = {n: torch.optim.AdamW(models[n].parameters(), lr=peak, betas=(0.9, 0.95), weight_decay=0.1) for n in names}
-    batcher = data.Batcher(corpus, args.seq, seed=1 if args.mode == 'target' else 2)
+    batcher = data.Batcher(corpus, args.seq, seed=1 if args.mode == 'target' else 2, repo_rate=args.repo_rate)
     step = 0
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
@@ -88,6 +93,15 @@ def main():
         batcher.rng.setstate(ck['rng'])
         batcher.np_rng = pickle.loads(ck['np_rng'])
         print(f'resumed at step {step}', flush=True)
+    elif args.init_from:
+        dirs = {'target': 'lockstep-target', 'drafter-a': 'lockstep-drafter-a', 'drafter-b': 'lockstep-drafter-b'}
+        for n in names:
+            md = os.path.join(args.init_from, dirs[n])
+            models[n] = from_onnx.load_onnx(md, n)
+            # refuse to fine-tune weights that do not reproduce the shipped model's reference logits
+            print(f'{n}: loaded from {md}, max |Δlogit| vs reference.json {from_onnx.check_reference(models[n], md):.2e}', flush=True)
+            models[n].train()
+            opts[n] = torch.optim.AdamW(models[n].parameters(), lr=peak, betas=(0.9, 0.95), weight_decay=0.1)
     teacher = None
     if args.mode == 'distill':
         teacher = model.LlamaLM(model.PRESETS['target'])
