@@ -1,47 +1,99 @@
 /**
- * The exactness probe's table for each ONNX variant of a model folder: rows bitwise equal to one prefill, per
- * candidate call rule and grouping (every rule is run, not only until one is exact, and nothing is cached), and the
- * verdict the engine would take. On a 0.5B model each rule costs ~45 calls: minutes on 2 cores.
- *   npx tsc -p . && node out/bench/exactness.js --target DIR [--variants fp32,q4,…] [--rules min2,aligned4] [--threads N]
+ * `lockstep bench exactness --target DIR` — the exactness probe's table for each ONNX variant of a model folder: rows
+ * bitwise equal to one prefill, per candidate call rule and grouping (every rule is run, not only until one is exact,
+ * and nothing is cached), and the verdict the engine would take. On a 0.5B model each rule costs ~45 calls: minutes
+ * on 2 cores. The engine itself runs the same probe (src/engine/exactness.ts) and stops at the first exact rule.
  */
+import * as path from 'node:path';
+import * as A from '../src/cli/args';
+import { UsageError } from '../src/cli/args';
+import type { CliIo } from '../src/cli/io';
 import { CALL_RULES } from '../src/engine/device';
 import { CANDIDATE_RULES, PROBE_GROUPINGS, RuleResult, probeExactness } from '../src/engine/exactness';
 import { CausalLM, ORT_VERSION } from '../src/engine/model';
 import { onnxFilesIn, variantOfFile } from '../src/engine/modelDir';
+import { writeJson } from './common';
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+export const exactnessDefs = {
+  help: A.flag('show this help', 'h'),
+  json: A.flag('print the report as JSON'),
+  out: A.single(A.str, 'DIR', 'where exactness.json goes (default .bench-results)'),
+  target: A.single(A.str, 'DIR', 'a model folder (onnx/model*.onnx); required'),
+  variants: A.repeated(A.str, 'LIST', 'variants to probe (default: every ONNX file in the folder)'),
+  rules: A.repeated(A.choice(CANDIDATE_RULES.map((r) => r.id)), 'LIST', `call rules (default all: ${CANDIDATE_RULES.map((r) => r.id).join(',')})`),
+  threads: A.single(A.threads, 'N', 'intra-op threads (default 1)'),
+};
+
+export interface ExactnessRow {
+  variant: string;
+  rule: string;
+  /** Rows bitwise equal to the one-prefill reference, per grouping (PROBE_GROUPINGS order). */
+  equal: number[];
+  rows: number[];
+  exact: boolean;
+  seconds: number;
 }
 
-async function main(): Promise<void> {
-  const dir = option('target');
-  if (dir === undefined) throw new Error('usage: node out/bench/exactness.js --target DIR [--variants fp32,q4] [--threads N]');
-  const threads = Number(option('threads') ?? '1');
-  const variants = option('variants')?.split(',') ?? onnxFilesIn(dir).map(variantOfFile);
-  console.log(`${dir}: onnxruntime ${ORT_VERSION}, cpu, ${threads} thread${threads === 1 ? '' : 's'}; rows equal / rows per grouping (calls of 1..n tokens, negative = rollback)`);
-  const head = ['variant', 'rule', ...PROBE_GROUPINGS.map((g) => (g.length === 9 ? '16,1×8' : g.join(','))), 'exact', 's'];
-  console.log(`| ${head.join(' | ')} |`);
-  console.log(`|${head.map(() => '---').join('|')}|`);
+export interface ExactnessReport {
+  bench: 'exactness';
+  target: string;
+  onnxruntime: string;
+  threads: number;
+  groupings: string[];
+  rows: ExactnessRow[];
+  verdicts: { variant: string; exact: boolean; rule?: string }[];
+}
+
+const groupingLabel = (g: readonly number[]): string => (g.length === 9 ? '16,1×8' : g.join(','));
+
+export async function exactnessCommand(argv: string[], io: CliIo, help: (defs: A.OptionDefs) => string): Promise<number> {
+  const { options: o, positionals } = A.parseArgs(argv, exactnessDefs);
+  if (o.help) {
+    io.stdout(`lockstep bench exactness --target DIR [options] — the exactness probe per variant and call rule\n\nOptions:\n${help(exactnessDefs)}`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`bench exactness takes no arguments (got '${positionals[0]}')`);
+  if (!o.target) throw new UsageError('bench exactness needs --target DIR (a model folder with onnx/model*.onnx)');
+  const dir = path.resolve(io.cwd, o.target);
+  const threads = o.threads ?? 1;
+  const variants = o.variants?.length ? o.variants : onnxFilesIn(dir).map(variantOfFile);
+  if (variants.length === 0) throw new UsageError(`${dir} has no onnx/*.onnx file`);
+  const rules = CANDIDATE_RULES.filter((r) => !o.rules?.length || o.rules.includes(r.id));
+  const report: ExactnessReport = {
+    bench: 'exactness', target: dir, onnxruntime: ORT_VERSION, threads,
+    groupings: PROBE_GROUPINGS.map(groupingLabel), rows: [], verdicts: [],
+  };
+  const head = ['variant', 'rule', ...report.groupings, 'exact', 's'];
+  const line = (cells: string[]) => !o.json && io.stdout(`| ${cells.join(' | ')} |\n`);
+  if (!o.json) io.stdout(`${dir}: onnxruntime ${ORT_VERSION}, cpu, ${threads} thread${threads === 1 ? '' : 's'}; rows equal / rows per grouping (negative = rollback)\n`);
+  line(head);
+  line(head.map(() => '---'));
   for (const variant of variants) {
     const model = await CausalLM.load(dir, { variant, threads, device: 'cpu' });
     const results: RuleResult[] = [];
-    const only = option('rules')?.split(',');
-    for (const rule of CANDIDATE_RULES.filter((r) => only === undefined || only.includes(r.id))) {
-      const t0 = performance.now();
-      const v = await probeExactness(model, { variant, device: 'cpu', threads, ortVersion: ORT_VERSION }, CALL_RULES.cpu, [rule], true);
-      results.push(v.results[0]);
-      const r = v.results[0];
-      const cells = r.groupings.map((g) => `${g.equal}/${g.rows}`);
-      console.log(`| ${variant} | ${rule.id} | ${cells.join(' | ')} | ${r.exact ? 'yes' : 'no'} | ${((performance.now() - t0) / 1000).toFixed(1)} |`);
+    try {
+      for (const rule of rules) {
+        const t0 = performance.now();
+        const v = await probeExactness(model, { variant, device: 'cpu', threads, ortVersion: ORT_VERSION }, CALL_RULES.cpu, [rule], true);
+        const r = v.results[0];
+        results.push(r);
+        const row: ExactnessRow = {
+          variant, rule: rule.id, equal: r.groupings.map((g) => g.equal), rows: r.groupings.map((g) => g.rows),
+          exact: r.exact, seconds: (performance.now() - t0) / 1000,
+        };
+        report.rows.push(row);
+        line([variant, rule.id, ...row.equal.map((e, i) => `${e}/${row.rows[i]}`), r.exact ? 'yes' : 'no', row.seconds.toFixed(1)]);
+      }
+    } finally {
+      await model.dispose();
     }
+    // The engine takes the first (cheapest) exact rule in CANDIDATE_RULES order.
     const chosen = results.find((r) => r.exact);
-    console.log(`| ${variant} | verdict: ${chosen ? `exact with ${chosen.rule}` : 'not exact: drafting off'} |`);
-    await model.dispose();
+    report.verdicts.push({ variant, exact: chosen !== undefined, ...(chosen ? { rule: chosen.rule } : {}) });
+    line([variant, `verdict: ${chosen ? `exact with ${chosen.rule}` : 'not exact: drafting off'}`]);
   }
+  const file = writeJson(path.resolve(io.cwd, o.out ?? '.bench-results'), 'exactness', report);
+  if (o.json) io.stdout(`${JSON.stringify(report)}\n`);
+  else io.stdout(`wrote ${file}\n`);
+  return 0;
 }
-
-main().catch((e: Error) => {
-  console.error(e.message);
-  process.exit(1);
-});

@@ -155,6 +155,21 @@ describe('lockstep bench (smoke)', () => {
     assert.ok(fs.existsSync(path.join(tmp, 'realsize.json')));
   });
 
+  it('exactness: the probe per variant and rule on a ci-size stand-in; q4 exact, dynamic int8 never', async () => {
+    const standin = path.join(tmp, 'standin-exactness');
+    generateStandin({ size: 'ci', variants: ['q4', 'int8'], out: standin, seed: 0 });
+    const r = await run(['bench', 'exactness', '--json', '--out', tmp, '--target', path.join(standin, 'target'), '--variants', 'q4,int8', '--rules', 'min2']);
+    assert.equal(r.code, 0, `bench exactness failed: ${r.stderr}`);
+    const report = JSON.parse(r.stdout) as Record<string, any>;
+    assert.equal(report.bench, 'exactness');
+    assert.deepEqual(report.verdicts.map((v: any) => [v.variant, v.exact]), [['q4', true], ['int8', false]]);
+    const q4 = report.rows.find((x: any) => x.variant === 'q4');
+    assert.deepEqual(q4.equal, q4.rows);
+    const int8 = report.rows.find((x: any) => x.variant === 'int8');
+    assert.ok(int8.equal.some((e: number, i: number) => e < int8.rows[i]));
+    assert.ok(fs.existsSync(path.join(tmp, 'exactness.json')));
+  });
+
   it('peer: validated conversions, both systems\' arms, same-run ratios and invariance counts in the documented shape', async () => {
     const r = await bench('peer', ['--prompts', '1', '--max-tokens', '8', '--cases', '1', '--validate-prompts', '1', '--gguf-dir', path.join(tmp, 'gguf')]);
     assert.deepEqual(r.validation.map((v: any) => v.identical === v.prompts), [true, true, true]);
