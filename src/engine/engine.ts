@@ -18,6 +18,7 @@ export type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, 
 export class Engine {
   private readonly drafters = new Map<string, Drafter>();
   private readonly state: TargetState;
+  private readonly loadNotes: string[] = [];
 
   private constructor(
     private readonly targetDir: string,
@@ -28,6 +29,7 @@ export class Engine {
     private readonly deviceOutcome: DeviceOutcome,
   ) {
     this.state = new TargetState(target);
+    if (target.loadNote) this.loadNotes.push(`target: ${target.loadNote}`);
     this.drafters.set('none', new NoDrafter());
     this.drafters.set('prompt-lookup', new PromptLookupDrafter());
   }
@@ -47,7 +49,9 @@ export class Engine {
       const variant = options.variants?.[device] ?? options.variant;
       let engine: Engine | undefined;
       try {
-        const target = await CausalLM.load(options.target, { threads: options.threads, variant, device, ...options.callRule });
+        const target = await CausalLM.load(options.target, {
+          threads: options.threads, variant, device, ...options.callRule, fastQuantizedKernels: options.fastQuantizedKernels, cacheDir: options.cacheDir,
+        });
         const outcome: DeviceOutcome = {
           requested, used: device, variant, notes, fellBack: failed || (requested !== 'auto' && device !== requested),
         };
@@ -79,7 +83,9 @@ export class Engine {
     // The drafter's logits never reach the output, so it may take the cheaper one-token path (no padding).
     const model = await CausalLM.load(dir, {
       threads: this.options.threads, variant, device: this.target.device, minTokensPerCall: 1, tokenMultiple: 1, align: 1,
+      fastQuantizedKernels: this.options.fastQuantizedKernels, cacheDir: this.options.cacheDir,
     });
+    if (model.loadNote) this.loadNotes.push(`drafter ${name}: ${model.loadNote}`);
     const drafter = new ModelDrafter(name, model);
     this.drafters.set(name, drafter);
     this.drafters.set(`prompt-lookup+${name}`, new LookupThenModelDrafter(drafter));
@@ -97,6 +103,7 @@ export class Engine {
       vocabSize: this.tokenizer.vocabSize,
       maxPositions: this.target.config.maxPositions,
       device: this.deviceOutcome,
+      loadNotes: [...this.loadNotes],
     };
   }
 

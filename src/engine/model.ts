@@ -15,6 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { CALL_RULES, Device, executionProviders } from './device';
 import { KvPair, KvSlicer } from './kvSlicer';
 import { ModelConfig, ModelDirError, findOnnxFile, readModelConfig } from './modelDir';
+import { fastQ4File } from './fastQ4';
 
 export interface LoadOptions {
   /** intra-op threads; 0 = onnxruntime's default. */
@@ -29,6 +30,10 @@ export interface LoadOptions {
   tokenMultiple?: number;
   /** Start every call at a multiple of this position, re-feeding cached tokens (default: the device's rule). */
   align?: number;
+  /** On the CPU, load a cached copy with accuracy_level 4 on MatMulNBits nodes that have none (default true; fastQ4.ts). */
+  fastQuantizedKernels?: boolean;
+  /** Cache root for that copy (default lockstepCacheDir()). */
+  cacheDir?: string;
 }
 
 /** Logits of the real (unpadded) rows of one call; `row(i)` is a view, valid until the next call. */
@@ -65,6 +70,10 @@ export class CausalLM {
   private readonly presentNames: string[];
   /** float16 logits are widened into this buffer, reused across calls (grown when a call returns more). */
   private readonly halfScratch = { buffer: new Float32Array(0) };
+  /** Set when a patched copy of the file was loaded (or could not be made): for EngineInfo's notes. */
+  loadNote: string | null = null;
+  /** The .onnx file the session was created from (the patched copy when there is one). */
+  loadedFile = '';
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -91,8 +100,16 @@ export class CausalLM {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CausalLM> {
     const config = readModelConfig(dir);
-    const file = findOnnxFile(dir, opts.variant ?? 'fp32');
+    let file = findOnnxFile(dir, opts.variant ?? 'fp32');
     const device = opts.device ?? 'cpu';
+    let loadNote: string | null = null;
+    if (device === 'cpu' && opts.fastQuantizedKernels !== false) {
+      try {
+        ({ file, note: loadNote } = fastQ4File(file, opts.cacheDir));
+      } catch (e) {
+        throw new ModelDirError(`cannot read ${file}: ${(e as Error).message}`);
+      }
+    }
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
     const providers = executionProviders(device);
     let session: ort.InferenceSession;
@@ -120,7 +137,10 @@ export class CausalLM {
         throw new ModelDirError(`cannot build the KV-cache slicer on ${device}: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    return new CausalLM(session, dir, config, kvType, device, slicer, opts);
+    const model = new CausalLM(session, dir, config, kvType, device, slicer, opts);
+    model.loadNote = loadNote;
+    model.loadedFile = file;
+    return model;
   }
 
   get length(): number {

@@ -31,6 +31,10 @@ export interface EngineOptions {
   device?: DeviceRequest;
   /** Overrides the device's call shape for the target (to measure a rule's cost, or to try one on new hardware). */
   callRule?: Partial<Pick<CallRule, 'minTokensPerCall' | 'tokenMultiple' | 'align'>>;
+  /** On the CPU, load q4 files through a cached copy with MatMulNBits accuracy_level 4 (default true; fastQ4.ts). */
+  fastQuantizedKernels?: boolean;
+  /** Cache root for those copies (default: lockstepCacheDir()). */
+  cacheDir?: string;
 }
 
 export type CompletionMode = 'line' | 'block' | 'free';
@@ -90,6 +94,8 @@ export interface EngineInfo {
   maxPositions: number;
   /** The device the models run on, and why others were not used. */
   device: DeviceOutcome;
+  /** How the model files were loaded, when not as they are (e.g. a patched q4 copy, and why). */
+  loadNotes: string[];
 }
 
 /** The result of a request cancelled before it started: no tokenization, no model call. */
