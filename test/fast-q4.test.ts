@@ -18,7 +18,8 @@ import { shapeOf } from '../tools/standin/config';
 import { StandinResult, generateStandin } from '../tools/standin/generate';
 import { buildGraph } from '../tools/standin/graph';
 import { weight } from '../tools/standin/weights';
-import { ciStandin } from './helpers/standin';
+import { ciStandin, variantView } from './helpers/standin';
+import { PREFIX, SUFFIX, run } from './helpers/cli';
 import { rowsByGrouping, rowsEqualBitwise, seededIds } from './helpers/models';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-fastq4-'));
@@ -166,4 +167,16 @@ test('drafter invariance on the patched stand-in: the text with the drafter is t
   }
   assert.ok(accepted > 0, 'the drafter must have been accepted sometimes');
   await e.dispose();
+});
+
+test('lockstep complete: --debug prints the note, --no-fast-q4 loads the file as it is', async () => {
+  const view = variantView(ci.target, 'q4');
+  const args = ['complete', '--target', view, '--drafter', 'none', '--prefix', PREFIX, '--suffix', SUFFIX, '--max-tokens', '4', '--debug'];
+  const on = await run(...args);
+  assert.equal(on.code, 0, on.stderr);
+  assert.match(on.stderr, /lockstep: target: model\.onnx: \d+ MatMulNBits nodes have no accuracy_level/);
+  const off = await run(...args, '--no-fast-q4');
+  assert.equal(off.code, 0, off.stderr);
+  assert.doesNotMatch(off.stderr, /accuracy_level/);
+  assert.match(off.stderr, /"loadNotes":\[\]/);
 });

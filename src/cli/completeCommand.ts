@@ -83,6 +83,7 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
     };
     const device = setup.engine.info().device;
     if (device.fellBack) io.stderr(`lockstep: ${describeOutcome(device)}\n`);
+    if (o.debug) for (const n of setup.engine.info().loadNotes) io.stderr(`lockstep: ${n}\n`);
     const r = await setup.engine.complete(req);
     if (r.contextNote !== undefined) io.stderr(`lockstep: ${r.contextNote}\n`);
     if (o.json) {

@@ -122,6 +122,8 @@ export interface ModelOptions {
   fim?: string;
   /** Execution device (default cpu; auto tries the GPU providers, then the CPU). */
   device?: DeviceRequest;
+  /** Load q4 files as they are on the CPU, not through the accuracy_level-4 copy (engine/fastQ4.ts). */
+  'no-fast-q4'?: boolean;
 }
 
 export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd: string): Promise<EngineSetup> {
@@ -149,7 +151,7 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
   }
   const engine = await Engine.create({
     target: targetDir, variant: target.variant, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim,
-    device: opts.device, variants: deviceVariantsOf(catalog, targetSpec, targetDir),
+    device: opts.device, variants: deviceVariantsOf(catalog, targetSpec, targetDir), fastQuantizedKernels: opts['no-fast-q4'] !== true,
   });
   try {
     const loaded = new Set<string>();

@@ -12,6 +12,7 @@ export const commonDefs = {
   catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
   target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
   threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
+  'no-fast-q4': A.flag('on the CPU, load q4 files as they are (default: a cached copy with MatMulNBits accuracy_level 4 when they lack it)'),
   device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', 'auto | cpu | webgpu | cuda | dml | coreml (default cpu; falls back to the CPU, saying why)'),
   fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),
   'top-p': A.single(A.topP, 'P', 'nucleus sampling mass, 0 < P ≤ 1 (default 1 = off)'),
