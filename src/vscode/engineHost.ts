@@ -216,6 +216,7 @@ export class EngineHost {
               `FIM ${info.fim}, vocabulary ${info.vocabSize}, context ${info.maxPositions} positions, ` +
               `drafters ${info.drafters.join(', ')}; ${describeDevice(info.device)}`,
           );
+          for (const n of info.loadNotes ?? []) this.log.info(n);
           this.onState({ kind: 'ready', device: info.device });
         }
         return info;

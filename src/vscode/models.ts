@@ -238,6 +238,8 @@ export function planEngine(settings: LockstepSettings, env: ModelEnv, extraDraft
     device: settings.device,
   };
   if (Object.keys(target.variants).length > 0) options.variants = target.variants;
+  // Only when off, so that the default leaves the options (and the engine's reuse key) as they were.
+  if (!settings.fastQuantizedKernels) options.fastQuantizedKernels = false;
   const notes: string[] = [];
   if (drafter.problem) notes.push(drafter.problem);
   return { key: JSON.stringify(options), options, target, drafter, notes };
