@@ -74,6 +74,10 @@ test('the stand-in q4 lacks accuracy_level like onnx-community\'s; the copy adds
   assert.deepEqual(fastQ4File(r.file, cache), { file: r.file, patchedNodes: 0, note: null });
   const fp32 = fastQ4File(path.join(ci.target, 'onnx', 'model.onnx'), cache);
   assert.equal(fp32.note, null);
+  // Not a protobuf: left to onnxruntime, whose load error names the problem.
+  const junk = path.join(tmp, 'junk.onnx');
+  fs.writeFileSync(junk, Buffer.from([0xff, 0xff, 0xff]));
+  assert.deepEqual(fastQ4File(junk, cache), { file: junk, patchedNodes: 0, note: null });
 });
 
 test('a changed original gets a new copy, and the stale one is removed', () => {

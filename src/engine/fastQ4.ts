@@ -59,7 +59,13 @@ export function fastQ4File(file: string, cacheDir: string = lockstepCacheDir()):
     const { pathDir, dir } = entryDir(cacheDir, file, st, fd);
     const copy = path.join(dir, path.basename(file));
     const reader = new Reader(fd, st.size);
-    const plan = scanModel(reader);
+    let plan: PatchPlan;
+    try {
+      plan = scanModel(reader);
+    } catch {
+      // Not a protobuf we can read: onnxruntime's own load error is the one to show.
+      return { file, patchedNodes: 0, note: null };
+    }
     if (plan.nodes === 0) return { file, patchedNodes: 0, note: null };
     const why = `${plan.nodes} MatMulNBits nodes have no accuracy_level (onnxruntime's CPU provider then dequantizes to fp32)`;
     try {

@@ -107,7 +107,7 @@ export class CausalLM {
       try {
         ({ file, note: loadNote } = fastQ4File(file, opts.cacheDir));
       } catch (e) {
-        throw new ModelDirError(`cannot read ${file}: ${(e as Error).message}`);
+        loadNote = `${file}: not checked for MatMulNBits accuracy_level (${(e as Error).message})`;
       }
     }
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
