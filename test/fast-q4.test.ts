@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CausalLM } from '../src/engine/model';
 import { CompletionRequest, Engine } from '../src/engine/engine';
-import { Reader, fastQ4File, lockstepCacheDir, scanModel } from '../src/engine/fastQ4';
+import { Reader, fastQ4File, lockstepCacheDir, scanModel, varintBytes } from '../src/engine/fastQ4';
 import { writeModel } from '../src/onnx/onnxModel';
 import { shapeOf } from '../tools/standin/config';
 import { StandinResult, generateStandin } from '../tools/standin/generate';
@@ -183,4 +183,28 @@ test('lockstep complete: --debug prints the note, --no-fast-q4 loads the file as
   assert.equal(off.code, 0, off.stderr);
   assert.doesNotMatch(off.stderr, /accuracy_level/);
   assert.match(off.stderr, /"loadNotes":\[\]/);
+});
+
+/** A length-delimited protobuf field. */
+const field = (n: number, body: Uint8Array | string): Buffer => {
+  const b = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body);
+  return Buffer.concat([varintBytes(n * 8 + 2), varintBytes(b.length), b]);
+};
+
+test('an external-data location that leaves the model folder ("..", absolute) is refused before any link', () => {
+  for (const location of ['../secret.bin', path.join(tmp, 'secret.bin')]) {
+    const node = Buffer.concat([field(4, 'MatMulNBits'), field(7, 'com.microsoft')]);
+    const tensor = Buffer.concat([field(8, 'W'), field(13, Buffer.concat([field(1, 'location'), field(2, location)]))]);
+    const graph = Buffer.concat([field(1, node), field(5, tensor)]);
+    const dir = fs.mkdtempSync(path.join(tmp, 'escape-'));
+    const file = path.join(dir, 'model_q4.onnx');
+    fs.writeFileSync(file, field(7, graph));
+    fs.writeFileSync(path.join(tmp, 'secret.bin'), 'not yours');
+    const cache = path.join(tmp, 'c6');
+    const r = fastQ4File(file, cache);
+    assert.equal(r.file, file);
+    assert.match(r.note ?? '', /leaves the model folder.*slow path/);
+    const linked = fs.existsSync(cache) ? fs.readdirSync(cache, { recursive: true }).map(String).filter((f) => f.endsWith('secret.bin')) : [];
+    assert.deepEqual(linked, []);
+  }
 });
