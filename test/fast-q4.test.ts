@@ -208,3 +208,15 @@ test('an external-data location that leaves the model folder ("..", absolute) is
     assert.deepEqual(linked, []);
   }
 });
+
+test('the patched q4f16 (fp16 activations) is bitwise exact across the same groupings', async () => {
+  const m = await CausalLM.load(ci.target, { variant: 'q4f16', cacheDir: path.join(tmp, 'c7'), threads: 1 });
+  assert.match(m.loadNote ?? '', /^model_q4f16\.onnx: \d+ MatMulNBits nodes have no accuracy_level/);
+  const ids = seededIds(24, m.config.vocabSize, 5);
+  const reference = await rowsByGrouping(m, ids, [ids.length]);
+  for (const sizes of [[1], [2], [3], [1, 4, 2, 7]]) {
+    const rows = await rowsByGrouping(m, ids, sizes);
+    rows.forEach((r, i) => assert.ok(rowsEqualBitwise(r, reference[i]), `grouping ${sizes}: row ${i} differs from one prefill`));
+  }
+  await m.dispose();
+});
