@@ -34,6 +34,7 @@ export const realsizeDefs = {
   'model-dir': A.single(A.str, 'DIR', 'a stand-in folder (npm run standin) holding target/ and drafter/ (required)'),
   'extra-dir': A.repeated(A.str, 'LABEL=DIR:VARIANT', 'another stand-in\'s variant as one more row, e.g. q4-al4=/tmp/al4:q4 (repeatable)'),
   variants: A.repeated(A.str, 'LIST', `target variants (default ${REALSIZE_DEFAULTS.variants.join(',')})`),
+  'no-fast-q4': A.flag('load q4 files as they are (default: the engine\'s accuracy_level-4 copy when they lack it)'),
   'skip-decode': A.flag('only load, RSS, call and prefill times (no drafter call, no tokens/s)'),
   'drafter-variant': A.single(A.str, 'NAME', 'the stand-in drafter\'s variant (default: the target row\'s)'),
   threads: A.single(A.threads, 'N', 'intra-op threads per model (default 1)'),
@@ -139,6 +140,7 @@ export async function realsizeCommand(argv: string[], io: CliIo, help: (defs: A.
   const base = {
     target, drafter, threads: o.threads ?? 1, past: o.past ?? d.past, repeats: o.repeats ?? d.repeats,
     prompts: o.prompts ?? d.prompts, maxTokens: o['max-tokens'] ?? d.maxTokens, skipDecode: o['skip-decode'] === true,
+    fastQ4: o['no-fast-q4'] !== true,
   };
   const jobs: VariantJob[] = (o.variants?.length ? o.variants : d.variants).map((variant) => ({
     ...base, label: variant, variant, drafterVariant: o['drafter-variant'] ?? variant,
@@ -153,7 +155,9 @@ export async function realsizeCommand(argv: string[], io: CliIo, help: (defs: A.
   const variants: VariantRow[] = [];
   for (const job of jobs) {
     say(`variant ${job.label}`);
-    variants.push(runChild(job));
+    const row = runChild(job);
+    if (row.loadNote) say(row.loadNote);
+    variants.push(row);
   }
   say('samplers at V = 151 936');
   const sampling = (['flat', 'peaked'] as const).map((row) => ({

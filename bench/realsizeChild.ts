@@ -24,6 +24,8 @@ export interface VariantJob {
   maxTokens: number;
   /** Only load, RSS, call and prefill times (no drafter, no decoding): for slow variants on a busy machine. */
   skipDecode?: boolean;
+  /** Let the engine load q4 files through its accuracy_level-4 copy (default true; src/engine/fastQ4.ts). */
+  fastQ4?: boolean;
 }
 
 export interface DecodeRow {
@@ -40,6 +42,8 @@ export interface VariantRow {
   loadSeconds: number;
   rssAfterLoadMiB: number;
   peakRssAfterLoadMiB: number;
+  /** Set when the target was loaded through a patched copy (or could not be): CausalLM.loadNote. */
+  loadNote: string | null;
   /** [last token, one draft] at past length `past`, padded by the call rule: the target's verification unit. */
   targetCallMs: number;
   /** A `past`-token prefill as one call: fetching the logits (forward) and not (prefill). */
@@ -74,9 +78,10 @@ async function timeMs(f: () => Promise<unknown>): Promise<number> {
 
 async function measureModel(job: VariantJob): Promise<Omit<VariantRow, 'decode' | 'peakRssMiB' | 'drafterCallMs'>> {
   const t0 = performance.now();
-  const m = await CausalLM.load(job.target, { variant: job.variant, threads: job.threads });
+  const m = await CausalLM.load(job.target, { variant: job.variant, threads: job.threads, fastQuantizedKernels: job.fastQ4 });
   const loadSeconds = (performance.now() - t0) / 1000;
   const rssAfterLoadMiB = process.memoryUsage().rss / MiB;
+  const loadNote = m.loadNote;
   const peakRssAfterLoadMiB = process.resourceUsage().maxRSS / 1024;
   const prompt = ids(job.past, 1);
   const withLogits: number[] = [];
@@ -96,13 +101,13 @@ async function measureModel(job: VariantJob): Promise<Omit<VariantRow, 'decode' 
   await m.dispose();
   return {
     label: job.label, variant: job.variant, fileMiB: fileMiB(job.target, job.variant), loadSeconds, rssAfterLoadMiB,
-    peakRssAfterLoadMiB, targetCallMs: median(calls), prefillWithLogitsMs: median(withLogits), prefillNoLogitsMs: median(noLogits),
+    peakRssAfterLoadMiB, loadNote, targetCallMs: median(calls), prefillWithLogitsMs: median(withLogits), prefillNoLogitsMs: median(noLogits),
   };
 }
 
 async function drafterCall(job: VariantJob): Promise<number | null> {
   if (!job.drafter) return null;
-  const d = await CausalLM.load(job.drafter, { variant: job.drafterVariant, threads: job.threads, minTokensPerCall: 1 });
+  const d = await CausalLM.load(job.drafter, { variant: job.drafterVariant, threads: job.threads, minTokensPerCall: 1, fastQuantizedKernels: job.fastQ4 });
   await d.prefill(ids(job.past, 2));
   const calls: number[] = [];
   for (let r = 0; r < job.repeats; r++) {
@@ -115,7 +120,9 @@ async function drafterCall(job: VariantJob): Promise<number | null> {
 
 async function decode(job: VariantJob): Promise<DecodeRow[]> {
   const drafters = job.drafter ? [{ name: 'standin-drafter', dir: job.drafter, variant: job.drafterVariant }] : [];
-  const engine = await Engine.create({ target: job.target, variant: job.variant, threads: job.threads, drafters });
+  const engine = await Engine.create({
+    target: job.target, variant: job.variant, threads: job.threads, drafters, fastQuantizedKernels: job.fastQ4,
+  });
   const names = ['none', 'prompt-lookup', ...drafters.map((d) => d.name)];
   const acc = new Map<string, { tps: number[]; drafted: number; accepted: number; tokens: number; calls: number }>();
   for (const n of names) acc.set(n, { tps: [], drafted: 0, accepted: 0, tokens: 0, calls: 0 });

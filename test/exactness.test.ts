@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Engine, type CompletionRequest } from '../src/engine/engine';
 import { describeVerdict, groupingSteps, probesRun } from '../src/engine/exactness';
-import { lockstepCacheDir } from '../src/engine/exactnessCache';
+import { lockstepCacheDir } from '../src/engine/cacheDir';
 import { DRAFTER_B_DIR, TARGET_DIR } from './helpers/models';
 import { inexactModelDir, variantsDir } from './helpers/inexactModel';
 

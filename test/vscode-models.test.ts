@@ -153,6 +153,13 @@ describe('planEngine', () => {
       assert.equal(planEngine({ ...DEFAULT_SETTINGS, device }, env).options.device, device);
     }
   });
+
+  test('lockstep.fastQuantizedKernels off reaches the engine as fastQuantizedKernels: false; on (default) adds nothing', () => {
+    assert.equal(planEngine(DEFAULT_SETTINGS, env).options.fastQuantizedKernels, undefined);
+    const off = planEngine({ ...DEFAULT_SETTINGS, fastQuantizedKernels: false }, env);
+    assert.equal(off.options.fastQuantizedKernels, false);
+    assert.notEqual(off.key, planEngine(DEFAULT_SETTINGS, env).key, 'turning it off reloads the models');
+  });
   test('the device is part of the plan\'s key: changing it restarts the engine', () => {
     const cpu = planEngine({ ...DEFAULT_SETTINGS, device: 'cpu' }, env);
     const gpu = planEngine({ ...DEFAULT_SETTINGS, device: 'webgpu' }, env);

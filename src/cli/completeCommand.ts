@@ -82,6 +82,7 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
     };
     const device = setup.engine.info().device;
     for (const line of engineNotices(setup.engine.info(), setup.targetSpec)) io.stderr(`lockstep: ${line}\n`);
+    if (o.debug) for (const n of setup.engine.info().loadNotes) io.stderr(`lockstep: ${n}\n`);
     const r = await setup.engine.complete(req);
     if (r.contextNote !== undefined) io.stderr(`lockstep: ${r.contextNote}\n`);
     if (o.json) {

@@ -22,6 +22,7 @@ export const commonDefs = {
   variant: A.single(variantName, 'V', "the target's ONNX variant (default: the catalog's exact one for the device, a folder's only file, else its preferred one)"),
   'drafter-variant': A.single(variantName, 'V', "the model drafters' ONNX variant (default: as for the target)"),
   threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
+  'no-fast-q4': A.flag('on the CPU, load q4 files as they are (default: a cached copy with MatMulNBits accuracy_level 4 when they lack it)'),
   device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', 'auto | cpu | webgpu | cuda | dml | coreml (default cpu; falls back to the CPU, saying why)'),
   fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),
   'top-p': A.single(A.topP, 'P', 'nucleus sampling mass, 0 < P ≤ 1 (default 1 = off)'),

@@ -37,6 +37,7 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
   if (positionals.length > 0) throw new UsageError(`verify takes no arguments (got '${positionals[0]}'); use --file <file>:<line>:<col>`);
   const report = await runVerify({
     catalog: o.catalog, target: o.target, threads: o.threads, fim: o.fim, device: o.device, variant: o.variant, 'drafter-variant': o['drafter-variant'],
+    'no-fast-q4': o['no-fast-q4'],
     drafters: o.drafter, couplings: o.coupling, gammas: o.gamma, temperatures: o.temperature,
     topP: o['top-p'], topK: o['top-k'], maxTokens: o['max-tokens'], mode: o.mode, cases: o.cases, files: o.file,
   }, io.cwd);

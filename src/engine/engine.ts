@@ -10,7 +10,8 @@ import { FimTemplate, detectFimTemplate } from './fim';
 import { CausalLM } from './model';
 import { CALL_RULES, Device, DeviceOutcome, deviceCandidates } from './device';
 import { CANDIDATE_RULES, CandidateRule, ExactnessVerdict, probeExactness } from './exactness';
-import { lockstepCacheDir, readVerdict, verdictKey, writeVerdict } from './exactnessCache';
+import { lockstepCacheDir } from './cacheDir';
+import { readVerdict, verdictKey, writeVerdict } from './exactnessCache';
 import { ORT_VERSION } from './model';
 import { probeDevices } from './deviceProbe';
 import { notStartedResult, type CompletionRequest, type CompletionResult, type DrafterSpec, type EngineInfo, type EngineOptions } from './requests';
@@ -22,6 +23,7 @@ export type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, 
 export class Engine {
   private readonly drafters = new Map<string, Drafter>();
   private readonly state: TargetState;
+  private readonly loadNotes: string[] = [];
 
   private constructor(
     private readonly targetDir: string,
@@ -34,6 +36,7 @@ export class Engine {
   ) {
     // An inexact target's rows depend on the call grouping: reusing a cached prefix would change the prompt's grouping.
     this.state = new TargetState(target, exactness.exact);
+    if (target.loadNote) this.loadNotes.push(`target: ${target.loadNote}`);
     this.drafters.set('none', new NoDrafter());
     this.drafters.set('prompt-lookup', new PromptLookupDrafter());
   }
@@ -55,7 +58,9 @@ export class Engine {
       try {
         const missing = options.missingVariants?.[device];
         if (missing !== undefined) throw new Error(missing);
-        const target = await CausalLM.load(options.target, { threads: options.threads, variant, device, ...options.callRule });
+        const target = await CausalLM.load(options.target, {
+          threads: options.threads, variant, device, ...options.callRule, fastQuantizedKernels: options.fastQuantizedKernels, cacheDir: options.cacheDir,
+        });
         const verdict = await establishExactness(target, options, device, notes);
         const outcome: DeviceOutcome = {
           // A folder's lone model.onnx is not called a variant (as before variants were chosen from folders).
@@ -90,7 +95,9 @@ export class Engine {
     // The drafter's logits never reach the output, so it may take the cheaper one-token path (no padding).
     const model = await CausalLM.load(dir, {
       threads: this.options.threads, variant, device: this.target.device, minTokensPerCall: 1, tokenMultiple: 1, align: 1,
+      fastQuantizedKernels: this.options.fastQuantizedKernels, cacheDir: this.options.cacheDir,
     });
+    if (model.loadNote) this.loadNotes.push(`drafter ${name}: ${model.loadNote}`);
     const drafter = new ModelDrafter(name, model);
     this.drafters.set(name, drafter);
     this.drafters.set(`prompt-lookup+${name}`, new LookupThenModelDrafter(drafter));
@@ -109,6 +116,7 @@ export class Engine {
       maxPositions: this.target.config.maxPositions,
       device: this.deviceOutcome,
       exactness: this.exactness,
+      loadNotes: [...this.loadNotes],
     };
   }
 
@@ -215,7 +223,8 @@ async function establishExactness(target: CausalLM, options: EngineOptions, devi
   const threads = options.threads ?? 0;
   const dir = options.exactnessCacheDir ?? lockstepCacheDir();
   const rules = candidates.map((r) => `${r.id}:${r.minTokensPerCall}/${r.tokenMultiple}/${r.align}`).join(' ');
-  const key = verdictKey({ file: target.file, variant: target.variant, device, threads, ortVersion: ORT_VERSION, rules });
+  // Keyed on the file the session loaded: a patched q4 copy (fastQ4.ts) computes other bits than its original.
+  const key = verdictKey({ file: target.loadedFile, variant: target.variant, device, threads, ortVersion: ORT_VERSION, rules });
   const cached = readVerdict(dir, key);
   if (cached) {
     target.setCallRule(candidates.find((r) => r.id === cached.rule) ?? fallback);

@@ -11,15 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROBE_VERSION, type ExactnessVerdict } from './exactness';
 
-const EDGE = 1 << 20;
 
-/** The folder for Lockstep's caches (the probe's verdicts live in its exactness/ subfolder). */
-export function lockstepCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.LOCKSTEP_CACHE_DIR) return env.LOCKSTEP_CACHE_DIR;
-  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'lockstep');
-  if (process.platform === 'win32' && env.LOCALAPPDATA) return path.join(env.LOCALAPPDATA, 'lockstep');
-  return path.join(os.homedir(), '.cache', 'lockstep');
-}
+const EDGE = 1 << 20;
 
 /** Size, mtime and a hash of the first and last MiB of a file; '' when it does not exist. */
 function fileIdentity(file: string): string {

@@ -14,6 +14,7 @@
 import * as ort from 'onnxruntime-node';
 import { CALL_RULES, CallShape, Device, executionProviders } from './device';
 import { KvPair, KvSlicer } from './kvSlicer';
+import { fastQ4File } from './fastQ4';
 import { LogitsRows, logitsRows } from './logitsRows';
 import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig } from './modelDir';
 
@@ -37,6 +38,10 @@ export interface LoadOptions {
   align?: number;
   /** Turns on onnxruntime's profiler, writing `<prefix>_<date>.json` at endProfiling() (the breakdown benchmark). */
   profilePrefix?: string;
+  /** On the CPU, load a cached copy with accuracy_level 4 on MatMulNBits nodes that have none (default true; fastQ4.ts). */
+  fastQuantizedKernels?: boolean;
+  /** Cache root for that copy (default lockstepCacheDir()). */
+  cacheDir?: string;
 }
 
 /** Seconds spent in each part of forward() (the breakdown benchmark reads them; a few clock reads per call). */
@@ -84,6 +89,10 @@ export class CausalLM {
   /** float16 logits are widened into this buffer, reused across calls (grown when a call returns more). */
   private readonly halfScratch = { buffer: new Float32Array(0) };
   readonly timing: ForwardTiming = { cut: 0, feeds: 0, run: 0, outputs: 0 };
+  /** Set when a patched copy of the file was loaded (or could not be made): for EngineInfo's notes. */
+  loadNote: string | null = null;
+  /** The .onnx file the session was created from (the patched copy when there is one; the probe keys on it). */
+  loadedFile = '';
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -116,7 +125,15 @@ export class CausalLM {
     const config = readModelConfig(dir);
     const device = opts.device ?? 'cpu';
     const choice = chooseOnnxFile(dir, opts.variant, device);
-    const file = choice.file;
+    let file = choice.file;
+    let loadNote: string | null = null;
+    if (device === 'cpu' && opts.fastQuantizedKernels !== false) {
+      try {
+        ({ file, note: loadNote } = fastQ4File(file, opts.cacheDir));
+      } catch (e) {
+        loadNote = `${file}: not checked for MatMulNBits accuracy_level (${(e as Error).message})`;
+      }
+    }
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
     const providers = executionProviders(device);
     let session: ort.InferenceSession;
@@ -145,7 +162,10 @@ export class CausalLM {
         throw new ModelDirError(`cannot build the KV-cache slicer on ${device}: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    return new CausalLM(session, dir, choice, config, kvType, device, slicer, opts);
+    const model = new CausalLM(session, dir, choice, config, kvType, device, slicer, opts);
+    model.loadNote = loadNote;
+    model.loadedFile = file;
+    return model;
   }
 
   /** The call shape in force (the exactness probe tries several on one session). */

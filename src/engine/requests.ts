@@ -39,6 +39,10 @@ export interface EngineOptions {
   missingVariants?: Partial<Record<Device, string>>;
   /** Where exactness verdicts are cached (default: lockstepCacheDir(), see exactnessCache.ts). */
   exactnessCacheDir?: string;
+  /** On the CPU, load q4 files through a cached copy with MatMulNBits accuracy_level 4 (default true; fastQ4.ts). */
+  fastQuantizedKernels?: boolean;
+  /** Cache root for those copies (default: lockstepCacheDir()). */
+  cacheDir?: string;
 }
 
 export type CompletionMode = 'line' | 'block' | 'free';
@@ -120,6 +124,8 @@ export interface EngineInfo {
   device: DeviceOutcome;
   /** The exactness probe's verdict on the target (drafting is off when it is not exact). */
   exactness: ExactnessVerdict;
+  /** How the model files were loaded, when not as they are (e.g. a patched q4 copy, and why). */
+  loadNotes: string[];
 }
 
 /** The result of a request cancelled before it started: no tokenization, no model call. */

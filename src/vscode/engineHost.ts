@@ -218,6 +218,7 @@ export class EngineHost {
               `drafters ${info.drafters.join(', ')}; ${describeDevice(info.device)}` +
               (info.exactness ? `; exactness: ${describeVerdict(info.exactness)}${info.exactness.cached ? ' (cached)' : ` (probed in ${info.exactness.seconds.toFixed(1)} s)`}` : ''),
           );
+          for (const n of info.loadNotes ?? []) this.log.info(n);
           this.onState({ kind: 'ready', device: info.device });
         }
         return info;

@@ -36,6 +36,8 @@ export interface LockstepSettings {
   device: DeviceSetting;
   /** intra-op threads per model; 0 = onnxruntime's default. */
   threads: number;
+  /** On the CPU, load q4 files lacking MatMulNBits accuracy_level through a cached copy with level 4 (engine/fastQ4.ts). */
+  fastQuantizedKernels: boolean;
   /** '' = LOCKSTEP_MODELS_DIR, else the Hugging Face cache (~/.cache/huggingface/hub). */
   modelsDir: string;
   /** '' = HF_ENDPOINT, else https://huggingface.co. */
@@ -80,6 +82,7 @@ export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({
   contextTokens: 1024,
   device: 'auto',
   threads: 0,
+  fastQuantizedKernels: true,
   modelsDir: '',
   hubEndpoint: '',
   disabledLanguages: [] as string[],
@@ -205,6 +208,7 @@ const SPECS: { [K in keyof LockstepSettings]: FieldSpec<LockstepSettings[K]> } =
   contextTokens: num({ min: 64, max: 32768, integer: true, expect: 'an integer from 64 to 32768' }),
   device: oneOf(DEVICES),
   threads: num({ min: 0, max: 64, integer: true, expect: 'an integer from 0 to 64 (0 = automatic)' }),
+  fastQuantizedKernels: bool,
   modelsDir: text({ allowEmpty: true, expect: 'a directory path (empty = the Hugging Face cache)' }),
   hubEndpoint: url,
   disabledLanguages: languages,
@@ -291,7 +295,7 @@ export class SettingsReader {
 }
 
 /** The settings whose change means reloading models (the engine restarts); the rest apply to the next completion. */
-export const ENGINE_KEYS: readonly (keyof LockstepSettings)[] = ['target', 'targetVariant', 'drafter', 'drafterVariant', 'device', 'threads', 'modelsDir'];
+export const ENGINE_KEYS: readonly (keyof LockstepSettings)[] = ['target', 'targetVariant', 'drafter', 'drafterVariant', 'device', 'threads', 'fastQuantizedKernels', 'modelsDir'];
 
 /** True when the language's completions are turned off by `disabledLanguages` (ids compared case-insensitively; "*" = all). */
 export function languageDisabled(settings: Pick<LockstepSettings, 'disabledLanguages'>, languageId: string): boolean {
