@@ -249,7 +249,10 @@ export class CausalLM {
     }
     const t0 = performance.now();
     this.timing.feeds += (t0 - tFeeds) / 1000;
-    const out = wantLogits ? await this.session.run(feeds) : await this.session.run(feeds, this.presentNames);
+    // With device-resident outputs (preferredOutputLocation, WebGPU) onnxruntime-node fails a run that leaves the
+    // logits unfetched ("Tensor size mismatch"), so there every output is fetched.
+    const fetchAll = wantLogits || this.slicer !== null;
+    const out = fetchAll ? await this.session.run(feeds) : await this.session.run(feeds, this.presentNames);
     const t1 = performance.now();
     this.runSeconds += (t1 - t0) / 1000;
     this.timing.run += (t1 - t0) / 1000;
