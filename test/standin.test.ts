@@ -20,6 +20,7 @@ import { Q4_BLOCK, VARIANTS } from '../tools/standin/graph';
 import { referenceLogits } from '../tools/standin/reference';
 import { weight } from '../tools/standin/weights';
 import { parseArgs } from '../tools/standin/main';
+import { entropy } from '../tools/standin/rowStats';
 import { ciStandin, variantView } from './helpers/standin';
 import { PREFIX, SUFFIX, run } from './helpers/cli';
 
@@ -79,19 +80,6 @@ async function lastRow(dir: string, variant: string, tokens: number[], fastQuant
   } finally {
     await m.dispose();
   }
-}
-
-function entropy(row: Float32Array): number {
-  let max = -Infinity;
-  for (const x of row) max = Math.max(max, x);
-  let z = 0;
-  for (const x of row) z += Math.exp(x - max);
-  let h = 0;
-  for (const x of row) {
-    const p = Math.exp(x - max) / z;
-    if (p > 0) h -= p * Math.log(p);
-  }
-  return h;
 }
 
 test('every variant of target and drafter loads in the engine and its distribution is not flat', async () => {

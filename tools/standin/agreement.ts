@@ -7,6 +7,7 @@
 import { CausalLM } from '../../src/engine/model';
 import { TokenizerWrapper } from '../../src/engine/tokenizer';
 import * as path from 'node:path';
+import { argmax, entropy } from './rowStats';
 
 const PROMPTS = [
   'function add(a, b) {\n  return a + b;\n}\n',
@@ -14,24 +15,6 @@ const PROMPTS = [
   'for (let i = 0; i < items.length; i++) {\n  total += items[i].price;\n}\n',
   '#include <stdio.h>\nint main(void) {\n  printf("hello\\n");\n  return 0;\n}\n',
 ];
-
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
-}
-
-function entropy(row: Float32Array): number {
-  const max = row[argmax(row)];
-  let z = 0;
-  for (const x of row) z += Math.exp(x - max);
-  let h = 0;
-  for (const x of row) {
-    const p = Math.exp(x - max) / z;
-    if (p > 0) h -= p * Math.log(p);
-  }
-  return h;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
