@@ -11,6 +11,7 @@ import random
 import numpy as np
 
 import bpe
+from fim_sample import fim_ids
 import repo_data
 
 
@@ -53,14 +54,7 @@ class Batcher:
         width = int(self.seq_len * 3.3)
         start = self.rng.randrange(0, max(1, len(doc) - width))
         text = doc[start:start + width]
-        if self.rng.random() < 0.5:
-            # a short middle, as in most completions: up to a few lines
-            i = self.rng.randrange(0, len(text) + 1)
-            j = min(len(text), i + self.rng.randrange(0, 200))
-        else:
-            i, j = sorted(self.rng.randrange(0, len(text) + 1) for _ in range(2))
-        enc = self.c.enc.encode
-        return ([self.PRE] + enc(text[:i]) + [self.SUF] + enc(text[j:]) + [self.MID] + enc(text[i:j]) + [self.EOT])
+        return fim_ids(self.rng, self.c.enc.encode, text, self.PRE, self.SUF, self.MID, self.EOT)[0]
 
     def _repo_sampler(self):
         # built on first use, sharing the batcher's generators so checkpoints resume the same stream

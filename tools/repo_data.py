@@ -10,6 +10,8 @@ context the model is given at completion time. Packages with a single file give 
 """
 import re
 
+from fim_sample import fim_ids
+
 IDENT = re.compile(r'[A-Za-z_$][A-Za-z0-9_$]*')
 WINDOW_LINES, WINDOW_STRIDE = 16, 8
 QUERY_BEFORE, QUERY_AFTER = 16, 4
@@ -103,13 +105,8 @@ class RepoSampler:
         width = int(n * 3.3 * self.rng.uniform(0.3, 0.7))
         start = self.rng.randrange(0, max(1, len(doc) - width))
         text = doc[start:start + width]
-        if self.rng.random() < 0.5:
-            i = self.rng.randrange(0, len(text) + 1)
-            j = min(len(text), i + self.rng.randrange(0, 200))
-        else:
-            i, j = sorted(self.rng.randrange(0, len(text) + 1) for _ in range(2))
         enc = self.enc.encode
-        fim = [self.PRE] + enc(text[:i]) + [self.SUF] + enc(text[j:]) + [self.MID] + enc(text[i:j]) + [self.EOT]
+        fim, i, j = fim_ids(self.rng, enc, text, self.PRE, self.SUF, self.MID, self.EOT)
         head = [self.EOT] + enc(path + '\n')
         budget = n - len(head) - len(fim)
         ctx = []
