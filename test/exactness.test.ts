@@ -33,7 +33,7 @@ test('the cache folder: LOCKSTEP_CACHE_DIR, else XDG_CACHE_HOME/lockstep, else ~
 test('shipped target: probed exact with calls of ≥ 2 tokens; the second load reads the cache (no probe)', async () => {
   const dir = cacheDir();
   const before = probesRun();
-  const a = await Engine.create({ target: TARGET_DIR, threads: 1, exactnessCacheDir: dir });
+  const a = await Engine.create({ target: TARGET_DIR, threads: 1, cacheDir: dir });
   const v = a.info().exactness;
   await a.dispose();
   assert.equal(probesRun(), before + 1);
@@ -46,12 +46,12 @@ test('shipped target: probed exact with calls of ≥ 2 tokens; the second load r
   assert.match(describeVerdict(v), /^fp32 on cpu, 1 thread: exact with calls of ≥ 2 tokens \(120\/120 rows equal\)$/);
   assert.equal(fs.readdirSync(path.join(dir, 'exactness')).length, 1);
 
-  const b = await Engine.create({ target: TARGET_DIR, threads: 1, exactnessCacheDir: dir });
+  const b = await Engine.create({ target: TARGET_DIR, threads: 1, cacheDir: dir });
   assert.equal(probesRun(), before + 1, 'a cached verdict runs no probe');
   assert.equal(b.info().exactness.cached, true);
   assert.equal(b.info().exactness.rule, 'min2');
   // Another thread count is another key.
-  const c = await Engine.create({ target: TARGET_DIR, threads: 2, exactnessCacheDir: dir });
+  const c = await Engine.create({ target: TARGET_DIR, threads: 2, cacheDir: dir });
   assert.equal(probesRun(), before + 2);
   await b.dispose();
   await c.dispose();
@@ -61,20 +61,20 @@ test('a changed model file (new mtime) is probed again', async () => {
   const dir = cacheDir();
   const model = variantsDir(['fp32']);
   const before = probesRun();
-  await (await Engine.create({ target: model, threads: 1, exactnessCacheDir: dir })).dispose();
-  await (await Engine.create({ target: model, threads: 1, exactnessCacheDir: dir })).dispose();
+  await (await Engine.create({ target: model, threads: 1, cacheDir: dir })).dispose();
+  await (await Engine.create({ target: model, threads: 1, cacheDir: dir })).dispose();
   assert.equal(probesRun(), before + 1);
   const file = path.join(model, 'onnx', 'model.onnx');
   const t = new Date(Date.now() + 60_000);
   fs.utimesSync(file, t, t);
-  const e = await Engine.create({ target: model, threads: 1, exactnessCacheDir: dir });
+  const e = await Engine.create({ target: model, threads: 1, cacheDir: dir });
   assert.equal(probesRun(), before + 2);
   assert.equal(e.info().exactness.cached, false);
   await e.dispose();
 });
 
 test('a forced call rule of one token per call is probed as not exact (the probe sees the CPU one-row path)', async () => {
-  const e = await Engine.create({ target: TARGET_DIR, threads: 1, callRule: { minTokensPerCall: 1 }, exactnessCacheDir: cacheDir() });
+  const e = await Engine.create({ target: TARGET_DIR, threads: 1, callRule: { minTokensPerCall: 1 }, cacheDir: cacheDir() });
   const v = e.info().exactness;
   await e.dispose();
   assert.equal(v.exact, false);
@@ -85,7 +85,7 @@ test('a forced call rule of one token per call is probed as not exact (the probe
 
 test('call-dependent (int8-like) target: not exact under any rule, drafting off, plain decoding reproducible', async () => {
   const model = inexactModelDir();
-  const e = await Engine.create({ target: model, threads: 1, exactnessCacheDir: cacheDir(), drafters: [{ name: 'b', dir: DRAFTER_B_DIR }] });
+  const e = await Engine.create({ target: model, threads: 1, cacheDir: cacheDir(), drafters: [{ name: 'b', dir: DRAFTER_B_DIR }] });
   const v = e.info().exactness;
   assert.equal(v.exact, false);
   assert.equal(v.rule, undefined);
@@ -102,7 +102,7 @@ test('call-dependent (int8-like) target: not exact under any rule, drafting off,
   const drafted = await e.complete(req(prompt, 'b'));
   const lookup = await e.complete(req(prompt, 'prompt-lookup+b'));
   await e.dispose();
-  const fresh = await Engine.create({ target: model, threads: 1, exactnessCacheDir: cacheDir() });
+  const fresh = await Engine.create({ target: model, threads: 1, cacheDir: cacheDir() });
   const cold = await fresh.complete(req(prompt, 'none'));
   await fresh.dispose();
   assert.ok(first.text.length > 0 && other.text !== first.text);
@@ -118,23 +118,23 @@ test('call-dependent (int8-like) target: not exact under any rule, drafting off,
 
 test('model folders: the only ONNX file is used; several → the device\'s preferred exact one, with a note', async () => {
   const only = variantsDir(['q4']);
-  const a = await Engine.create({ target: only, threads: 1, exactnessCacheDir: cacheDir() });
+  const a = await Engine.create({ target: only, threads: 1, cacheDir: cacheDir() });
   assert.equal(a.info().device.variant, 'q4');
   assert.equal(a.info().device.variantNote, undefined);
   assert.equal(a.info().exactness.variant, 'q4');
   await a.dispose();
 
   const several = variantsDir(['fp32', 'int8', 'q4f16']);
-  const b = await Engine.create({ target: several, threads: 1, exactnessCacheDir: cacheDir() });
+  const b = await Engine.create({ target: several, threads: 1, cacheDir: cacheDir() });
   assert.equal(b.info().device.variant, 'fp32');
   assert.equal(b.info().device.variantNote, `${several} has variants fp32, int8, q4f16; using fp32 on cpu (choose one with --variant or lockstep.targetVariant)`);
   await b.dispose();
 
-  const asked = await Engine.create({ target: several, variant: 'q4f16', threads: 1, exactnessCacheDir: cacheDir() });
+  const asked = await Engine.create({ target: several, variant: 'q4f16', threads: 1, cacheDir: cacheDir() });
   assert.equal(asked.info().device.variant, 'q4f16');
   await asked.dispose();
   await assert.rejects(
-    Engine.create({ target: several, variant: 'q4', threads: 1, exactnessCacheDir: cacheDir() }),
+    Engine.create({ target: several, variant: 'q4', threads: 1, cacheDir: cacheDir() }),
     /no ONNX file for variant "q4" in .* \(expected onnx\/model_q4\.onnx\); this directory has: fp32 \(onnx\/model\.onnx\), int8 \(onnx\/model_int8\.onnx\), q4f16 \(onnx\/model_q4f16\.onnx\)/,
   );
 });
@@ -142,7 +142,7 @@ test('model folders: the only ONNX file is used; several → the device\'s prefe
 test('a device whose catalog variant is not downloaded fails with the download command, not another variant', async () => {
   await assert.rejects(
     Engine.create({
-      target: TARGET_DIR, threads: 1, exactnessCacheDir: cacheDir(),
+      target: TARGET_DIR, threads: 1, cacheDir: cacheDir(),
       missingVariants: { cpu: "variant q4 of model 'm' (the one exact on cpu) is not downloaded — run `lockstep download m --variant q4`" },
     }),
     /variant q4 of model 'm' .* run `lockstep download m --variant q4`/,

@@ -139,8 +139,8 @@ export interface ModelOptions {
   /** The target's ONNX variant (--variant), and the model drafters' (--drafter-variant). */
   variant?: string;
   'drafter-variant'?: string;
-  /** Where exactness verdicts are cached (default: lockstepCacheDir()). */
-  exactnessCacheDir?: string;
+  /** Cache root for exactness verdicts and patched q4 copies (default: lockstepCacheDir()). */
+  cacheDir?: string;
   /** Load q4 files as they are on the CPU, not through the accuracy_level-4 copy (engine/fastQ4.ts). */
   'no-fast-q4'?: boolean;
 }
@@ -175,7 +175,7 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
   if (missing !== undefined) throw new CliError(missing);
   const engine = await Engine.create({
     target: targetDir, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim, device: opts.device,
-    exactnessCacheDir: opts.exactnessCacheDir, fastQuantizedKernels: opts['no-fast-q4'] !== true, ...variants,
+    cacheDir: opts.cacheDir, fastQuantizedKernels: opts['no-fast-q4'] !== true, ...variants,
   });
   try {
     const loaded = new Set<string>();

@@ -221,7 +221,7 @@ async function establishExactness(target: CausalLM, options: EngineOptions, devi
     ? [{ id: 'forced', label: 'the forced call rule', ...fallback }]
     : CANDIDATE_RULES;
   const threads = options.threads ?? 0;
-  const dir = options.exactnessCacheDir ?? lockstepCacheDir();
+  const dir = options.cacheDir ?? lockstepCacheDir();
   const rules = candidates.map((r) => `${r.id}:${r.minTokensPerCall}/${r.tokenMultiple}/${r.align}`).join(' ');
   // Keyed on the file the session loaded: a patched q4 copy (fastQ4.ts) computes other bits than its original.
   const key = verdictKey({ file: target.loadedFile, variant: target.variant, device, threads, ortVersion: ORT_VERSION, rules });

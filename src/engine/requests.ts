@@ -37,11 +37,9 @@ export interface EngineOptions {
    * (naming the variant and the download command). Such a device is skipped like one that failed to load.
    */
   missingVariants?: Partial<Record<Device, string>>;
-  /** Where exactness verdicts are cached (default: lockstepCacheDir(), see exactnessCache.ts). */
-  exactnessCacheDir?: string;
   /** On the CPU, load q4 files through a cached copy with MatMulNBits accuracy_level 4 (default true; fastQ4.ts). */
   fastQuantizedKernels?: boolean;
-  /** Cache root for those copies (default: lockstepCacheDir()). */
+  /** Cache root for the exactness verdicts and those copies (default: lockstepCacheDir(), see cacheDir.ts). */
   cacheDir?: string;
 }
 
