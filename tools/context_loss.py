@@ -4,7 +4,9 @@ On the held-out packages (never trained on): samples drawn as in training (repo_
   without: <|fim_prefix|>before<|fim_suffix|>after<|fim_middle|>middle<|endoftext|>   (the plain FIM prompt)
   with:    the package's other files' best snippets + <|endoftext|>{path}\n + the same FIM part
 — the loss counting only the current file's tokens (the FIM part; `middle_nats` only the middle and its end token),
-so the two differ only by what the context tells the model. Also the plain held-out loss of agreement.py (the same
+so the two differ only by what the context tells the model. `cross_file_points`: the same two scores at cursor
+points whose middle starts with a name that occurs once in the current window and in a context snippet
+(repo_data.copy_points; the snippet holding it is put first) — what copying from another file is worth. Also the plain held-out loss of agreement.py (the same
 8 × 512-token sequences), to compare models without context on the same held-out set.
 
   python3 tools/context_loss.py --work tools/.work --models models [--before tools/.work/models-before] [--report models/training-report.json]
@@ -70,7 +72,7 @@ def plain_loss(m, batches):
     return tot / cnt
 
 
-def evaluate(models_dir, samples, batches, cache_dir):
+def evaluate(models_dir, samples, batches, cache_dir, points):
     res = {}
     for preset, d in MODELS:
         md = os.path.join(models_dir, d)
@@ -78,13 +80,14 @@ def evaluate(models_dir, samples, batches, cache_dir):
             continue
         # results are cached by the weights' hash: the models before retraining are scored once
         digest = hashlib.sha256(open(os.path.join(md, 'onnx', 'model.onnx'), 'rb').read()).hexdigest()[:16]
-        cache = os.path.join(cache_dir, f'context_loss.{digest}.{len(samples)}.json')
+        cache = os.path.join(cache_dir, f'context_loss.{digest}.{len(samples)}.{len(points)}.json')
         if os.path.exists(cache):
             res[preset] = json.load(open(cache))
         else:
             m = from_onnx.load_onnx(md, preset)
             from_onnx.check_reference(m, md)
-            res[preset] = {'onnx_sha256': digest, 'plain_heldout_nats': plain_loss(m, batches), **score(m, samples)}
+            res[preset] = {'onnx_sha256': digest, 'plain_heldout_nats': plain_loss(m, batches), **score(m, samples),
+                           'cross_file_points': score(m, points)}
             json.dump(res[preset], open(cache, 'w'))
         print(models_dir, preset, json.dumps(res[preset]), flush=True)
     return res
@@ -109,11 +112,18 @@ def main():
         ctx, head, fim = sampler.parts(512)
         if ctx:  # only samples that have context, so both arms score the same current-file tokens
             samples.append((ctx, head, fim))
+    # cross-file points (repo_data.copy_points): the middle starts with a name only another file holds
+    copier = repo_data.RepoSampler(held.records, enc, random.Random(778), np.random.default_rng(778))
+    points = []
+    while len(points) < args.samples:
+        ctx, head, fim = copier.parts(512, copy=True)
+        if copier.last_was_copy:
+            points.append((ctx, head, fim))
     batches = [torch.from_numpy(data.Batcher(held, 512, seed=321 + i).batch(1)) for i in range(8)]
     result = {'samples': len(samples), 'packages': sorted({r['package'] for r in held.records}),
-              'after': evaluate(args.models, samples, batches, args.work)}
+              'after': evaluate(args.models, samples, batches, args.work, points)}
     if args.before:
-        result['before'] = evaluate(args.before, samples, batches, args.work)
+        result['before'] = evaluate(args.before, samples, batches, args.work, points)
     if args.report:
         rep = json.load(open(args.report)) if os.path.exists(args.report) else {}
         rep['repository_context'] = result

@@ -37,12 +37,13 @@ class Corpus:
 
 
 class Batcher:
-    def __init__(self, corpus: Corpus, seq_len, fim_rate=0.5, seed=0, repo_rate=0.0):
+    def __init__(self, corpus: Corpus, seq_len, fim_rate=0.5, seed=0, repo_rate=0.0, copy_rate=0.0):
         self.c = corpus
         self.seq_len = seq_len
         self.fim_rate = fim_rate
         # repository-level samples (repo_data.py); 0 keeps the sample stream of the models trained before them
         self.repo_rate = repo_rate
+        self.copy_rate = copy_rate  # of the repository-level samples: cursor at a cross-file point (repo_data.copy_points)
         self.rng = random.Random(seed)
         self.np_rng = np.random.default_rng(seed)
         self.repo = None
@@ -60,7 +61,7 @@ class Batcher:
         # built on first use, sharing the batcher's generators so checkpoints resume the same stream
         if self.repo is None or self.repo.rng is not self.rng or self.repo.np_rng is not self.np_rng:
             if self.repo is None:
-                self.repo = repo_data.RepoSampler(self.c.records, self.c.enc, self.rng, self.np_rng)
+                self.repo = repo_data.RepoSampler(self.c.records, self.c.enc, self.rng, self.np_rng, copy_rate=self.copy_rate)
             self.repo.rng, self.repo.np_rng = self.rng, self.np_rng
         return self.repo
 

@@ -11,4 +11,9 @@ def fim_ids(rng, encode, text, pre, suf, mid, eot):
         j = min(len(text), i + rng.randrange(0, 200))
     else:
         i, j = sorted(rng.randrange(0, len(text) + 1) for _ in range(2))
-    return [pre] + encode(text[:i]) + [suf] + encode(text[j:]) + [mid] + encode(text[i:j]) + [eot], i, j
+    return fim_ids_at(encode, text, i, j, pre, suf, mid, eot), i, j
+
+
+def fim_ids_at(encode, text, i, j, pre, suf, mid, eot):
+    """The PSM sample whose middle is text[i:j]."""
+    return [pre] + encode(text[:i]) + [suf] + encode(text[j:]) + [mid] + encode(text[i:j]) + [eot]

@@ -64,6 +64,8 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--init-from', default=None, help='models/ folder: start from the shipped ONNX weights (fine-tuning)')
     ap.add_argument('--repo-rate', type=float, default=0.0, help='share of repository-level samples (repo_data.py)')
+    ap.add_argument('--copy-rate', type=float, default=0.0,
+                    help='of the repository-level samples, the share with the cursor at a cross-file point')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -82,7 +84,7 @@ def main():
     ckpt_path = os.path.join(args.work, f'{args.mode}.ckpt')
     models = {n: model.LlamaLM(model.PRESETS[n]) for n in names}
     opts = {n: torch.optim.AdamW(models[n].parameters(), lr=peak, betas=(0.9, 0.95), weight_decay=0.1) for n in names}
-    batcher = data.Batcher(corpus, args.seq, seed=1 if args.mode == 'target' else 2, repo_rate=args.repo_rate)
+    batcher = data.Batcher(corpus, args.seq, seed=1 if args.mode == 'target' else 2, repo_rate=args.repo_rate, copy_rate=args.copy_rate)
     step = 0
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
