@@ -14,7 +14,7 @@
 import * as ort from 'onnxruntime-node';
 import { CALL_RULES, CallShape, Device, executionProviders } from './device';
 import { KvPair, KvSlicer } from './kvSlicer';
-import { fastQ4File } from './fastQ4';
+import { cpuModelFile } from './fusedModel';
 import { LogitsRows, logitsRows } from './logitsRows';
 import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig } from './modelDir';
 
@@ -40,7 +40,9 @@ export interface LoadOptions {
   profilePrefix?: string;
   /** On the CPU, load a cached copy with accuracy_level 4 on MatMulNBits nodes that have none (default true; fastQ4.ts). */
   fastQuantizedKernels?: boolean;
-  /** Cache root for that copy (default lockstepCacheDir()). */
+  /** On the CPU, load an fp32 Llama/Qwen2 file through a cached copy on onnxruntime's fused operators (default true; fusedModel.ts). */
+  fusedOps?: boolean;
+  /** Cache root for those copies (default lockstepCacheDir()). */
   cacheDir?: string;
 }
 
@@ -125,15 +127,7 @@ export class CausalLM {
     const config = readModelConfig(dir);
     const device = opts.device ?? 'cpu';
     const choice = chooseOnnxFile(dir, opts.variant, device);
-    let file = choice.file;
-    let loadNote: string | null = null;
-    if (device === 'cpu' && opts.fastQuantizedKernels !== false) {
-      try {
-        ({ file, note: loadNote } = fastQ4File(file, opts.cacheDir));
-      } catch (e) {
-        loadNote = `${file}: not checked for MatMulNBits accuracy_level (${(e as Error).message})`;
-      }
-    }
+    const { file, note: loadNote } = device === 'cpu' ? cpuModelFile(dir, choice.file, opts) : { file: choice.file, note: null };
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
     const providers = executionProviders(device);
     let session: ort.InferenceSession;

@@ -1,0 +1,60 @@
+/**
+ * `lockstep export-fused`: an Optimum-layout Llama/Qwen2 folder (config.json + onnx/model.onnx, fp32) → a folder with
+ * the same config and tokenizer files and onnx/model.onnx rebuilt on onnxruntime's fused operators (fusedGraph.ts),
+ * plus `fused.json` saying where it came from. The graph keeps the Optimum inputs and outputs, so anything that loads
+ * the original loads the copy.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HfConfig, decoderWeights } from './llamaWeights';
+import { FUSED_PRODUCER, buildFusedGraph, fusedShape } from './fusedGraph';
+import { writeModel } from './onnxModel';
+import { OnnxWeights, readOnnxWeights } from './onnxWeights';
+
+/** Bumped when the exported graph changes (cached copies made by an older version are then made again). */
+export const FUSED_EXPORT_VERSION = 1;
+export const FUSED_MARKER = 'fused.json';
+
+export interface FusedExportResult {
+  file: string;
+  nodes: number;
+  bytes: number;
+}
+
+/** Why `w` cannot be rebuilt (already fused, quantized, not a decoder we know), or null when it can. */
+export function notConvertible(w: OnnxWeights, c: HfConfig): string | null {
+  if (c.model_type !== undefined && c.model_type !== 'llama' && c.model_type !== 'qwen2') return `model_type ${c.model_type} (only llama and qwen2)`;
+  const ops = new Set(w.nodes.map((n) => n.opType));
+  if (ops.has('GroupQueryAttention')) return 'already uses GroupQueryAttention';
+  for (const q of ['MatMulNBits', 'MatMulInteger', 'DequantizeLinear']) if (ops.has(q)) return `quantized (${q}); only fp32 files are rebuilt`;
+  return null;
+}
+
+/** Rebuilds `srcFile` (an fp32 decoder whose config.json is in `srcDir`) as `outFile`. */
+export function exportFusedFile(srcDir: string, srcFile: string, outFile: string): FusedExportResult {
+  const c = JSON.parse(fs.readFileSync(path.join(srcDir, 'config.json'), 'utf8')) as HfConfig;
+  const w = readOnnxWeights(srcFile);
+  const why = notConvertible(w, c);
+  if (why) throw new Error(`${srcFile}: not rebuilt: ${why}`);
+  const spec = buildFusedGraph(fusedShape(c), decoderWeights(w, c));
+  const weightBytes = spec.initializers.reduce((a, t) => a + t.data.length, 0);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  // Over ~1.5 GB the tensors go to a side file (protobuf's 2 GB limit), as Optimum's exports do.
+  const external = weightBytes > 1.5e9 ? `${path.basename(outFile)}_data` : undefined;
+  const written = writeModel(outFile, spec, external ? { externalData: external } : {});
+  return { file: outFile, nodes: spec.nodes.length, bytes: written.model + (written.data ?? 0) };
+}
+
+/** The whole folder: onnx/model.onnx rebuilt, every top-level file (config, tokenizer, …) copied, fused.json added. */
+export function exportFusedDir(srcDir: string, outDir: string): FusedExportResult {
+  const srcFile = path.join(srcDir, 'onnx', 'model.onnx');
+  if (!fs.existsSync(srcFile)) throw new Error(`${srcDir}: no onnx/model.onnx (the fp32 file is what gets rebuilt)`);
+  if (path.resolve(srcDir) === path.resolve(outDir)) throw new Error('--out must be another folder');
+  const result = exportFusedFile(srcDir, srcFile, path.join(outDir, 'onnx', 'model.onnx'));
+  for (const e of fs.readdirSync(srcDir, { withFileTypes: true })) {
+    if (e.isFile() && e.name !== FUSED_MARKER) fs.copyFileSync(path.join(srcDir, e.name), path.join(outDir, e.name));
+  }
+  const marker = { layout: FUSED_PRODUCER, version: FUSED_EXPORT_VERSION, source: path.resolve(srcFile), nodes: result.nodes };
+  fs.writeFileSync(path.join(outDir, FUSED_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+  return result;
+}
