@@ -1,0 +1,41 @@
+/**
+ * `lockstep export-fused --model DIR --out DIR`: an Optimum-layout Llama/Qwen2 folder (fp32 onnx/model.onnx) → a folder
+ * whose model.onnx runs on onnxruntime's fused operators (src/onnx/fusedExport.ts). The engine does the same on its
+ * own for the CPU (a cached copy, `--no-fused` to turn it off); this command makes a copy to keep, bench or ship.
+ */
+import * as path from 'node:path';
+import * as A from './args';
+import { UsageError } from './args';
+import { CliIo } from './io';
+import { exportFusedDir } from '../onnx/fusedExport';
+
+export const exportFusedDefs = {
+  help: A.flag('show this help', 'h'),
+  debug: A.flag('print stack traces on errors'),
+  model: A.single(A.str, 'DIR', 'the model folder (config.json, tokenizer files, onnx/model.onnx in fp32)'),
+  out: A.single(A.str, 'DIR', 'the folder to write (created; files in it are replaced)'),
+};
+
+export function exportFusedHelp(): string {
+  return 'Usage: lockstep export-fused --model DIR --out DIR\n' +
+    'Rebuilds a Llama or Qwen2 model exported by Optimum (fp32) on onnxruntime\'s fused operators: GroupQueryAttention\n' +
+    'with rotary embedding, SkipSimplifiedLayerNormalization, packed Q/K/V. Same inputs and outputs, so it loads\n' +
+    'wherever the original does; config and tokenizer files are copied and fused.json says where it came from.\n\n' +
+    `Options:\n${A.describeOptions(exportFusedDefs)}`;
+}
+
+export function exportFusedCommand(argv: string[], io: CliIo): number {
+  const { options: o, positionals } = A.parseArgs(argv, exportFusedDefs);
+  if (o.help) {
+    io.stdout(`${exportFusedHelp()}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (o.model === undefined || o.out === undefined) throw new UsageError('export-fused needs --model DIR and --out DIR');
+  const t0 = performance.now();
+  const r = exportFusedDir(path.resolve(io.cwd, o.model), path.resolve(io.cwd, o.out));
+  const s = ((performance.now() - t0) / 1000).toFixed(1);
+  io.stderr(`${r.nodes} nodes, ${(r.bytes / 1e6).toFixed(1)} MB, ${s} s\n`);
+  io.stdout(`${path.dirname(path.dirname(r.file))}\n`);
+  return 0;
+}
