@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lockstepCacheDir } from './cacheDir';
 import { fastQ4File } from './fastQ4';
-import { FUSED_EXPORT_VERSION, exportFusedFile } from '../onnx/fusedExport';
+import { FUSED_EXPORT_VERSION, NotConvertibleError, exportFusedFile } from '../onnx/fusedExport';
 
 export interface FusedFileResult {
   /** The file to load: the fused copy, or the original. */
@@ -29,17 +29,29 @@ export function fusedFile(dir: string, file: string, cacheDir: string = lockstep
   const key = sha(`${FUSED_EXPORT_VERSION}:${st.size}:${st.mtimeMs}:${config.mtimeMs}`).slice(0, 16);
   const copy = path.join(pathDir, key, 'model.onnx');
   if (fs.existsSync(copy)) return { file: copy, note: `${path.basename(file)}: using its fused-operator copy (cached: ${copy})` };
+  // A file found not to be a candidate once (quantized, already fused) is not read again.
+  const skip = path.join(pathDir, `${key}.skip`);
+  if (fs.existsSync(skip)) return { file, note: null };
   const tmp = path.join(pathDir, `.tmp-${randomBytes(6).toString('hex')}`);
   try {
     const r = exportFusedFile(dir, file, path.join(tmp, 'model.onnx'));
     fs.rmSync(path.join(pathDir, key), { recursive: true, force: true });
     fs.renameSync(tmp, path.join(pathDir, key));
     for (const other of fs.readdirSync(pathDir)) {
-      if (other !== key && !other.startsWith('.tmp-')) fs.rmSync(path.join(pathDir, other), { recursive: true, force: true });
+      if (other !== key && other !== `${key}.skip` && !other.startsWith('.tmp-')) fs.rmSync(path.join(pathDir, other), { recursive: true, force: true });
     }
     return { file: copy, note: `${path.basename(file)}: using a fused-operator copy (${r.nodes} nodes, made now: ${copy})` };
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof NotConvertibleError) {
+      try {
+        fs.mkdirSync(pathDir, { recursive: true });
+        fs.writeFileSync(skip, `${e.message}\n`);
+      } catch {
+        // read again next time
+      }
+      return { file, note: null };
+    }
     return { file, note: `${path.basename(file)}: loaded as it is, no fused-operator copy (${(e as Error).message.split('\n')[0]})` };
   }
 }

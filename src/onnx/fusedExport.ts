@@ -15,6 +15,9 @@ import { OnnxWeights, readOnnxWeights } from './onnxWeights';
 export const FUSED_EXPORT_VERSION = 1;
 export const FUSED_MARKER = 'fused.json';
 
+/** The file is not one this exporter rebuilds (already fused, quantized, another architecture): not a failure. */
+export class NotConvertibleError extends Error {}
+
 export interface FusedExportResult {
   file: string;
   nodes: number;
@@ -35,7 +38,7 @@ export function exportFusedFile(srcDir: string, srcFile: string, outFile: string
   const c = JSON.parse(fs.readFileSync(path.join(srcDir, 'config.json'), 'utf8')) as HfConfig;
   const w = readOnnxWeights(srcFile);
   const why = notConvertible(w, c);
-  if (why) throw new Error(`${srcFile}: not rebuilt: ${why}`);
+  if (why) throw new NotConvertibleError(`${srcFile}: not rebuilt: ${why}`);
   const spec = buildFusedGraph(fusedShape(c), decoderWeights(w, c));
   const weightBytes = spec.initializers.reduce((a, t) => a + t.data.length, 0);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
