@@ -29,6 +29,7 @@ export function notConvertible(w: OnnxWeights, c: HfConfig): string | null {
   if (c.model_type !== undefined && c.model_type !== 'llama' && c.model_type !== 'qwen2') return `model_type ${c.model_type} (only llama and qwen2)`;
   const ops = new Set(w.nodes.map((n) => n.opType));
   if (ops.has('GroupQueryAttention')) return 'already uses GroupQueryAttention';
+  if (w.nodes.some((n) => n.inputs.includes('num_logits_to_keep'))) return 'has a num_logits_to_keep input, which the fused graph does not carry';
   for (const q of ['MatMulNBits', 'MatMulInteger', 'DequantizeLinear']) if (ops.has(q)) return `quantized (${q}); only fp32 files are rebuilt`;
   return null;
 }
