@@ -66,6 +66,28 @@ test('lockstep export-fused\'s folder loads as a model folder and keeps config, 
   await m.dispose();
 });
 
+test('export-fused --q4: MatMulNBits projections (accuracy_level 4), exact under the padded rule, close to fp32', async () => {
+  const out = path.join(cache, 'exported-q4');
+  exportFusedDir(TARGET_DIR, out, { q4: { blockSize: 32, accuracyLevel: 4 } });
+  const file = path.join(out, 'onnx', 'model_q4.onnx');
+  assert.equal(readOnnxWeights(file).nodes.filter((n) => n.opType === 'MatMulNBits').length, 8 * 5 + 1);
+  const m = await CausalLM.load(out, { threads: 1, cacheDir: cache });
+  assert.equal(m.loadedFile, file);
+  const ids = seededIds(32, m.config.vocabSize, 8);
+  const reference = await rowsByGrouping(m, ids, [ids.length]);
+  for (const sizes of [[1], [1, 4, 2, 7], [5, 1, 1, 9]]) {
+    const rows = await rowsByGrouping(m, ids, sizes);
+    assert.equal(rows.filter((r, i) => rowsEqualBitwise(r, reference[i])).length, ids.length, `grouping ${sizes}`);
+  }
+  const fp32 = await CausalLM.load(TARGET_DIR, { threads: 1, cacheDir: cache });
+  const full = await rowsByGrouping(fp32, ids, [ids.length]);
+  const argmax = (r: Float32Array) => r.reduce((b, x, i) => (x > r[b] ? i : b), 0);
+  const agree = full.filter((r, i) => argmax(r) === argmax(reference[i])).length;
+  assert.ok(agree >= ids.length * 0.5, `q4 and fp32 argmax agree on ${agree}/${ids.length} rows`);
+  await m.dispose();
+  await fp32.dispose();
+});
+
 test('fused target: bitwise the same rows however tokens are grouped into calls of ≥ 2 (the padded rule), and rollback', async () => {
   const m = await CausalLM.load(TARGET_DIR, { threads: 1, cacheDir: cache });
   const ids = seededIds(48, m.config.vocabSize, 11);

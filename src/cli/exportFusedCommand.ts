@@ -14,6 +14,7 @@ export const exportFusedDefs = {
   debug: A.flag('print stack traces on errors'),
   model: A.single(A.str, 'DIR', 'the model folder (config.json, tokenizer files, onnx/model.onnx in fp32)'),
   out: A.single(A.str, 'DIR', 'the folder to write (created; files in it are replaced)'),
+  q4: A.flag('4-bit weights: MatMulNBits, blocks of 32, accuracy_level 4 (written as onnx/model_q4.onnx; the embedding stays fp32)'),
 };
 
 export function exportFusedHelp(): string {
@@ -33,7 +34,7 @@ export function exportFusedCommand(argv: string[], io: CliIo): number {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (o.model === undefined || o.out === undefined) throw new UsageError('export-fused needs --model DIR and --out DIR');
   const t0 = performance.now();
-  const r = exportFusedDir(path.resolve(io.cwd, o.model), path.resolve(io.cwd, o.out));
+  const r = exportFusedDir(path.resolve(io.cwd, o.model), path.resolve(io.cwd, o.out), o.q4 ? { q4: { blockSize: 32, accuracyLevel: 4 } } : {});
   const s = ((performance.now() - t0) / 1000).toFixed(1);
   io.stderr(`${r.nodes} nodes, ${(r.bytes / 1e6).toFixed(1)} MB, ${s} s\n`);
   io.stdout(`${path.dirname(path.dirname(r.file))}\n`);

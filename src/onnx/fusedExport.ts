@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HfConfig, decoderWeights } from './llamaWeights';
-import { FUSED_PRODUCER, buildFusedGraph, fusedShape } from './fusedGraph';
+import { FUSED_PRODUCER, FusedOptions, buildFusedGraph, fusedShape } from './fusedGraph';
 import { writeModel } from './onnxModel';
 import { OnnxWeights, readOnnxWeights } from './onnxWeights';
 
@@ -35,12 +35,12 @@ export function notConvertible(w: OnnxWeights, c: HfConfig): string | null {
 }
 
 /** Rebuilds `srcFile` (an fp32 decoder whose config.json is in `srcDir`) as `outFile`. */
-export function exportFusedFile(srcDir: string, srcFile: string, outFile: string): FusedExportResult {
+export function exportFusedFile(srcDir: string, srcFile: string, outFile: string, opts: FusedOptions = {}): FusedExportResult {
   const c = JSON.parse(fs.readFileSync(path.join(srcDir, 'config.json'), 'utf8')) as HfConfig;
   const w = readOnnxWeights(srcFile);
   const why = notConvertible(w, c);
   if (why) throw new NotConvertibleError(`${srcFile}: not rebuilt: ${why}`);
-  const spec = buildFusedGraph(fusedShape(c), decoderWeights(w, c));
+  const spec = buildFusedGraph(fusedShape(c), decoderWeights(w, c), opts);
   const weightBytes = spec.initializers.reduce((a, t) => a + t.data.length, 0);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   // Over ~1.5 GB the tensors go to a side file (protobuf's 2 GB limit), as Optimum's exports do.
@@ -49,16 +49,19 @@ export function exportFusedFile(srcDir: string, srcFile: string, outFile: string
   return { file: outFile, nodes: spec.nodes.length, bytes: written.model + (written.data ?? 0) };
 }
 
-/** The whole folder: onnx/model.onnx rebuilt, every top-level file (config, tokenizer, …) copied, fused.json added. */
-export function exportFusedDir(srcDir: string, outDir: string): FusedExportResult {
+/**
+ * The whole folder: onnx/model.onnx rebuilt (as onnx/model_q4.onnx, the folder's only file, with `opts.q4`), every
+ * top-level file (config, tokenizer, …) copied, fused.json added.
+ */
+export function exportFusedDir(srcDir: string, outDir: string, opts: FusedOptions = {}): FusedExportResult {
   const srcFile = path.join(srcDir, 'onnx', 'model.onnx');
   if (!fs.existsSync(srcFile)) throw new Error(`${srcDir}: no onnx/model.onnx (the fp32 file is what gets rebuilt)`);
   if (path.resolve(srcDir) === path.resolve(outDir)) throw new Error('--out must be another folder');
-  const result = exportFusedFile(srcDir, srcFile, path.join(outDir, 'onnx', 'model.onnx'));
+  const result = exportFusedFile(srcDir, srcFile, path.join(outDir, 'onnx', opts.q4 ? 'model_q4.onnx' : 'model.onnx'), opts);
   for (const e of fs.readdirSync(srcDir, { withFileTypes: true })) {
     if (e.isFile() && e.name !== FUSED_MARKER) fs.copyFileSync(path.join(srcDir, e.name), path.join(outDir, e.name));
   }
-  const marker = { layout: FUSED_PRODUCER, version: FUSED_EXPORT_VERSION, source: path.resolve(srcFile), nodes: result.nodes };
+  const marker = { layout: FUSED_PRODUCER, version: FUSED_EXPORT_VERSION, source: path.resolve(srcFile), nodes: result.nodes, ...(opts.q4 ? { q4: opts.q4 } : {}) };
   fs.writeFileSync(path.join(outDir, FUSED_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
   return result;
 }

@@ -16,6 +16,7 @@
  */
 import { Initializer, ModelSpec, NodeSpec, TensorType, ValueInfo, lazyOf } from './onnxModel';
 import { DecoderWeights, HfConfig, Projection, transpose } from './llamaWeights';
+import { quantizeQ4 } from './quantize';
 
 export const FUSED_PRODUCER = 'lockstep-fused';
 
@@ -47,10 +48,15 @@ export function fusedShape(c: HfConfig): FusedShape {
   };
 }
 
+export interface FusedOptions {
+  /** Every projection and the head as com.microsoft MatMulNBits (4 bits, symmetric blocks; the embedding stays fp32). */
+  q4?: { blockSize: number; accuracyLevel?: number };
+}
+
 const bytesOf = (a: Float32Array | BigInt64Array | Int32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The fused graph of a decoder with weights `w`. */
-export function buildFusedGraph(s: FusedShape, w: DecoderWeights): ModelSpec {
+export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOptions = {}): ModelSpec {
   const nodes: NodeSpec[] = [];
   const inits: Initializer[] = [];
   let count = 0;
@@ -65,9 +71,20 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights): ModelSpec {
     return name;
   };
   const f32 = (name: string, dims: number[], data: Float32Array) => init(name, 'float32', dims, bytesOf(data));
-  /** A projection as a MatMul operand [in][out]. */
-  const operand = (name: string, p: Projection) => f32(name, [p.in, p.out], transpose(p.data, p.out, p.in));
   const ms = 'com.microsoft';
+  /** x × the projection's transpose: a MatMul on [in][out], or MatMulNBits on 4-bit blocks of its rows. */
+  const linear = (x: string, name: string, p: Projection, out?: string): string => {
+    const outs = out ? [out] : 1;
+    const q = opts.q4;
+    if (!q) return op('MatMul', [x, f32(`${name}_t`, [p.in, p.out], transpose(p.data, p.out, p.in))], outs)[0];
+    const qw = quantizeQ4(p.data, p.in, p.out, q.blockSize, true);
+    const blocks = p.in / q.blockSize;
+    const packed = init(`${name}_Q4`, 'uint8', [p.out, blocks, q.blockSize / 2], qw.packed);
+    const scales = f32(`${name}_scales`, [p.out * blocks], qw.scales);
+    const attrs: Record<string, number> = { K: p.in, N: p.out, bits: 4, block_size: q.blockSize };
+    if (q.accuracyLevel !== undefined) attrs.accuracy_level = q.accuracyLevel;
+    return op('MatMulNBits', [x, packed, scales], outs, attrs, ms)[0];
+  };
 
   const kvDims = (len: string) => ['batch_size', s.kvHeads, len, s.headDim];
   const inputs: ValueInfo[] = [
@@ -129,8 +146,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights): ModelSpec {
     stacked.set(q.data, 0);
     stacked.set(k.data, q.data.length);
     stacked.set(v.data, q.data.length + k.data.length);
-    const wqkv = operand(`${p}.self_attn.qkv_proj.weight_t`, { data: stacked, out: qkvWidth, in: s.hidden });
-    let qkv = op('MatMul', [x, wqkv], 1)[0];
+    let qkv = linear(x, `${p}.self_attn.qkv_proj.weight`, { data: stacked, out: qkvWidth, in: s.hidden });
     const qb = L.bias['self_attn/q_proj'];
     if (qb) {
       const b = new Float32Array(qkvWidth);
@@ -146,17 +162,17 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights): ModelSpec {
       { num_heads: s.heads, kv_num_heads: s.kvHeads, do_rotary: 1, rotary_interleaved: 0 },
       ms,
     );
-    pending = op('MatMul', [attn, operand(`${p}.self_attn.o_proj.weight_t`, L.proj['self_attn/o_proj'])], 1)[0];
+    pending = linear(attn, `${p}.self_attn.o_proj.weight`, L.proj['self_attn/o_proj']);
     const x2 = norm(f32(`${p}.post_attention_layernorm.weight`, [s.hidden], L.postNorm));
-    const [gate] = op('MatMul', [x2, operand(`${p}.mlp.gate_proj.weight_t`, L.proj['mlp/gate_proj'])], 1);
-    const [up] = op('MatMul', [x2, operand(`${p}.mlp.up_proj.weight_t`, L.proj['mlp/up_proj'])], 1);
+    const gate = linear(x2, `${p}.mlp.gate_proj.weight`, L.proj['mlp/gate_proj']);
+    const up = linear(x2, `${p}.mlp.up_proj.weight`, L.proj['mlp/up_proj']);
     const [silu] = op('Mul', [gate, op('Sigmoid', [gate], 1)[0]], 1);
     const [prod] = op('Mul', [silu, up], 1);
-    pending = op('MatMul', [prod, operand(`${p}.mlp.down_proj.weight_t`, L.proj['mlp/down_proj'])], 1)[0];
+    pending = linear(prod, `${p}.mlp.down_proj.weight`, L.proj['mlp/down_proj']);
   }
   const last = norm(f32('model.norm.weight', [s.hidden], w.norm));
   const head = w.head ?? { data: w.embed, out: s.vocab, in: s.hidden };
-  op('MatMul', [last, operand('lm_head.weight_t', head)], ['logits']);
+  linear(last, 'lm_head.weight', head, 'logits');
   return {
     graphName: 'main_graph',
     producer: FUSED_PRODUCER,
