@@ -36,14 +36,14 @@ async function maxDiff(dir: string, prompts: number[][]): Promise<{ diff: number
   return { diff, fusedFile };
 }
 
-test('shipped target: the fused copy gives the Optimum file\'s logits (max |Δ| < 1e-3) on ~100 nodes with GroupQueryAttention', async () => {
+test('shipped target: the fused copy gives the Optimum file\'s logits (max |Δ| < 1e-3) on ~130 nodes with GroupQueryAttention', async () => {
   const prompts = [seededIds(33, 4096, 1), seededIds(20, 4096, 2), seededIds(47, 4096, 3)];
   const { diff, fusedFile } = await maxDiff(TARGET_DIR, prompts);
   assert.ok(diff < 1e-3, `max |fused − optimum| = ${diff}`);
   assert.ok(fusedFile.startsWith(path.join(cache, 'fused')), fusedFile);
   const ops = readOnnxWeights(fusedFile).nodes.map((n) => n.opType);
   assert.equal(ops.filter((o) => o === 'GroupQueryAttention').length, 8);
-  assert.ok(ops.length < 120, `${ops.length} nodes`);
+  assert.ok(ops.length < 140, `${ops.length} nodes`);
   assert.ok(!ops.includes('Expand') && !ops.includes('Concat'), 'no GQA repeat, no KV concat in the graph');
 });
 
@@ -57,7 +57,7 @@ test('ci Qwen2.5-Coder stand-in (q/k/v biases, external data): fused logits matc
 test('lockstep export-fused\'s folder loads as a model folder and keeps config, tokenizer and a fused.json marker', async () => {
   const out = path.join(cache, 'exported');
   const r = exportFusedDir(TARGET_DIR, out);
-  assert.ok(r.nodes < 120);
+  assert.ok(r.nodes < 140);
   for (const f of ['config.json', 'tokenizer.json', 'fused.json']) assert.ok(fs.existsSync(path.join(out, f)), f);
   // Already fused: the engine loads it as it is.
   const m = await CausalLM.load(out, { threads: 1, cacheDir: cache });

@@ -1,8 +1,8 @@
 /**
  * On the CPU the engine loads an fp32 Llama/Qwen2 file through a copy rebuilt on onnxruntime's fused operators
  * (src/onnx/fusedGraph.ts: GroupQueryAttention, SkipSimplifiedLayerNormalization; ~100 kernels a call instead of
- * ~600 for the shipped target), made once into the cache folder like fastQ4.ts's copies. The copy keeps the Optimum
- * inputs and outputs, so the engine's feeds, padding and KV cut are the same for both files; its logits differ from
+ * ~600 for the shipped target), made once into the cache folder like fastQ4.ts's copies. The copy's KV cache is
+ * time-major (kvLayout.ts: only the call's new rows come out of onnxruntime); its logits differ from
  * the original's in the last bits, so the exactness probe keys its verdict on the copy (README "Where a target call's
  * time goes"). A file that is not an fp32 decoder we know is loaded as it is.
  */

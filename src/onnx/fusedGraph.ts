@@ -49,6 +49,13 @@ export function fusedShape(c: HfConfig): FusedShape {
 }
 
 export interface FusedOptions {
+  /**
+   * The KV cache's layout: 'bnsh' keeps Optimum's (past_key_values.{i}.* [batch, kv_heads, past, head_dim] in,
+   * present.{i}.* with past + new out); 'time-major' takes past_key_values.{i}.* as [batch, past, kv_heads, head_dim]
+   * (so a caller can feed views of one growing buffer) and returns only the call's rows, present_rows.{i}.*
+   * [batch, kv_heads, sequence, head_dim] (so onnxruntime-node copies a few rows out, not the whole cache).
+   */
+  cache?: 'bnsh' | 'time-major';
   /** Every projection and the head as com.microsoft MatMulNBits (4 bits, symmetric blocks; the embedding stays fp32). */
   q4?: { blockSize: number; accuracyLevel?: number };
 }
@@ -86,6 +93,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
     return op('MatMulNBits', [x, packed, scales], outs, attrs, ms)[0];
   };
 
+  const timeMajor = opts.cache === 'time-major';
   const kvDims = (len: string) => ['batch_size', s.kvHeads, len, s.headDim];
   const inputs: ValueInfo[] = [
     { name: 'input_ids', type: 'int64', dims: ['batch_size', 'sequence_length'] },
@@ -95,8 +103,10 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
   const outputs: ValueInfo[] = [{ name: 'logits', type: 'float32', dims: ['batch_size', 'sequence_length', s.vocab] }];
   for (let l = 0; l < s.layers; l++) {
     for (const kind of ['key', 'value']) {
-      inputs.push({ name: `past_key_values.${l}.${kind}`, type: 'float32', dims: kvDims('past_sequence_length') });
-      outputs.push({ name: `present.${l}.${kind}`, type: 'float32', dims: kvDims('total_sequence_length') });
+      const pastDims = timeMajor ? ['batch_size', 'past_sequence_length', s.kvHeads, s.headDim] : kvDims('past_sequence_length');
+      inputs.push({ name: `past_key_values.${l}.${kind}`, type: 'float32', dims: pastDims });
+      if (timeMajor) outputs.push({ name: `present_rows.${l}.${kind}`, type: 'float32', dims: kvDims('sequence_length') });
+      else outputs.push({ name: `present.${l}.${kind}`, type: 'float32', dims: kvDims('total_sequence_length') });
     }
   }
 
@@ -106,6 +116,23 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
   const [total64] = op('Shape', ['attention_mask'], 1, { start: 1, end: 2 });
   const [seqlensK] = op('Cast', [op('Sub', [total64, one], 1)[0]], ['seqlens_k'], { to: 6 });
   const [totalLen] = op('Cast', [op('Squeeze', [total64, axis0], 1)[0]], ['total_sequence_length'], { to: 6 });
+  // Time-major: the past as BNSH for the kernel, and the last `sequence` rows of each present as the output. The
+  // Transposes all come first: placed right before their GroupQueryAttention, onnxruntime 1.30's allocation planner
+  // gave the kernel's present the transposed past's buffer in place (its MayInplace hint) and failed on the shape.
+  const pastBnsh = new Map<string, string>();
+  if (timeMajor) {
+    for (let l = 0; l < s.layers; l++) {
+      for (const kind of ['key', 'value']) pastBnsh.set(`${l}.${kind}`, op('Transpose', [`past_key_values.${l}.${kind}`], 1, { perm: [0, 2, 1, 3] })[0]);
+    }
+  }
+  const past = (l: number, kind: string): string => pastBnsh.get(`${l}.${kind}`) ?? `past_key_values.${l}.${kind}`;
+  const present = (l: number, kind: string): string => (timeMajor ? `/layers.${l}/attn/present.${kind}` : `present.${l}.${kind}`);
+  let fromEnd = '';
+  if (timeMajor) {
+    fromEnd = op('Neg', [op('Shape', ['input_ids'], 1, { start: 1, end: 2 })[0]], 1)[0];
+    init('time_axis', 'int64', [1], bytesOf(BigInt64Array.of(2n)));
+    init('to_end', 'int64', [1], bytesOf(BigInt64Array.of(BigInt(2 ** 62))));
+  }
 
   // Rotary tables, float32 as the Optimum graph computes them (position × inverse frequency, then cos/sin).
   const half = s.headDim / 2;
@@ -157,11 +184,14 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
     }
     const [attn] = op(
       'GroupQueryAttention',
-      [qkv, '', '', `past_key_values.${l}.key`, `past_key_values.${l}.value`, seqlensK, totalLen, cosCache, sinCache],
-      [`/layers.${l}/attn/out`, `present.${l}.key`, `present.${l}.value`],
+      [qkv, '', '', past(l, 'key'), past(l, 'value'), seqlensK, totalLen, cosCache, sinCache],
+      [`/layers.${l}/attn/out`, present(l, 'key'), present(l, 'value')],
       { num_heads: s.heads, kv_num_heads: s.kvHeads, do_rotary: 1, rotary_interleaved: 0 },
       ms,
     );
+    if (timeMajor) {
+      for (const kind of ['key', 'value']) op('Slice', [present(l, kind), fromEnd, 'to_end', 'time_axis'], [`present_rows.${l}.${kind}`]);
+    }
     pending = linear(attn, `${p}.self_attn.o_proj.weight`, L.proj['self_attn/o_proj']);
     const x2 = norm(f32(`${p}.post_attention_layernorm.weight`, [s.hidden], L.postNorm));
     const gate = linear(x2, `${p}.mlp.gate_proj.weight`, L.proj['mlp/gate_proj']);
