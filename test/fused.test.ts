@@ -45,6 +45,9 @@ test('shipped target: the fused copy gives the Optimum file\'s logits (max |Δ| 
   assert.equal(ops.filter((o) => o === 'GroupQueryAttention').length, 8);
   assert.ok(ops.length < 140, `${ops.length} nodes`);
   assert.ok(!ops.includes('Expand') && !ops.includes('Concat'), 'no GQA repeat, no KV concat in the graph');
+  // The engine's copy has the time-major cache (kvLayout.ts): one Transpose in and one Slice out per layer and kind.
+  assert.equal(ops.filter((o) => o === 'Transpose').length, 16);
+  assert.equal(ops.filter((o) => o === 'Slice').length, 16);
 });
 
 test('ci Qwen2.5-Coder stand-in (q/k/v biases, external data): fused logits match the Optimum file\'s', async () => {
