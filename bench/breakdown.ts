@@ -110,8 +110,8 @@ export async function runBreakdown(o: BreakdownOptions, cwd: string): Promise<Br
   fs.rmSync(o.profileDir, { recursive: true, force: true });
   fs.mkdirSync(o.profileDir, { recursive: true });
   const plain = engine.target;
-  const profiled = await CausalLM.load(setup.targetDir, { threads, profilePrefix: path.join(o.profileDir, 'target') });
-  const unpadded = await CausalLM.load(setup.targetDir, { threads, minTokensPerCall: 1 });
+  const profiled = await CausalLM.load(setup.targetDir, { threads, profilePrefix: path.join(o.profileDir, 'target'), fusedOps: o['no-fused'] !== true });
+  const unpadded = await CausalLM.load(setup.targetDir, { threads, minTokensPerCall: 1, fusedOps: o['no-fused'] !== true });
   const gumbel = makeSampler('gumbel', { temperature: 0.7, topK: 0, topP: 1 }, 0, vocab);
   const acc = { step: 0, sampleArgmax: 0, sampleGumbel: 0, calls: 0, past: 0 };
   const dec = { cut: 0, feeds: 0, run: 0, outputs: 0 };

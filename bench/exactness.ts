@@ -22,6 +22,7 @@ export const exactnessDefs = {
   variants: A.repeated(A.str, 'LIST', 'variants to probe (default: every ONNX file in the folder)'),
   rules: A.repeated(A.choice(CANDIDATE_RULES.map((r) => r.id)), 'LIST', `call rules (default all: ${CANDIDATE_RULES.map((r) => r.id).join(',')})`),
   threads: A.single(A.threads, 'N', 'intra-op threads (default 1)'),
+  'no-fused': A.flag('probe fp32 files as they are (default: the fused-operator copy the engine loads, src/engine/fusedModel.ts)'),
 };
 
 export interface ExactnessRow {
@@ -41,6 +42,8 @@ export interface ExactnessReport {
   threads: number;
   groupings: string[];
   rows: ExactnessRow[];
+  /** The file each variant was loaded from (an fp32 file's fused copy unless --no-fused). */
+  files: Record<string, string>;
   verdicts: { variant: string; exact: boolean; rule?: string }[];
 }
 
@@ -61,7 +64,7 @@ export async function exactnessCommand(argv: string[], io: CliIo, help: (defs: A
   const rules = CANDIDATE_RULES.filter((r) => !o.rules?.length || o.rules.includes(r.id));
   const report: ExactnessReport = {
     bench: 'exactness', target: dir, onnxruntime: ORT_VERSION, threads,
-    groupings: PROBE_GROUPINGS.map(groupingLabel), rows: [], verdicts: [],
+    groupings: PROBE_GROUPINGS.map(groupingLabel), rows: [], files: {}, verdicts: [],
   };
   const head = ['variant', 'rule', ...report.groupings, 'exact', 's'];
   const line = (cells: string[]) => !o.json && io.stdout(`| ${cells.join(' | ')} |\n`);
@@ -69,7 +72,9 @@ export async function exactnessCommand(argv: string[], io: CliIo, help: (defs: A
   line(head);
   line(head.map(() => '---'));
   for (const variant of variants) {
-    const model = await CausalLM.load(dir, { variant, threads, device: 'cpu' });
+    const model = await CausalLM.load(dir, { variant, threads, device: 'cpu', fusedOps: o['no-fused'] !== true });
+    report.files[variant] = model.loadedFile;
+    if (model.loadNote && !o.json) io.stdout(`${variant}: ${model.loadNote}\n`);
     const results: RuleResult[] = [];
     try {
       for (const rule of rules) {

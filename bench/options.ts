@@ -32,6 +32,7 @@ export const common = {
   quiet: A.flag('no progress lines on stderr'),
   catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
   target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
+  'no-fused': A.flag('on the CPU, load fp32 files as they are (default: their fused-operator copy, src/engine/fusedModel.ts)'),
   variant: commonDefs.variant,
   'drafter-variant': commonDefs['drafter-variant'],
   threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),

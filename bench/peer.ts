@@ -75,6 +75,9 @@ export interface PeerOptions extends ModelOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Lockstep's plain decoding on the Optimum graph, a row of its own when the engine runs the fused copy. */
+export const OPTIMUM_ARM = 'none (Optimum graph)';
+
 export const PEER_DEFAULTS = { prompts: 8, maxTokens: 64, validatePrompts: 8, sweepPrompts: 3, invarianceCases: 24, invarianceTemperature: 0.7 };
 
 const DRAFT_SWEEP: PeerPredictor[] = [0, 0.3].flatMap((c) => [2, 4, 8].map((m): PeerPredictor => ({ kind: 'draft', minConfidence: c, maxTokens: m })));
@@ -86,6 +89,8 @@ interface Arm {
   /** Lockstep: the engine's drafter name; llama.cpp: the sequence with its predictor. */
   drafter?: string;
   seq?: PeerSequence;
+  /** Lockstep on another engine (the Optimum graph, when the main one loads the fused copy). */
+  setup?: EngineSetup;
 }
 
 interface Sample {
@@ -111,7 +116,7 @@ function stopIdsOf(setup: EngineSetup): Set<number> {
 
 async function runArm(arm: Arm, setup: EngineSetup, p: { before: string; after: string }, temperature: number, seed: number, maxTokens: number, stopIds: Set<number>): Promise<Sample> {
   const req = request(p, arm.drafter ?? 'none', temperature, seed, maxTokens);
-  const { engine } = setup;
+  const { engine } = arm.setup ?? setup;
   if (arm.system === 'lockstep') {
     engine.resetCaches();
     const r = await engine.complete(req);
@@ -175,13 +180,14 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
     throw new Error(`refusing to time: the GGUF conversion disagrees with Lockstep's greedy ids: ${bad.map((v) => `${v.model} ${v.identical}/${v.prompts} prompts (first at ${JSON.stringify(v.firstMismatch)})`).join('; ')}`);
   }
 
-  const total = nSweep * (DRAFT_SWEEP.length + LOOKUP_SWEEP.length) * (quick ? 0 : 1) + threadList.length * nPrompts * 10 + nInv * 10;
+  const total = nSweep * (DRAFT_SWEEP.length + LOOKUP_SWEEP.length) * (quick ? 0 : 1) + threadList.length * nPrompts * 11 + nInv * 10;
   let done = 0;
   const tick = () => o.onProgress?.(++done, total);
   const rows: PeerRow[] = [];
   const ratiosByThreads: PeerReport['ratiosByThreads'] = [];
   const sweep: PeerReport['sweep'] = [];
   let best = { draft: { kind: 'draft' } as PeerPredictor, lookup: { kind: 'lookup' } as PeerPredictor };
+  let optimum: EngineSetup | undefined;
   const inv = new Map<string, { system: PeerSystem; arm: string; identical: number; cases: number }>();
 
   for (let ti = 0; ti < threadList.length; ti++) {
@@ -217,6 +223,10 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
       const arms: Arm[] = [
         ...['none', 'prompt-lookup', drafterA, drafterB, lookupB].map((d): Arm => ({ system: 'lockstep', label: d, drafter: d })),
       ];
+      // The same target on the Optimum graph, plain, in the same run (the engine loads the fused copy by default).
+      await optimum?.engine.dispose();
+      optimum = o['no-fused'] === true ? undefined : await openEngine({ ...o, threads, 'no-fused': true }, [], cwd);
+      if (optimum) arms.push({ system: 'lockstep', label: OPTIMUM_ARM, drafter: 'none', setup: optimum });
       for (const pred of [{ kind: 'none' }, { kind: 'draft' }, best.draft, { kind: 'lookup' }, best.lookup] as PeerPredictor[]) {
         arms.push({ system: 'llama.cpp', label: predictorLabel(pred), seq: await target.sequence(pred, draft) });
       }
@@ -258,6 +268,7 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
           const seed = 1000 + c;
           const plain = new Map<PeerSystem, string>();
           for (const a of arms) {
+            if (a.label === OPTIMUM_ARM) continue;
             const text = (await runArm(a, setup, timed[c], invT, seed, maxTokens, stopIds)).text;
             tick();
             const isPlain = a.label === 'none' || a.label === predictorLabel({ kind: 'none' });
@@ -279,6 +290,7 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
     }
   }
   await setup.engine.dispose();
+  await optimum?.engine.dispose();
   const sum = (s: PeerSystem): Invariance => {
     const xs = [...inv.values()].filter((x) => x.system === s);
     return { identical: xs.reduce((a, x) => a + x.identical, 0), cases: xs.reduce((a, x) => a + x.cases, 0) };

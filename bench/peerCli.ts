@@ -65,7 +65,7 @@ export async function peerCommand(sub: 'peer' | 'breakdown', argv: string[], io:
   const onProgress = o.quiet ? undefined : progress(io, sub);
   const common = {
     catalog: o.catalog as string | undefined, target: o.target as string | undefined, fim: o.fim as string | undefined,
-    argv: ['bench', sub, ...argv], onProgress,
+    argv: ['bench', sub, ...argv], onProgress, 'no-fused': o['no-fused'] as boolean | undefined,
   };
   if (sub === 'peer') {
     const threads = o.threads as number[] | undefined;

@@ -174,7 +174,7 @@ describe('lockstep bench (smoke)', () => {
     const r = await bench('peer', ['--prompts', '1', '--max-tokens', '8', '--cases', '1', '--validate-prompts', '1', '--gguf-dir', path.join(tmp, 'gguf')]);
     assert.deepEqual(r.validation.map((v: any) => v.identical === v.prompts), [true, true, true]);
     assert.deepEqual(r.rows.filter((x: any) => x.system === 'lockstep').map((x: any) => x.arm),
-      ['none', 'prompt-lookup', 'lockstep-drafter-a', 'lockstep-drafter-b', 'prompt-lookup+lockstep-drafter-b']);
+      ['none', 'prompt-lookup', 'lockstep-drafter-a', 'lockstep-drafter-b', 'prompt-lookup+lockstep-drafter-b', 'none (Optimum graph)']);
     assert.equal(r.rows.filter((x: any) => x.system === 'llama.cpp').length, 5);
     for (const row of r.rows) {
       assert.ok(row.tokensPerSecond > 0 && finite(row.vsLlamaPlain) && finite(row.prefillMs), JSON.stringify(row));

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { convertToGguf, permuteRope } from '../bench/peer/convert';
 import { GgufValue, fromHalf, quantizeQ4_0, readGguf, toHalf, writeGguf } from '../bench/peer/gguf';
 import { LlamaPeer } from '../bench/peer/llamaPeer';
-import { readOnnxWeights } from '../bench/peer/onnxWeights';
+import { readOnnxWeights } from '../src/onnx/onnxWeights';
 import { validateModel } from '../bench/peer/validate';
 import { heldoutPrompts } from '../bench/common';
 import { Engine } from '../src/engine/engine';

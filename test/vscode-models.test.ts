@@ -160,6 +160,12 @@ describe('planEngine', () => {
     assert.equal(off.options.fastQuantizedKernels, false);
     assert.notEqual(off.key, planEngine(DEFAULT_SETTINGS, env).key, 'turning it off reloads the models');
   });
+  test('lockstep.fusedOperators off reaches the engine as fusedOps: false; on (default) adds nothing', () => {
+    assert.equal(planEngine(DEFAULT_SETTINGS, env).options.fusedOps, undefined);
+    const off = planEngine({ ...DEFAULT_SETTINGS, fusedOperators: false }, env);
+    assert.equal(off.options.fusedOps, false);
+    assert.notEqual(off.key, planEngine(DEFAULT_SETTINGS, env).key, 'turning it off reloads the models');
+  });
   test('the device is part of the plan\'s key: changing it restarts the engine', () => {
     const cpu = planEngine({ ...DEFAULT_SETTINGS, device: 'cpu' }, env);
     const gpu = planEngine({ ...DEFAULT_SETTINGS, device: 'webgpu' }, env);

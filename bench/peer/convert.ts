@@ -9,27 +9,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findOnnxFile } from '../../src/engine/modelDir';
 import { GgufTensor, GgufValue, TensorType, writeGguf } from './gguf';
-import { OnnxWeights, readOnnxWeights } from './onnxWeights';
+import { HfConfig, findBias, findNamed, findWeight } from '../../src/onnx/llamaWeights';
+import { OnnxWeights, readOnnxWeights } from '../../src/onnx/onnxWeights';
+
+export type { HfConfig } from '../../src/onnx/llamaWeights';
 
 export type GgufArch = 'llama' | 'qwen2';
-
-export interface HfConfig {
-  model_type?: string;
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads?: number;
-  head_dim?: number;
-  rope_theta?: number;
-  rms_norm_eps?: number;
-  max_position_embeddings?: number;
-  tie_word_embeddings?: boolean;
-  bos_token_id?: number;
-  eos_token_id?: number | number[];
-  pad_token_id?: number;
-}
 
 interface TokenizerJson {
   model: { type: string; vocab: Record<string, number>; merges: (string | [string, string])[] };
@@ -41,13 +26,6 @@ const PROJ: Record<string, string> = {
   'self_attn/q_proj': 'attn_q', 'self_attn/k_proj': 'attn_k', 'self_attn/v_proj': 'attn_v', 'self_attn/o_proj': 'attn_output',
   'mlp/gate_proj': 'ffn_gate', 'mlp/up_proj': 'ffn_up', 'mlp/down_proj': 'ffn_down',
 };
-
-/** [rows][cols] row-major → [cols][rows]. */
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
-  return out;
-}
 
 /**
  * Reorders the output rows of a Q or K weight [heads·d][in] (or bias [heads·d]) from rotate-half pairs (j, j + d/2)
@@ -67,43 +45,6 @@ export function permuteRope(w: Float32Array, heads: number, cols: number): Float
     }
   }
   return out;
-}
-
-/** Weight [out][in] of layer `layer`'s projection `proj` ('self_attn/q_proj'…), or of `lm_head` (layer −1). */
-function findWeight(w: OnnxWeights, layer: number, proj: string): { data: Float32Array; out: number; in: number } | null {
-  const dotted = proj.replace('/', '.');
-  const stem = layer < 0 ? 'lm_head' : `layers.${layer}.${dotted}`;
-  const named = (n: string, suffix: string) => n === `${stem}.${suffix}` || n.endsWith(`.${stem}.${suffix}`);
-  for (const [name, t] of w.tensors) {
-    if (t.dims.length !== 2) continue;
-    if (named(name, 'weight')) return { data: t.data, out: t.dims[0], in: t.dims[1] };
-    // Exports that store the MatMul operand, [in, out], under the layer's name (e.g. `…q_proj.weight_t`).
-    if (named(name, 'weight_t')) return { data: transpose(t.data, t.dims[0], t.dims[1]), out: t.dims[1], in: t.dims[0] };
-  }
-  const node = layer < 0 ? '/lm_head/MatMul' : `/layers.${layer}/${proj}/MatMul`;
-  for (const n of w.nodes) {
-    if (n.opType !== 'MatMul' || !n.name.endsWith(node)) continue;
-    const t = n.inputs.map((i) => w.tensors.get(i)).find((x) => x !== undefined && x.dims.length === 2);
-    if (t) return { data: transpose(t.data, t.dims[0], t.dims[1]), out: t.dims[1], in: t.dims[0] };
-  }
-  return null;
-}
-
-function findBias(w: OnnxWeights, layer: number, proj: string): Float32Array | null {
-  const stem = `layers.${layer}.${proj.replace('/', '.')}.bias`;
-  for (const [name, t] of w.tensors) if ((name === stem || name.endsWith(`.${stem}`)) && t.dims.length === 1) return t.data;
-  for (const n of w.nodes) {
-    if (n.opType !== 'Add' || !n.name.endsWith(`/layers.${layer}/${proj}/Add`)) continue;
-    const t = n.inputs.map((i) => w.tensors.get(i)).find((x) => x !== undefined && x.dims.length === 1);
-    if (t) return t.data;
-  }
-  return null;
-}
-
-/** The initializer named `suffix` or `<prefix>.<suffix>` (a dotted boundary: `norm.weight` is not `layernorm.weight`). */
-function findNamed(w: OnnxWeights, suffix: string): Float32Array {
-  for (const [name, t] of w.tensors) if (name === suffix || name.endsWith(`.${suffix}`)) return t.data;
-  throw new Error(`no initializer named *${suffix}`);
 }
 
 /** The GGUF tensors of a model, weights in F32 or a 4-bit type (norms and biases stay F32). */

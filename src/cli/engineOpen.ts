@@ -143,6 +143,8 @@ export interface ModelOptions {
   cacheDir?: string;
   /** Load q4 files as they are on the CPU, not through the accuracy_level-4 copy (engine/fastQ4.ts). */
   'no-fast-q4'?: boolean;
+  /** Load fp32 files as they are on the CPU, not through the fused-operator copy (engine/fusedModel.ts). */
+  'no-fused'?: boolean;
 }
 
 export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd: string): Promise<EngineSetup> {
@@ -175,7 +177,7 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
   if (missing !== undefined) throw new CliError(missing);
   const engine = await Engine.create({
     target: targetDir, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim, device: opts.device,
-    cacheDir: opts.cacheDir, fastQuantizedKernels: opts['no-fast-q4'] !== true, ...variants,
+    cacheDir: opts.cacheDir, fastQuantizedKernels: opts['no-fast-q4'] !== true, fusedOps: opts['no-fused'] !== true, ...variants,
   });
   try {
     const loaded = new Set<string>();

@@ -6,6 +6,7 @@ import { downloadHelp } from '../models/downloadCommand';
 import { UsageError } from './args';
 import { benchHelp } from './benchCommand';
 import { completeHelp } from './completeCommand';
+import { exportFusedHelp } from './exportFusedCommand';
 import { CliIo } from './io';
 import { verifyHelp } from './verifyCommand';
 
@@ -20,6 +21,7 @@ Usage:
                                                      benchmarks: speedup, coupling quality, overhead, invariance, latency;
                                                      soak: typing against the real extension
   lockstep download <id>... [options]                download catalog models from the Hugging Face Hub (--list: what there is)
+  lockstep export-fused --model DIR --out DIR        rebuild an fp32 model on onnxruntime's fused operators
   lockstep help [command]                            this help, or a command's options
   lockstep --version
 
@@ -34,7 +36,8 @@ export function helpCommand(argv: string[], io: CliIo): number {
   else if (sub === 'verify') io.stdout(`${verifyHelp()}\n`);
   else if (sub === 'bench') io.stdout(`${benchHelp()}\n`);
   else if (sub === 'download') io.stdout(`${downloadHelp()}\n`);
-  else throw new UsageError(`unknown command '${sub}' (commands: complete, verify, bench, download)`);
+  else if (sub === 'export-fused') io.stdout(`${exportFusedHelp()}\n`);
+  else throw new UsageError(`unknown command '${sub}' (commands: complete, verify, bench, download, export-fused)`);
   return 0;
 }
 

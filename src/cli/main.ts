@@ -7,6 +7,7 @@
  *   lockstep bench [sub-command]            the benchmarks (speed, coupling, overhead, invariance, latency, soak): bench/,
  *                                           loaded on demand (benchCommand.ts)
  *   lockstep download <id>...               fetch catalog models from the Hugging Face Hub (src/models/downloadCommand.ts)
+ *   lockstep export-fused --model D --out D rebuild an fp32 model on onnxruntime's fused operators (exportFusedCommand.ts)
  *
  * main() parses the command and dispatches; it returns the exit code; every error is one line on stderr
  * (`lockstep: <message>`), with the stack only under --debug.
@@ -15,6 +16,7 @@ import { downloadCommand } from '../models/downloadCommand';
 import { UsageError } from './args';
 import { benchCommand } from './benchCommand';
 import { completeCommand } from './completeCommand';
+import { exportFusedCommand } from './exportFusedCommand';
 import { withCatalogNotices } from './engineOpen';
 import { USAGE, helpCommand, packageVersion } from './help';
 import { CliIo, oneLine, processIo } from './io';
@@ -48,9 +50,11 @@ async function runCommand(argv: string[], out: CliIo): Promise<number> {
         return await benchCommand(rest, out);
       case 'download':
         return await downloadCommand(rest, out);
+      case 'export-fused':
+        return exportFusedCommand(rest, out);
       default:
-        if (cmd.startsWith('-')) throw new UsageError(`expected a command before ${cmd} (commands: complete, verify, bench, download)`);
-        throw new UsageError(`unknown command '${cmd}' (commands: complete, verify, bench, download; see 'lockstep --help')`);
+        if (cmd.startsWith('-')) throw new UsageError(`expected a command before ${cmd} (commands: complete, verify, bench, download, export-fused)`);
+        throw new UsageError(`unknown command '${cmd}' (commands: complete, verify, bench, download, export-fused; see 'lockstep --help')`);
     }
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));

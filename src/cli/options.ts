@@ -23,6 +23,7 @@ export const commonDefs = {
   'drafter-variant': A.single(variantName, 'V', "the model drafters' ONNX variant (default: as for the target)"),
   threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),
   'no-fast-q4': A.flag('on the CPU, load q4 files as they are (default: a cached copy with MatMulNBits accuracy_level 4 when they lack it)'),
+  'no-fused': A.flag('on the CPU, load fp32 files as they are (default: a cached copy on onnxruntime\'s fused operators, GroupQueryAttention …)'),
   device: A.single(A.choice(DEVICE_REQUESTS), 'DEVICE', 'auto | cpu | webgpu | cuda | dml | coreml (default cpu; falls back to the CPU, saying why)'),
   fim: A.single(A.str, 'NAME', 'FIM template (default: from the catalog or the tokenizer)'),
   'top-p': A.single(A.topP, 'P', 'nucleus sampling mass, 0 < P ≤ 1 (default 1 = off)'),

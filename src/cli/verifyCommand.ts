@@ -38,6 +38,7 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
   const report = await runVerify({
     catalog: o.catalog, target: o.target, threads: o.threads, fim: o.fim, device: o.device, variant: o.variant, 'drafter-variant': o['drafter-variant'],
     'no-fast-q4': o['no-fast-q4'],
+    'no-fused': o['no-fused'],
     drafters: o.drafter, couplings: o.coupling, gammas: o.gamma, temperatures: o.temperature,
     topP: o['top-p'], topK: o['top-k'], maxTokens: o['max-tokens'], mode: o.mode, cases: o.cases, files: o.file,
   }, io.cwd);

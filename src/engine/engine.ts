@@ -59,7 +59,7 @@ export class Engine {
         const missing = options.missingVariants?.[device];
         if (missing !== undefined) throw new Error(missing);
         const target = await CausalLM.load(options.target, {
-          threads: options.threads, variant, device, ...options.callRule, fastQuantizedKernels: options.fastQuantizedKernels, cacheDir: options.cacheDir,
+          threads: options.threads, variant, device, ...options.callRule, fastQuantizedKernels: options.fastQuantizedKernels, fusedOps: options.fusedOps, cacheDir: options.cacheDir,
         });
         const verdict = await establishExactness(target, options, device, notes);
         const outcome: DeviceOutcome = {
@@ -95,7 +95,7 @@ export class Engine {
     // The drafter's logits never reach the output, so it may take the cheaper one-token path (no padding).
     const model = await CausalLM.load(dir, {
       threads: this.options.threads, variant, device: this.target.device, minTokensPerCall: 1, tokenMultiple: 1, align: 1,
-      fastQuantizedKernels: this.options.fastQuantizedKernels, cacheDir: this.options.cacheDir,
+      fastQuantizedKernels: this.options.fastQuantizedKernels, fusedOps: this.options.fusedOps, cacheDir: this.options.cacheDir,
     });
     if (model.loadNote) this.loadNotes.push(`drafter ${name}: ${model.loadNote}`);
     const drafter = new ModelDrafter(name, model);

@@ -13,8 +13,9 @@
  */
 import * as ort from 'onnxruntime-node';
 import { CALL_RULES, CallShape, Device, executionProviders } from './device';
+import { KvType, TimeMajorCache, validateGraph } from './kvLayout';
 import { KvPair, KvSlicer } from './kvSlicer';
-import { fastQ4File } from './fastQ4';
+import { cpuModelFile } from './fusedModel';
 import { LogitsRows, logitsRows } from './logitsRows';
 import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig } from './modelDir';
 
@@ -40,7 +41,9 @@ export interface LoadOptions {
   profilePrefix?: string;
   /** On the CPU, load a cached copy with accuracy_level 4 on MatMulNBits nodes that have none (default true; fastQ4.ts). */
   fastQuantizedKernels?: boolean;
-  /** Cache root for that copy (default lockstepCacheDir()). */
+  /** On the CPU, load an fp32 Llama/Qwen2 file through a cached copy on onnxruntime's fused operators (default true; fusedModel.ts). */
+  fusedOps?: boolean;
+  /** Cache root for those copies (default lockstepCacheDir()). */
   cacheDir?: string;
 }
 
@@ -55,8 +58,6 @@ export interface ForwardTiming {
   /** Taking the present K/V and the logits rows from the outputs. */
   outputs: number;
 }
-
-type KvType = 'float32' | 'float16';
 
 export class CausalLM {
   readonly config: ModelConfig;
@@ -79,6 +80,8 @@ export class CausalLM {
   /** Its variant (fp32 for model.onnx), and why it was picked when the folder held several. */
   readonly variant: string;
   readonly variantNote?: string;
+  /** Set for a time-major graph (kvLayout.ts): the cache is one growing buffer per layer and kind, fed as views. */
+  private readonly tm: TimeMajorCache | null;
   /** Set when the KV cache stays on the device: cuts it there (no CPU round trip). */
   private readonly slicer: KvSlicer | null;
   /** Seconds spent inside session.run, and the number of calls (for the engine-overhead benchmark). */
@@ -103,7 +106,9 @@ export class CausalLM {
     device: Device,
     slicer: KvSlicer | null,
     opts: LoadOptions,
+    tm: TimeMajorCache | null,
   ) {
+    this.tm = tm;
     this.dir = dir;
     this.file = choice.file;
     this.variant = choice.variant;
@@ -125,15 +130,7 @@ export class CausalLM {
     const config = readModelConfig(dir);
     const device = opts.device ?? 'cpu';
     const choice = chooseOnnxFile(dir, opts.variant, device);
-    let file = choice.file;
-    let loadNote: string | null = null;
-    if (device === 'cpu' && opts.fastQuantizedKernels !== false) {
-      try {
-        ({ file, note: loadNote } = fastQ4File(file, opts.cacheDir));
-      } catch (e) {
-        loadNote = `${file}: not checked for MatMulNBits accuracy_level (${(e as Error).message})`;
-      }
-    }
+    const { file, note: loadNote } = device === 'cpu' ? cpuModelFile(dir, choice.file, opts) : { file: choice.file, note: null };
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
     const providers = executionProviders(device);
     let session: ort.InferenceSession;
@@ -151,7 +148,11 @@ export class CausalLM {
     } catch (e) {
       throw new ModelDirError(`cannot load ${file} on ${device}: ${(e as Error).message.split('\n')[0]}`);
     }
-    const kvType = validateGraph(session, config, file);
+    const { kvType, layout } = validateGraph(session, config, file);
+    if (layout === 'time-major' && onDevice) {
+      await session.release();
+      throw new ModelDirError(`${file}: a time-major KV cache (a fused copy) runs on the CPU only; load the original file on ${device}`);
+    }
     let slicer: KvSlicer | null = null;
     if (onDevice) {
       const { numLayers, numKeyValueHeads, headDim } = config;
@@ -162,7 +163,8 @@ export class CausalLM {
         throw new ModelDirError(`cannot build the KV-cache slicer on ${device}: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    const model = new CausalLM(session, dir, choice, config, kvType, device, slicer, opts);
+    const tm = layout === 'time-major' ? new TimeMajorCache(config) : null;
+    const model = new CausalLM(session, dir, choice, config, kvType, device, slicer, opts, tm);
     model.loadNote = loadNote;
     model.loadedFile = file;
     return model;
@@ -243,9 +245,12 @@ export class CausalLM {
     if (this.hasLogitsToKeep) {
       feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.of(BigInt(wantLogits ? padded : 1)), []);
     }
-    for (let l = 0; l < this.kv.length; l++) {
-      feeds[`past_key_values.${l}.key`] = this.kv[l].key;
-      feeds[`past_key_values.${l}.value`] = this.kv[l].value;
+    if (this.tm) this.tm.addFeeds(feeds, past);
+    else {
+      for (let l = 0; l < this.kv.length; l++) {
+        feeds[`past_key_values.${l}.key`] = this.kv[l].key;
+        feeds[`past_key_values.${l}.value`] = this.kv[l].value;
+      }
     }
     const t0 = performance.now();
     this.timing.feeds += (t0 - tFeeds) / 1000;
@@ -257,12 +262,16 @@ export class CausalLM {
     this.runSeconds += (t1 - t0) / 1000;
     this.timing.run += (t1 - t0) / 1000;
     this.calls++;
-    const next: KvPair[] = [];
-    for (let l = 0; l < this.kv.length; l++) {
-      next.push({ key: out[`present.${l}.key`], value: out[`present.${l}.value`] });
+    if (this.tm) {
+      // Only the real rows are kept: padding never enters the cache.
+      this.tm.append(out, past, real, padded);
+      this.physLen = past + real;
+    } else {
+      const next: KvPair[] = [];
+      for (let l = 0; l < this.kv.length; l++) next.push({ key: out[`present.${l}.key`], value: out[`present.${l}.value`] });
+      this.replaceCache(next);
+      this.physLen = past + padded;
     }
-    this.replaceCache(next);
-    this.physLen = past + padded;
     this.cacheLen += n;
     if (this.align > 1) for (const t of tokens) this.ids.push(t);
     this.timing.outputs += (performance.now() - t1) / 1000;
@@ -284,6 +293,12 @@ export class CausalLM {
   /** Cuts the KV tensors to their first `length` time steps, on the device when the cache lives there. */
   private async cutTo(length: number): Promise<void> {
     if (length === this.physLen) return;
+    if (this.tm) {
+      // Rows past `length` are overwritten by the next call's: nothing to move.
+      this.tm.length = length;
+      this.physLen = length;
+      return;
+    }
     if (this.slicer) {
       const t0 = performance.now();
       const cut = await this.slicer.cut(this.kv, length);
@@ -351,49 +366,4 @@ function cutTimeInPlace(t: ort.Tensor, heads: number, total: number, keep: numbe
   const data = t.data as Float32Array | Uint16Array;
   for (let h = 1; h < heads; h++) data.copyWithin(h * keep * dim, h * total * dim, h * total * dim + keep * dim);
   return new ort.Tensor(t.type as 'float32' | 'float16', data.subarray(0, heads * keep * dim), [1, heads, keep, dim]);
-}
-
-function validateGraph(session: ort.InferenceSession, config: ModelConfig, file: string): KvType {
-  const inputs = new Set(session.inputNames);
-  const outputs = new Set(session.outputNames);
-  const problems: string[] = [];
-  for (const name of ['input_ids', 'attention_mask', 'position_ids']) {
-    if (!inputs.has(name)) problems.push(`missing input "${name}"`);
-  }
-  if (!outputs.has('logits')) problems.push('missing output "logits"');
-  if (inputs.has('use_cache_branch')) problems.push('merged decoder (use_cache_branch) exports are not supported; use a model.onnx with past_key_values inputs');
-  const pastCount = session.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n)).length;
-  if (pastCount !== config.numLayers) {
-    problems.push(`graph has ${pastCount} past_key_values.*.key inputs but config.json says ${config.numLayers} layers`);
-  }
-  for (let l = 0; l < config.numLayers; l++) {
-    for (const kv of ['key', 'value']) {
-      if (!inputs.has(`past_key_values.${l}.${kv}`)) problems.push(`missing input "past_key_values.${l}.${kv}"`);
-      if (!outputs.has(`present.${l}.${kv}`)) problems.push(`missing output "present.${l}.${kv}"`);
-    }
-  }
-  const allowed = new Set(['input_ids', 'attention_mask', 'position_ids', 'num_logits_to_keep']);
-  for (const n of session.inputNames) {
-    if (!allowed.has(n) && !n.startsWith('past_key_values.')) problems.push(`unexpected input "${n}"`);
-  }
-  let kvType: KvType = 'float32';
-  const meta = (session as unknown as { inputMetadata?: ReadonlyArray<{ name: string; isTensor: boolean; type?: string; shape?: ReadonlyArray<number | string> }> }).inputMetadata;
-  const past0 = meta?.find((m) => m.name === 'past_key_values.0.key');
-  if (past0?.isTensor) {
-    if (past0.type === 'float16') kvType = 'float16';
-    else if (past0.type !== 'float32') problems.push(`past_key_values type ${past0.type} is not supported`);
-    const shape = past0.shape ?? [];
-    const heads = shape[1];
-    const dim = shape[3];
-    if (typeof heads === 'number' && heads !== config.numKeyValueHeads) {
-      problems.push(`past_key_values have ${heads} heads but config.json says num_key_value_heads = ${config.numKeyValueHeads}`);
-    }
-    if (typeof dim === 'number' && dim !== config.headDim) {
-      problems.push(`past_key_values have head size ${dim} but config.json implies ${config.headDim}`);
-    }
-  }
-  if (problems.length > 0) {
-    throw new ModelDirError(`${file} does not fit the expected causal-LM layout:\n  - ${problems.join('\n  - ')}`);
-  }
-  return kvType;
 }

@@ -39,6 +39,8 @@ export interface EngineOptions {
   missingVariants?: Partial<Record<Device, string>>;
   /** On the CPU, load q4 files through a cached copy with MatMulNBits accuracy_level 4 (default true; fastQ4.ts). */
   fastQuantizedKernels?: boolean;
+  /** On the CPU, load fp32 Llama/Qwen2 files through a cached copy on onnxruntime's fused operators (default true; fusedModel.ts). */
+  fusedOps?: boolean;
   /** Cache root for the exactness verdicts and those copies (default: lockstepCacheDir(), see cacheDir.ts). */
   cacheDir?: string;
 }

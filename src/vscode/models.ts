@@ -246,6 +246,7 @@ export function planEngine(settings: LockstepSettings, env: ModelEnv, extraDraft
   if (Object.keys(chosen.missing).length > 0) options.missingVariants = chosen.missing;
   // Only when off, so that the default leaves the options (and the engine's reuse key) as they were.
   if (!settings.fastQuantizedKernels) options.fastQuantizedKernels = false;
+  if (!settings.fusedOperators) options.fusedOps = false;
   if (drafter.problem) notes.push(drafter.problem);
   return { key: JSON.stringify(options), options, target, drafter, notes };
 }

@@ -38,6 +38,8 @@ export interface LockstepSettings {
   threads: number;
   /** On the CPU, load q4 files lacking MatMulNBits accuracy_level through a cached copy with level 4 (engine/fastQ4.ts). */
   fastQuantizedKernels: boolean;
+  /** On the CPU, load fp32 Llama/Qwen2 files through a cached copy on onnxruntime's fused operators (engine/fusedModel.ts). */
+  fusedOperators: boolean;
   /** '' = LOCKSTEP_MODELS_DIR, else the Hugging Face cache (~/.cache/huggingface/hub). */
   modelsDir: string;
   /** '' = HF_ENDPOINT, else https://huggingface.co. */
@@ -83,6 +85,7 @@ export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({
   device: 'auto',
   threads: 0,
   fastQuantizedKernels: true,
+  fusedOperators: true,
   modelsDir: '',
   hubEndpoint: '',
   disabledLanguages: [] as string[],
@@ -209,6 +212,7 @@ const SPECS: { [K in keyof LockstepSettings]: FieldSpec<LockstepSettings[K]> } =
   device: oneOf(DEVICES),
   threads: num({ min: 0, max: 64, integer: true, expect: 'an integer from 0 to 64 (0 = automatic)' }),
   fastQuantizedKernels: bool,
+  fusedOperators: bool,
   modelsDir: text({ allowEmpty: true, expect: 'a directory path (empty = the Hugging Face cache)' }),
   hubEndpoint: url,
   disabledLanguages: languages,
@@ -295,7 +299,7 @@ export class SettingsReader {
 }
 
 /** The settings whose change means reloading models (the engine restarts); the rest apply to the next completion. */
-export const ENGINE_KEYS: readonly (keyof LockstepSettings)[] = ['target', 'targetVariant', 'drafter', 'drafterVariant', 'device', 'threads', 'fastQuantizedKernels', 'modelsDir'];
+export const ENGINE_KEYS: readonly (keyof LockstepSettings)[] = ['target', 'targetVariant', 'drafter', 'drafterVariant', 'device', 'threads', 'fastQuantizedKernels', 'fusedOperators', 'modelsDir'];
 
 /** True when the language's completions are turned off by `disabledLanguages` (ids compared case-insensitively; "*" = all). */
 export function languageDisabled(settings: Pick<LockstepSettings, 'disabledLanguages'>, languageId: string): boolean {

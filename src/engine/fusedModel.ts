@@ -1,0 +1,78 @@
+/**
+ * On the CPU the engine loads an fp32 Llama/Qwen2 file through a copy rebuilt on onnxruntime's fused operators
+ * (src/onnx/fusedGraph.ts: GroupQueryAttention, SkipSimplifiedLayerNormalization; ~100 kernels a call instead of
+ * ~600 for the shipped target), made once into the cache folder like fastQ4.ts's copies. The copy's KV cache is
+ * time-major (kvLayout.ts: only the call's new rows come out of onnxruntime); its logits differ from
+ * the original's in the last bits, so the exactness probe keys its verdict on the copy (README "Where a target call's
+ * time goes"). A file that is not an fp32 decoder we know is loaded as it is.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { lockstepCacheDir } from './cacheDir';
+import { fastQ4File } from './fastQ4';
+import { FUSED_EXPORT_VERSION, NotConvertibleError, exportFusedFile } from '../onnx/fusedExport';
+
+export interface FusedFileResult {
+  /** The file to load: the fused copy, or the original. */
+  file: string;
+  /** What happened, for EngineInfo's notes (null when the file was not a candidate). */
+  note: string | null;
+}
+
+/** The cached fused copy of `file` (model.onnx in `dir`), made now if missing; the original when it cannot be made. */
+export function fusedFile(dir: string, file: string, cacheDir: string = lockstepCacheDir()): FusedFileResult {
+  if (path.basename(file) !== 'model.onnx' || !fs.existsSync(path.join(dir, 'config.json'))) return { file, note: null };
+  const st = fs.statSync(file);
+  const config = fs.statSync(path.join(dir, 'config.json'));
+  const pathDir = path.join(cacheDir, 'fused', sha(path.resolve(file)).slice(0, 16));
+  const key = sha(`${FUSED_EXPORT_VERSION}:${st.size}:${st.mtimeMs}:${config.mtimeMs}`).slice(0, 16);
+  const copy = path.join(pathDir, key, 'model.onnx');
+  if (fs.existsSync(copy)) return { file: copy, note: `${path.basename(file)}: using its fused-operator copy (cached: ${copy})` };
+  // A file found not to be a candidate once (quantized, already fused) is not read again.
+  const skip = path.join(pathDir, `${key}.skip`);
+  if (fs.existsSync(skip)) return { file, note: null };
+  const tmp = path.join(pathDir, `.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    const r = exportFusedFile(dir, file, path.join(tmp, 'model.onnx'));
+    fs.rmSync(path.join(pathDir, key), { recursive: true, force: true });
+    fs.renameSync(tmp, path.join(pathDir, key));
+    for (const other of fs.readdirSync(pathDir)) {
+      if (other !== key && other !== `${key}.skip` && !other.startsWith('.tmp-')) fs.rmSync(path.join(pathDir, other), { recursive: true, force: true });
+    }
+    return { file: copy, note: `${path.basename(file)}: using a fused-operator copy (${r.nodes} nodes, made now: ${copy})` };
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof NotConvertibleError) {
+      try {
+        fs.mkdirSync(pathDir, { recursive: true });
+        fs.writeFileSync(skip, `${e.message}\n`);
+      } catch {
+        // read again next time
+      }
+      return { file, note: null };
+    }
+    return { file, note: `${path.basename(file)}: loaded as it is, no fused-operator copy (${(e as Error).message.split('\n')[0]})` };
+  }
+}
+
+function sha(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** The file the CPU loads for `file`: its accuracy_level-4 copy (q4, fastQ4.ts) or its fused copy (fp32), with a note. */
+export function cpuModelFile(dir: string, file: string, opts: { fastQuantizedKernels?: boolean; fusedOps?: boolean; cacheDir?: string }): FusedFileResult {
+  let out: FusedFileResult = { file, note: null };
+  if (opts.fastQuantizedKernels !== false) {
+    try {
+      out = fastQ4File(file, opts.cacheDir);
+    } catch (e) {
+      out = { file, note: `${file}: not checked for MatMulNBits accuracy_level (${(e as Error).message})` };
+    }
+  }
+  if (out.file === file && opts.fusedOps !== false) {
+    const fused = fusedFile(dir, file, opts.cacheDir);
+    return fused.note === null ? out : { file: fused.file, note: [out.note, fused.note].filter(Boolean).join('; ') };
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+/**
+ * `lockstep export-fused`: an Optimum-layout Llama/Qwen2 folder (config.json + onnx/model.onnx, fp32) → a folder with
+ * the same config and tokenizer files and onnx/model.onnx rebuilt on onnxruntime's fused operators (fusedGraph.ts),
+ * plus `fused.json` saying where it came from. The KV cache is time-major unless `cache: 'bnsh'` (fusedGraph.ts), which
+ * keeps the Optimum inputs and outputs exactly.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HfConfig, decoderWeights } from './llamaWeights';
+import { FUSED_PRODUCER, FusedOptions, buildFusedGraph, fusedShape } from './fusedGraph';
+import { writeModel } from './onnxModel';
+import { OnnxWeights, readOnnxWeights } from './onnxWeights';
+
+/** Bumped when the exported graph changes (cached copies made by an older version are then made again). */
+export const FUSED_EXPORT_VERSION = 2;
+export const FUSED_MARKER = 'fused.json';
+
+/** The file is not one this exporter rebuilds (already fused, quantized, another architecture): not a failure. */
+export class NotConvertibleError extends Error {}
+
+export interface FusedExportResult {
+  file: string;
+  nodes: number;
+  bytes: number;
+}
+
+/** Why `w` cannot be rebuilt (already fused, quantized, not a decoder we know), or null when it can. */
+export function notConvertible(w: OnnxWeights, c: HfConfig): string | null {
+  if (c.model_type !== undefined && c.model_type !== 'llama' && c.model_type !== 'qwen2') return `model_type ${c.model_type} (only llama and qwen2)`;
+  const ops = new Set(w.nodes.map((n) => n.opType));
+  if (ops.has('GroupQueryAttention')) return 'already uses GroupQueryAttention';
+  if (w.nodes.some((n) => n.inputs.includes('num_logits_to_keep'))) return 'has a num_logits_to_keep input, which the fused graph does not carry';
+  for (const q of ['MatMulNBits', 'MatMulInteger', 'DequantizeLinear']) if (ops.has(q)) return `quantized (${q}); only fp32 files are rebuilt`;
+  return null;
+}
+
+/** Rebuilds `srcFile` (an fp32 decoder whose config.json is in `srcDir`) as `outFile`. */
+export function exportFusedFile(srcDir: string, srcFile: string, outFile: string, opts: FusedOptions = {}): FusedExportResult {
+  const c = JSON.parse(fs.readFileSync(path.join(srcDir, 'config.json'), 'utf8')) as HfConfig;
+  const w = readOnnxWeights(srcFile);
+  const why = notConvertible(w, c);
+  if (why) throw new NotConvertibleError(`${srcFile}: not rebuilt: ${why}`);
+  const spec = buildFusedGraph(fusedShape(c), decoderWeights(w, c), { cache: 'time-major', ...opts });
+  const weightBytes = spec.initializers.reduce((a, t) => a + t.data.length, 0);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  // Over ~1.5 GB the tensors go to a side file (protobuf's 2 GB limit), as Optimum's exports do.
+  const external = weightBytes > 1.5e9 ? `${path.basename(outFile)}_data` : undefined;
+  const written = writeModel(outFile, spec, external ? { externalData: external } : {});
+  return { file: outFile, nodes: spec.nodes.length, bytes: written.model + (written.data ?? 0) };
+}
+
+/**
+ * The whole folder: onnx/model.onnx rebuilt (as onnx/model_q4.onnx, the folder's only file, with `opts.q4`), every
+ * top-level file (config, tokenizer, …) copied, fused.json added.
+ */
+export function exportFusedDir(srcDir: string, outDir: string, opts: FusedOptions = {}): FusedExportResult {
+  const srcFile = path.join(srcDir, 'onnx', 'model.onnx');
+  if (!fs.existsSync(srcFile)) throw new Error(`${srcDir}: no onnx/model.onnx (the fp32 file is what gets rebuilt)`);
+  if (path.resolve(srcDir) === path.resolve(outDir)) throw new Error('--out must be another folder');
+  const result = exportFusedFile(srcDir, srcFile, path.join(outDir, 'onnx', opts.q4 ? 'model_q4.onnx' : 'model.onnx'), opts);
+  for (const e of fs.readdirSync(srcDir, { withFileTypes: true })) {
+    if (e.isFile() && e.name !== FUSED_MARKER) fs.copyFileSync(path.join(srcDir, e.name), path.join(outDir, e.name));
+  }
+  const marker = {
+    layout: FUSED_PRODUCER, cache: opts.cache ?? 'time-major', version: FUSED_EXPORT_VERSION, source: path.resolve(srcFile), nodes: result.nodes,
+    ...(opts.q4 ? { q4: opts.q4 } : {}),
+  };
+  fs.writeFileSync(path.join(outDir, FUSED_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+  return result;
+}

@@ -1,0 +1,215 @@
+/**
+ * A Llama/Qwen2 decoder as a graph of onnxruntime's fused contrib operators, the way onnxruntime-genai's model builder
+ * lays it out, but keeping the Optimum inputs and outputs (input_ids, attention_mask, position_ids,
+ * past_key_values.{i}.key|value → logits, present.{i}.key|value, the cache BNSH [batch, kv_heads, time, head_dim]) so
+ * the engine loads either file the same way:
+ *   - RMSNorm: SimplifiedLayerNormalization for the first, SkipSimplifiedLayerNormalization (residual add + norm in
+ *     one kernel, the sum as its 4th output) for every later one;
+ *   - attention: one MatMul for Q|K|V packed (plus one Add for Qwen2's biases) into com.microsoft GroupQueryAttention
+ *     with do_rotary (rotate-half, cos/sin caches [max_positions, head_dim/2] as initializers), which concatenates the
+ *     past and new K/V itself (present = past + new; no shared buffer: onnxruntime-node copies outputs anyway) and
+ *     applies the causal mask and the grouped heads without any Expand;
+ *   - seqlens_k = total − 1 (int32 [1]) and total_sequence_length (int32 scalar) from attention_mask's *shape*: the
+ *     engine's padding slots trail the real tokens, so the causal mask alone keeps real rows from seeing them, and
+ *     their rows and K/V are discarded by the engine. So: batch 1, no left padding (what the engine feeds).
+ * position_ids is accepted and unused (GroupQueryAttention derives positions from seqlens_k).
+ */
+import { Initializer, ModelSpec, NodeSpec, TensorType, ValueInfo, lazyOf } from './onnxModel';
+import { DecoderWeights, HfConfig, Projection, transpose } from './llamaWeights';
+import { quantizeQ4 } from './quantize';
+
+export const FUSED_PRODUCER = 'lockstep-fused';
+
+export interface FusedShape {
+  vocab: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediate: number;
+  ropeTheta: number;
+  eps: number;
+  maxPositions: number;
+}
+
+export function fusedShape(c: HfConfig): FusedShape {
+  return {
+    vocab: c.vocab_size,
+    hidden: c.hidden_size,
+    layers: c.num_hidden_layers,
+    heads: c.num_attention_heads,
+    kvHeads: c.num_key_value_heads ?? c.num_attention_heads,
+    headDim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
+    intermediate: c.intermediate_size,
+    ropeTheta: c.rope_theta ?? 10000,
+    eps: c.rms_norm_eps ?? 1e-6,
+    maxPositions: c.max_position_embeddings ?? 2048,
+  };
+}
+
+export interface FusedOptions {
+  /**
+   * The KV cache's layout: 'bnsh' keeps Optimum's (past_key_values.{i}.* [batch, kv_heads, past, head_dim] in,
+   * present.{i}.* with past + new out); 'time-major' takes past_key_values.{i}.* as [batch, past, kv_heads, head_dim]
+   * (so a caller can feed views of one growing buffer) and returns only the call's rows, present_rows.{i}.*
+   * [batch, kv_heads, sequence, head_dim] (so onnxruntime-node copies a few rows out, not the whole cache).
+   */
+  cache?: 'bnsh' | 'time-major';
+  /** Every projection and the head as com.microsoft MatMulNBits (4 bits, symmetric blocks; the embedding stays fp32). */
+  q4?: { blockSize: number; accuracyLevel?: number };
+}
+
+const bytesOf = (a: Float32Array | BigInt64Array | Int32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** The fused graph of a decoder with weights `w`. */
+export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOptions = {}): ModelSpec {
+  const nodes: NodeSpec[] = [];
+  const inits: Initializer[] = [];
+  let count = 0;
+  const op = (type: string, inputs: string[], outputs: number | string[], attrs?: NodeSpec['attrs'], domain?: string): string[] => {
+    const name = `/${type}_${count++}`;
+    const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, (_, i) => `${name}/out${i}`) : outputs;
+    nodes.push({ op: type, inputs, outputs: outs, name, attrs, ...(domain ? { domain } : {}) });
+    return outs;
+  };
+  const init = (name: string, type: TensorType, dims: number[], data: Uint8Array): string => {
+    inits.push({ name, type, dims, data: lazyOf(data) });
+    return name;
+  };
+  const f32 = (name: string, dims: number[], data: Float32Array) => init(name, 'float32', dims, bytesOf(data));
+  const ms = 'com.microsoft';
+  /** x × the projection's transpose: a MatMul on [in][out], or MatMulNBits on 4-bit blocks of its rows. */
+  const linear = (x: string, name: string, p: Projection, out?: string): string => {
+    const outs = out ? [out] : 1;
+    const q = opts.q4;
+    if (!q) return op('MatMul', [x, f32(`${name}_t`, [p.in, p.out], transpose(p.data, p.out, p.in))], outs)[0];
+    const qw = quantizeQ4(p.data, p.in, p.out, q.blockSize, true);
+    const blocks = p.in / q.blockSize;
+    const packed = init(`${name}_Q4`, 'uint8', [p.out, blocks, q.blockSize / 2], qw.packed);
+    const scales = f32(`${name}_scales`, [p.out * blocks], qw.scales);
+    const attrs: Record<string, number> = { K: p.in, N: p.out, bits: 4, block_size: q.blockSize };
+    if (q.accuracyLevel !== undefined) attrs.accuracy_level = q.accuracyLevel;
+    return op('MatMulNBits', [x, packed, scales], outs, attrs, ms)[0];
+  };
+
+  const timeMajor = opts.cache === 'time-major';
+  const kvDims = (len: string) => ['batch_size', s.kvHeads, len, s.headDim];
+  const inputs: ValueInfo[] = [
+    { name: 'input_ids', type: 'int64', dims: ['batch_size', 'sequence_length'] },
+    { name: 'attention_mask', type: 'int64', dims: ['batch_size', 'total_sequence_length'] },
+    { name: 'position_ids', type: 'int64', dims: ['batch_size', 'sequence_length'] },
+  ];
+  const outputs: ValueInfo[] = [{ name: 'logits', type: 'float32', dims: ['batch_size', 'sequence_length', s.vocab] }];
+  for (let l = 0; l < s.layers; l++) {
+    for (const kind of ['key', 'value']) {
+      const pastDims = timeMajor ? ['batch_size', 'past_sequence_length', s.kvHeads, s.headDim] : kvDims('past_sequence_length');
+      inputs.push({ name: `past_key_values.${l}.${kind}`, type: 'float32', dims: pastDims });
+      if (timeMajor) outputs.push({ name: `present_rows.${l}.${kind}`, type: 'float32', dims: kvDims('sequence_length') });
+      else outputs.push({ name: `present.${l}.${kind}`, type: 'float32', dims: kvDims('total_sequence_length') });
+    }
+  }
+
+  // seqlens_k and total_sequence_length from the mask's length.
+  const one = init('one', 'int64', [1], bytesOf(BigInt64Array.of(1n)));
+  const axis0 = init('axes_0', 'int64', [1], bytesOf(BigInt64Array.of(0n)));
+  const [total64] = op('Shape', ['attention_mask'], 1, { start: 1, end: 2 });
+  const [seqlensK] = op('Cast', [op('Sub', [total64, one], 1)[0]], ['seqlens_k'], { to: 6 });
+  const [totalLen] = op('Cast', [op('Squeeze', [total64, axis0], 1)[0]], ['total_sequence_length'], { to: 6 });
+  // Time-major: the past as BNSH for the kernel, and the last `sequence` rows of each present as the output. The
+  // Transposes all come first: placed right before their GroupQueryAttention, onnxruntime 1.30's allocation planner
+  // gave the kernel's present the transposed past's buffer in place (its MayInplace hint) and failed on the shape.
+  const pastBnsh = new Map<string, string>();
+  if (timeMajor) {
+    for (let l = 0; l < s.layers; l++) {
+      for (const kind of ['key', 'value']) pastBnsh.set(`${l}.${kind}`, op('Transpose', [`past_key_values.${l}.${kind}`], 1, { perm: [0, 2, 1, 3] })[0]);
+    }
+  }
+  const past = (l: number, kind: string): string => pastBnsh.get(`${l}.${kind}`) ?? `past_key_values.${l}.${kind}`;
+  const present = (l: number, kind: string): string => (timeMajor ? `/layers.${l}/attn/present.${kind}` : `present.${l}.${kind}`);
+  let fromEnd = '';
+  if (timeMajor) {
+    fromEnd = op('Neg', [op('Shape', ['input_ids'], 1, { start: 1, end: 2 })[0]], 1)[0];
+    init('time_axis', 'int64', [1], bytesOf(BigInt64Array.of(2n)));
+    init('to_end', 'int64', [1], bytesOf(BigInt64Array.of(BigInt(2 ** 62))));
+  }
+
+  // Rotary tables, float32 as the Optimum graph computes them (position × inverse frequency, then cos/sin).
+  const half = s.headDim / 2;
+  const cos = new Float32Array(s.maxPositions * half);
+  const sin = new Float32Array(s.maxPositions * half);
+  for (let i = 0; i < half; i++) {
+    const inv = Math.fround(1 / s.ropeTheta ** ((2 * i) / s.headDim));
+    for (let p = 0; p < s.maxPositions; p++) {
+      const angle = Math.fround(p * inv);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  const cosCache = f32('cos_cache', [s.maxPositions, half], cos);
+  const sinCache = f32('sin_cache', [s.maxPositions, half], sin);
+
+  const embed = f32('model.embed_tokens.weight', [s.vocab, s.hidden], w.embed);
+  let h = op('Gather', [embed, 'input_ids'], 1, { axis: 0 })[0];
+  const eps = { float: s.eps };
+  let pending: string | null = null; // the sub-layer output not yet added to the residual stream h
+  const norm = (weight: string): string => {
+    if (pending === null) return op('SimplifiedLayerNormalization', [h, weight], 1, { axis: -1, epsilon: eps })[0];
+    const [y, , , sum] = op('SkipSimplifiedLayerNormalization', [pending, h, weight], 4, { epsilon: eps }, ms);
+    h = sum;
+    pending = null;
+    return y;
+  };
+  const qkvWidth = (s.heads + 2 * s.kvHeads) * s.headDim;
+  for (let l = 0; l < s.layers; l++) {
+    const p = `model.layers.${l}`;
+    const L = w.layers[l];
+    const x = norm(f32(`${p}.input_layernorm.weight`, [s.hidden], L.inputNorm));
+    // Q|K|V rows stacked → one operand [hidden][q + k + v].
+    const q = L.proj['self_attn/q_proj'];
+    const k = L.proj['self_attn/k_proj'];
+    const v = L.proj['self_attn/v_proj'];
+    const stacked = new Float32Array(qkvWidth * s.hidden);
+    stacked.set(q.data, 0);
+    stacked.set(k.data, q.data.length);
+    stacked.set(v.data, q.data.length + k.data.length);
+    let qkv = linear(x, `${p}.self_attn.qkv_proj.weight`, { data: stacked, out: qkvWidth, in: s.hidden });
+    const qb = L.bias['self_attn/q_proj'];
+    if (qb) {
+      const b = new Float32Array(qkvWidth);
+      b.set(qb, 0);
+      b.set(L.bias['self_attn/k_proj'] ?? new Float32Array(k.out), q.out);
+      b.set(L.bias['self_attn/v_proj'] ?? new Float32Array(v.out), q.out + k.out);
+      qkv = op('Add', [qkv, f32(`${p}.self_attn.qkv_proj.bias`, [qkvWidth], b)], 1)[0];
+    }
+    const [attn] = op(
+      'GroupQueryAttention',
+      [qkv, '', '', past(l, 'key'), past(l, 'value'), seqlensK, totalLen, cosCache, sinCache],
+      [`/layers.${l}/attn/out`, present(l, 'key'), present(l, 'value')],
+      { num_heads: s.heads, kv_num_heads: s.kvHeads, do_rotary: 1, rotary_interleaved: 0 },
+      ms,
+    );
+    if (timeMajor) {
+      for (const kind of ['key', 'value']) op('Slice', [present(l, kind), fromEnd, 'to_end', 'time_axis'], [`present_rows.${l}.${kind}`]);
+    }
+    pending = linear(attn, `${p}.self_attn.o_proj.weight`, L.proj['self_attn/o_proj']);
+    const x2 = norm(f32(`${p}.post_attention_layernorm.weight`, [s.hidden], L.postNorm));
+    const gate = linear(x2, `${p}.mlp.gate_proj.weight`, L.proj['mlp/gate_proj']);
+    const up = linear(x2, `${p}.mlp.up_proj.weight`, L.proj['mlp/up_proj']);
+    const [silu] = op('Mul', [gate, op('Sigmoid', [gate], 1)[0]], 1);
+    const [prod] = op('Mul', [silu, up], 1);
+    pending = linear(prod, `${p}.mlp.down_proj.weight`, L.proj['mlp/down_proj']);
+  }
+  const last = norm(f32('model.norm.weight', [s.hidden], w.norm));
+  const head = w.head ?? { data: w.embed, out: s.vocab, in: s.hidden };
+  linear(last, 'lm_head.weight', head, 'logits');
+  return {
+    graphName: 'main_graph',
+    producer: FUSED_PRODUCER,
+    opsets: [{ domain: '', version: 17 }, { domain: ms, version: 1 }],
+    inputs,
+    outputs,
+    nodes,
+    initializers: inits,
+  };
+}
