@@ -44,10 +44,28 @@ test('shipped target: the fused copy gives the Optimum file\'s logits (max |Δ| 
   const ops = readOnnxWeights(fusedFile).nodes.map((n) => n.opType);
   assert.equal(ops.filter((o) => o === 'GroupQueryAttention').length, 8);
   assert.ok(ops.length < 140, `${ops.length} nodes`);
-  assert.ok(!ops.includes('Expand') && !ops.includes('Concat'), 'no GQA repeat, no KV concat in the graph');
-  // The engine's copy has the time-major cache (kvLayout.ts): one Transpose in and one Slice out per layer and kind.
-  assert.equal(ops.filter((o) => o === 'Transpose').length, 16);
+  assert.ok(!ops.includes('Expand'), 'no GQA repeat');
+  // The engine's copy has the head-major cache (kvLayout.ts): the past goes in as it is (no Transpose), one Slice per
+  // layer and kind takes the call's rows, and the only Concat joins those rows into the one present_rows output.
+  assert.equal(ops.filter((o) => o === 'Transpose').length, 0);
   assert.equal(ops.filter((o) => o === 'Slice').length, 16);
+  const concats = readOnnxWeights(fusedFile).nodes.filter((n) => n.opType === 'Concat');
+  assert.deepEqual(concats.map((n) => n.outputs), [['present_rows']]);
+});
+
+test('fused target: the time-major and BNSH exports give the head-major copy\'s rows bitwise', async () => {
+  const ids = seededIds(24, 4096, 12);
+  const engineCopy = await CausalLM.load(TARGET_DIR, { threads: 1, cacheDir: cache });
+  const reference = await rowsByGrouping(engineCopy, ids, [3, 5, 2, 14]);
+  await engineCopy.dispose();
+  for (const layout of ['time-major', 'bnsh'] as const) {
+    const out = path.join(cache, `exported-${layout}`);
+    exportFusedDir(TARGET_DIR, out, { cache: layout });
+    const m = await CausalLM.load(out, { threads: 1, cacheDir: cache });
+    const rows = await rowsByGrouping(m, ids, [4, 1, 6, 13]);
+    assert.equal(rows.filter((r, i) => rowsEqualBitwise(r, reference[i])).length, ids.length, layout);
+    await m.dispose();
+  }
 });
 
 test('ci Qwen2.5-Coder stand-in (q/k/v biases, external data): fused logits match the Optimum file\'s', async () => {

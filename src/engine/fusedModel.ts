@@ -2,7 +2,7 @@
  * On the CPU the engine loads an fp32 Llama/Qwen2 file through a copy rebuilt on onnxruntime's fused operators
  * (src/onnx/fusedGraph.ts: GroupQueryAttention, SkipSimplifiedLayerNormalization; ~100 kernels a call instead of
  * ~600 for the shipped target), made once into the cache folder like fastQ4.ts's copies. The copy's KV cache is
- * time-major (kvLayout.ts: only the call's new rows come out of onnxruntime); its logits differ from
+ * head-major (kvLayout.ts: the engine's buffer goes in whole, only the call's new rows come out); its logits differ from
  * the original's in the last bits, so the exactness probe keys its verdict on the copy (README "Where a target call's
  * time goes"). A file that is not an fp32 decoder we know is loaded as it is.
  */

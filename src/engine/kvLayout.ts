@@ -1,5 +1,5 @@
 /**
- * The two KV-cache layouts a causal-LM file may have, told apart by its outputs, and the engine's side of the second:
+ * The three KV-cache layouts a causal-LM file may have, told apart by its outputs, and the engine's side of the last two:
  *   - 'bnsh' (Optimum's, and the fused copy's with `cache: 'bnsh'`): past_key_values.{i}.key|value
  *     [batch, kv_heads, past, head_dim] in, present.{i}.* (past + new) out; model.ts keeps the returned presents and
  *     cuts them back (kvSlicer.ts on the device).
@@ -9,12 +9,17 @@
  *     the call's real rows are copied in, and padding or rolled-back rows are dropped by setting the length —
  *     onnxruntime-node then copies a few rows out per call instead of the whole cache (README "Where a target call's
  *     time goes").
+ *   - 'head-major' (the engine's fused copy now): past_key_values.{i}.* are the whole buffer [1, kv_heads,
+ *     max_positions, head_dim] (HeadMajorCache), valid rows first in each head; GroupQueryAttention reads only the
+ *     first past rows of each head (from seqlens_k), so the graph needs no Transpose of the past per call (16 on the
+ *     shipped target, ~10 % of a step); the call's rows come out as one output, present_rows [2 × layers, kv_heads,
+ *     sequence, head_dim] (layer i's key at 2i, value at 2i + 1): one copy into JS instead of 2 × layers.
  */
 import * as ort from 'onnxruntime-node';
 import { ModelConfig, ModelDirError } from './modelDir';
 
 export type KvType = 'float32' | 'float16';
-export type KvLayout = 'bnsh' | 'time-major';
+export type KvLayout = 'bnsh' | 'time-major' | 'head-major';
 
 interface InputMeta {
   name: string;
@@ -27,7 +32,9 @@ interface InputMeta {
 export function validateGraph(session: ort.InferenceSession, config: ModelConfig, file: string): { kvType: KvType; layout: KvLayout } {
   const inputs = new Set(session.inputNames);
   const outputs = new Set(session.outputNames);
-  const layout: KvLayout = outputs.has('present_rows.0.key') ? 'time-major' : 'bnsh';
+  const meta = (session as unknown as { inputMetadata?: ReadonlyArray<InputMeta> }).inputMetadata;
+  const past0 = meta?.find((m) => m.name === 'past_key_values.0.key');
+  const layout: KvLayout = outputs.has('present_rows') ? 'head-major' : outputs.has('present_rows.0.key') ? 'time-major' : 'bnsh';
   const presentName = layout === 'time-major' ? 'present_rows' : 'present';
   const problems: string[] = [];
   for (const name of ['input_ids', 'attention_mask', 'position_ids']) {
@@ -42,7 +49,7 @@ export function validateGraph(session: ort.InferenceSession, config: ModelConfig
   for (let l = 0; l < config.numLayers; l++) {
     for (const kv of ['key', 'value']) {
       if (!inputs.has(`past_key_values.${l}.${kv}`)) problems.push(`missing input "past_key_values.${l}.${kv}"`);
-      if (!outputs.has(`${presentName}.${l}.${kv}`)) problems.push(`missing output "${presentName}.${l}.${kv}"`);
+      if (layout !== 'head-major' && !outputs.has(`${presentName}.${l}.${kv}`)) problems.push(`missing output "${presentName}.${l}.${kv}"`);
     }
   }
   const allowed = new Set(['input_ids', 'attention_mask', 'position_ids', 'num_logits_to_keep']);
@@ -50,8 +57,6 @@ export function validateGraph(session: ort.InferenceSession, config: ModelConfig
     if (!allowed.has(n) && !n.startsWith('past_key_values.')) problems.push(`unexpected input "${n}"`);
   }
   let kvType: KvType = 'float32';
-  const meta = (session as unknown as { inputMetadata?: ReadonlyArray<InputMeta> }).inputMetadata;
-  const past0 = meta?.find((m) => m.name === 'past_key_values.0.key');
   if (past0?.isTensor) {
     if (past0.type === 'float16') kvType = 'float16';
     else if (past0.type !== 'float32') problems.push(`past_key_values type ${past0.type} is not supported`);
@@ -64,18 +69,37 @@ export function validateGraph(session: ort.InferenceSession, config: ModelConfig
     if (typeof dim === 'number' && dim !== config.headDim) {
       problems.push(`past_key_values have head size ${dim} but config.json implies ${config.headDim}`);
     }
+    if (layout === 'head-major' && shape[2] !== config.maxPositions) {
+      problems.push(`a head-major past_key_values has ${String(shape[2])} rows but config.json says ${config.maxPositions} positions`);
+    }
   }
-  if (layout === 'time-major' && kvType !== 'float32') problems.push('a time-major cache must be float32');
+  if (layout !== 'bnsh' && kvType !== 'float32') problems.push(`a ${layout} cache must be float32`);
   if (problems.length > 0) {
     throw new ModelDirError(`${file} does not fit the expected causal-LM layout:\n  - ${problems.join('\n  - ')}`);
   }
   return { kvType, layout };
 }
 
-/** The time-major cache: per layer and kind one [max_positions, kv_heads, head_dim] float32 buffer and a length. */
-export class TimeMajorCache {
-  private readonly buffers: Float32Array[];
+/** The engine's side of a row layout: a cache in JS buffers, fed to each call and given the call's real rows. */
+export interface RowsCache {
   /** Rows of the buffers that hold valid K/V. */
+  length: number;
+  /** Adds past_key_values.{i}.* for a call after the first `past` rows (past ≤ length). */
+  addFeeds(feeds: Record<string, ort.Tensor>, past: number): void;
+  /** Copies the first `rows` of a call's present rows (`width` rows a head, padding last) to rows past…. */
+  append(out: ort.InferenceSession.OnnxValueMapType, past: number, rows: number, width: number): void;
+}
+
+export function rowsCache(layout: KvLayout, c: Pick<ModelConfig, 'numLayers' | 'numKeyValueHeads' | 'headDim' | 'maxPositions'>): RowsCache | null {
+  return layout === 'time-major' ? new TimeMajorCache(c) : layout === 'head-major' ? new HeadMajorCache(c) : null;
+}
+
+const kvName = (k: number): string => `past_key_values.${k >> 1}.${k & 1 ? 'value' : 'key'}`;
+const rowsName = (k: number): string => `present_rows.${k >> 1}.${k & 1 ? 'value' : 'key'}`;
+
+/** The time-major cache: per layer and kind one [max_positions, kv_heads, head_dim] float32 buffer and a length. */
+export class TimeMajorCache implements RowsCache {
+  private readonly buffers: Float32Array[];
   length = 0;
 
   constructor(private readonly c: Pick<ModelConfig, 'numLayers' | 'numKeyValueHeads' | 'headDim' | 'maxPositions'>) {
@@ -83,22 +107,54 @@ export class TimeMajorCache {
     this.buffers = Array.from({ length: 2 * c.numLayers }, () => new Float32Array(size));
   }
 
-  /** Adds past_key_values.{i}.* as views of the first `past` rows (past ≤ length). */
+  /** The past as views of the buffers' first `past` rows. */
   addFeeds(feeds: Record<string, ort.Tensor>, past: number): void {
     const { numKeyValueHeads: h, headDim: d } = this.c;
     this.buffers.forEach((b, k) => {
-      feeds[`past_key_values.${k >> 1}.${k & 1 ? 'value' : 'key'}`] = new ort.Tensor('float32', b.subarray(0, past * h * d), [1, past, h, d]);
+      feeds[kvName(k)] = new ort.Tensor('float32', b.subarray(0, past * h * d), [1, past, h, d]);
     });
   }
 
-  /** Copies the first `rows` of a call's present_rows (of `width` rows, [1, kv_heads, width, head_dim]) to rows past…. */
   append(out: ort.InferenceSession.OnnxValueMapType, past: number, rows: number, width: number): void {
     const { numKeyValueHeads: h, headDim: d } = this.c;
     this.buffers.forEach((b, k) => {
-      const src = out[`present_rows.${k >> 1}.${k & 1 ? 'value' : 'key'}`].data as Float32Array;
+      const src = out[rowsName(k)].data as Float32Array;
       for (let t = 0; t < rows; t++) {
         for (let j = 0; j < h; j++) b.set(src.subarray((j * width + t) * d, (j * width + t + 1) * d), ((past + t) * h + j) * d);
       }
+    });
+    this.length = past + rows;
+  }
+}
+
+/**
+ * The head-major cache: per layer and kind one [kv_heads, max_positions, head_dim] float32 buffer, fed whole every call
+ * (the same tensors each time: onnxruntime-node wraps them without a copy) — the graph's seqlens_k says how many rows
+ * of each head are valid, so rows past `length` (padding, rolled-back drafts) are never read.
+ */
+export class HeadMajorCache implements RowsCache {
+  private readonly buffers: Float32Array[];
+  private readonly tensors: ort.Tensor[];
+  length = 0;
+
+  constructor(private readonly c: Pick<ModelConfig, 'numLayers' | 'numKeyValueHeads' | 'headDim' | 'maxPositions'>) {
+    const dims = [1, c.numKeyValueHeads, c.maxPositions, c.headDim];
+    this.buffers = Array.from({ length: 2 * c.numLayers }, () => new Float32Array(c.maxPositions * c.numKeyValueHeads * c.headDim));
+    this.tensors = this.buffers.map((b) => new ort.Tensor('float32', b, dims));
+  }
+
+  addFeeds(feeds: Record<string, ort.Tensor>): void {
+    this.tensors.forEach((t, k) => {
+      feeds[kvName(k)] = t;
+    });
+  }
+
+  append(out: ort.InferenceSession.OnnxValueMapType, past: number, rows: number, width: number): void {
+    const { numKeyValueHeads: h, headDim: d, maxPositions: m } = this.c;
+    const src = out.present_rows.data as Float32Array;
+    this.buffers.forEach((b, k) => {
+      const at = k * h * width;
+      for (let j = 0; j < h; j++) b.set(src.subarray((at + j * width) * d, (at + j * width + rows) * d), (j * m + past) * d);
     });
     this.length = past + rows;
   }

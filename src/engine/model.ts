@@ -13,7 +13,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { CALL_RULES, CallShape, Device, executionProviders } from './device';
-import { KvType, TimeMajorCache, validateGraph } from './kvLayout';
+import { KvType, RowsCache, rowsCache, validateGraph } from './kvLayout';
 import { KvPair, KvSlicer } from './kvSlicer';
 import { cpuModelFile } from './fusedModel';
 import { LogitsRows, logitsRows } from './logitsRows';
@@ -80,8 +80,8 @@ export class CausalLM {
   /** Its variant (fp32 for model.onnx), and why it was picked when the folder held several. */
   readonly variant: string;
   readonly variantNote?: string;
-  /** Set for a time-major graph (kvLayout.ts): the cache is one growing buffer per layer and kind, fed as views. */
-  private readonly tm: TimeMajorCache | null;
+  /** Set for a time-major or head-major graph (kvLayout.ts): the cache is one JS buffer per layer and kind. */
+  private readonly tm: RowsCache | null;
   /** Set when the KV cache stays on the device: cuts it there (no CPU round trip). */
   private readonly slicer: KvSlicer | null;
   /** Seconds spent inside session.run, and the number of calls (for the engine-overhead benchmark). */
@@ -106,7 +106,7 @@ export class CausalLM {
     device: Device,
     slicer: KvSlicer | null,
     opts: LoadOptions,
-    tm: TimeMajorCache | null,
+    tm: RowsCache | null,
   ) {
     this.tm = tm;
     this.dir = dir;
@@ -149,9 +149,9 @@ export class CausalLM {
       throw new ModelDirError(`cannot load ${file} on ${device}: ${(e as Error).message.split('\n')[0]}`);
     }
     const { kvType, layout } = validateGraph(session, config, file);
-    if (layout === 'time-major' && onDevice) {
+    if (layout !== 'bnsh' && onDevice) {
       await session.release();
-      throw new ModelDirError(`${file}: a time-major KV cache (a fused copy) runs on the CPU only; load the original file on ${device}`);
+      throw new ModelDirError(`${file}: a ${layout} KV cache (a fused copy) runs on the CPU only; load the original file on ${device}`);
     }
     let slicer: KvSlicer | null = null;
     if (onDevice) {
@@ -163,7 +163,7 @@ export class CausalLM {
         throw new ModelDirError(`cannot build the KV-cache slicer on ${device}: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    const tm = layout === 'time-major' ? new TimeMajorCache(config) : null;
+    const tm = rowsCache(layout, config);
     const model = new CausalLM(session, dir, choice, config, kvType, device, slicer, opts, tm);
     model.loadNote = loadNote;
     model.loadedFile = file;

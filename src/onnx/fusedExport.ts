@@ -1,8 +1,8 @@
 /**
  * `lockstep export-fused`: an Optimum-layout Llama/Qwen2 folder (config.json + onnx/model.onnx, fp32) → a folder with
  * the same config and tokenizer files and onnx/model.onnx rebuilt on onnxruntime's fused operators (fusedGraph.ts),
- * plus `fused.json` saying where it came from. The KV cache is time-major unless `cache: 'bnsh'` (fusedGraph.ts), which
- * keeps the Optimum inputs and outputs exactly.
+ * plus `fused.json` saying where it came from. The KV cache is head-major (what the engine loads) unless `cache` says
+ * 'time-major' or 'bnsh' (fusedGraph.ts); 'bnsh' keeps the Optimum inputs and outputs exactly.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,7 +12,7 @@ import { writeModel } from './onnxModel';
 import { OnnxWeights, readOnnxWeights } from './onnxWeights';
 
 /** Bumped when the exported graph changes (cached copies made by an older version are then made again). */
-export const FUSED_EXPORT_VERSION = 2;
+export const FUSED_EXPORT_VERSION = 3;
 export const FUSED_MARKER = 'fused.json';
 
 /** The file is not one this exporter rebuilds (already fused, quantized, another architecture): not a failure. */
@@ -40,7 +40,7 @@ export function exportFusedFile(srcDir: string, srcFile: string, outFile: string
   const w = readOnnxWeights(srcFile);
   const why = notConvertible(w, c);
   if (why) throw new NotConvertibleError(`${srcFile}: not rebuilt: ${why}`);
-  const spec = buildFusedGraph(fusedShape(c), decoderWeights(w, c), { cache: 'time-major', ...opts });
+  const spec = buildFusedGraph(fusedShape(c), decoderWeights(w, c), { cache: 'head-major', ...opts });
   const weightBytes = spec.initializers.reduce((a, t) => a + t.data.length, 0);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   // Over ~1.5 GB the tensors go to a side file (protobuf's 2 GB limit), as Optimum's exports do.
@@ -62,7 +62,7 @@ export function exportFusedDir(srcDir: string, outDir: string, opts: FusedOption
     if (e.isFile() && e.name !== FUSED_MARKER) fs.copyFileSync(path.join(srcDir, e.name), path.join(outDir, e.name));
   }
   const marker = {
-    layout: FUSED_PRODUCER, cache: opts.cache ?? 'time-major', version: FUSED_EXPORT_VERSION, source: path.resolve(srcFile), nodes: result.nodes,
+    layout: FUSED_PRODUCER, cache: opts.cache ?? 'head-major', version: FUSED_EXPORT_VERSION, source: path.resolve(srcFile), nodes: result.nodes,
     ...(opts.q4 ? { q4: opts.q4 } : {}),
   };
   fs.writeFileSync(path.join(outDir, FUSED_MARKER), `${JSON.stringify(marker, null, 2)}\n`);

@@ -53,9 +53,14 @@ export interface FusedOptions {
    * The KV cache's layout: 'bnsh' keeps Optimum's (past_key_values.{i}.* [batch, kv_heads, past, head_dim] in,
    * present.{i}.* with past + new out); 'time-major' takes past_key_values.{i}.* as [batch, past, kv_heads, head_dim]
    * (so a caller can feed views of one growing buffer) and returns only the call's rows, present_rows.{i}.*
-   * [batch, kv_heads, sequence, head_dim] (so onnxruntime-node copies a few rows out, not the whole cache).
+   * [batch, kv_heads, sequence, head_dim] (so onnxruntime-node copies a few rows out, not the whole cache);
+   * 'head-major' (the engine's) takes past_key_values.{i}.* as the caller's whole buffer [batch, kv_heads,
+   * max_positions, head_dim], valid rows first in each head (GroupQueryAttention reads only the first total − sequence
+   * rows of a head, from seqlens_k), so no Transpose runs per call; the call's rows come out as one tensor,
+   * present_rows [2 × layers (layer i's key at 2i, value at 2i + 1), kv_heads, sequence, head_dim]: one output
+   * instead of 2 × layers, each of which onnxruntime-node copies into a new JS buffer.
    */
-  cache?: 'bnsh' | 'time-major';
+  cache?: 'bnsh' | 'time-major' | 'head-major';
   /** Every projection and the head as com.microsoft MatMulNBits (4 bits, symmetric blocks; the embedding stays fp32). */
   q4?: { blockSize: number; accuracyLevel?: number };
 }
@@ -94,6 +99,8 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
   };
 
   const timeMajor = opts.cache === 'time-major';
+  const headMajor = opts.cache === 'head-major';
+  const rowsOut = timeMajor || headMajor;
   const kvDims = (len: string) => ['batch_size', s.kvHeads, len, s.headDim];
   const inputs: ValueInfo[] = [
     { name: 'input_ids', type: 'int64', dims: ['batch_size', 'sequence_length'] },
@@ -101,12 +108,14 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
     { name: 'position_ids', type: 'int64', dims: ['batch_size', 'sequence_length'] },
   ];
   const outputs: ValueInfo[] = [{ name: 'logits', type: 'float32', dims: ['batch_size', 'sequence_length', s.vocab] }];
+  if (headMajor) outputs.push({ name: 'present_rows', type: 'float32', dims: [2 * s.layers, s.kvHeads, 'sequence_length', s.headDim] });
   for (let l = 0; l < s.layers; l++) {
     for (const kind of ['key', 'value']) {
-      const pastDims = timeMajor ? ['batch_size', 'past_sequence_length', s.kvHeads, s.headDim] : kvDims('past_sequence_length');
+      const pastDims = timeMajor ? ['batch_size', 'past_sequence_length', s.kvHeads, s.headDim]
+        : headMajor ? ['batch_size', s.kvHeads, s.maxPositions, s.headDim] : kvDims('past_sequence_length');
       inputs.push({ name: `past_key_values.${l}.${kind}`, type: 'float32', dims: pastDims });
       if (timeMajor) outputs.push({ name: `present_rows.${l}.${kind}`, type: 'float32', dims: kvDims('sequence_length') });
-      else outputs.push({ name: `present.${l}.${kind}`, type: 'float32', dims: kvDims('total_sequence_length') });
+      else if (!headMajor) outputs.push({ name: `present.${l}.${kind}`, type: 'float32', dims: kvDims('total_sequence_length') });
     }
   }
 
@@ -126,12 +135,21 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
     }
   }
   const past = (l: number, kind: string): string => pastBnsh.get(`${l}.${kind}`) ?? `past_key_values.${l}.${kind}`;
-  const present = (l: number, kind: string): string => (timeMajor ? `/layers.${l}/attn/present.${kind}` : `present.${l}.${kind}`);
-  let fromEnd = '';
-  if (timeMajor) {
-    fromEnd = op('Neg', [op('Shape', ['input_ids'], 1, { start: 1, end: 2 })[0]], 1)[0];
+  const present = (l: number, kind: string): string => (rowsOut ? `/layers.${l}/attn/present.${kind}` : `present.${l}.${kind}`);
+  // The call's rows of a present: time-major, its last `sequence` rows; head-major (the present is as long as the
+  // buffer), rows total − sequence … total.
+  let rowsFrom = '';
+  let rowsTo = '';
+  if (rowsOut) {
+    const [seq64] = op('Shape', ['input_ids'], 1, { start: 1, end: 2 });
     init('time_axis', 'int64', [1], bytesOf(BigInt64Array.of(2n)));
-    init('to_end', 'int64', [1], bytesOf(BigInt64Array.of(BigInt(2 ** 62))));
+    if (timeMajor) {
+      rowsFrom = op('Neg', [seq64], 1)[0];
+      rowsTo = init('to_end', 'int64', [1], bytesOf(BigInt64Array.of(BigInt(2 ** 62))));
+    } else {
+      rowsFrom = op('Sub', [total64, seq64], 1)[0];
+      rowsTo = total64;
+    }
   }
 
   // Rotary tables, float32 as the Optimum graph computes them (position × inverse frequency, then cos/sin).
@@ -161,6 +179,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
     return y;
   };
   const qkvWidth = (s.heads + 2 * s.kvHeads) * s.headDim;
+  const newRows: string[] = [];
   for (let l = 0; l < s.layers; l++) {
     const p = `model.layers.${l}`;
     const L = w.layers[l];
@@ -189,8 +208,11 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
       { num_heads: s.heads, kv_num_heads: s.kvHeads, do_rotary: 1, rotary_interleaved: 0 },
       ms,
     );
-    if (timeMajor) {
-      for (const kind of ['key', 'value']) op('Slice', [present(l, kind), fromEnd, 'to_end', 'time_axis'], [`present_rows.${l}.${kind}`]);
+    if (rowsOut) {
+      for (const kind of ['key', 'value']) {
+        const rows = timeMajor ? [`present_rows.${l}.${kind}`] : 1;
+        newRows.push(op('Slice', [present(l, kind), rowsFrom, rowsTo, 'time_axis'], rows)[0]);
+      }
     }
     pending = linear(attn, `${p}.self_attn.o_proj.weight`, L.proj['self_attn/o_proj']);
     const x2 = norm(f32(`${p}.post_attention_layernorm.weight`, [s.hidden], L.postNorm));
@@ -200,6 +222,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
     const [prod] = op('Mul', [silu, up], 1);
     pending = linear(prod, `${p}.mlp.down_proj.weight`, L.proj['mlp/down_proj']);
   }
+  if (headMajor) op('Concat', newRows, ['present_rows'], { axis: 0 });
   const last = norm(f32('model.norm.weight', [s.hidden], w.norm));
   const head = w.head ?? { data: w.embed, out: s.vocab, in: s.hidden };
   linear(last, 'lm_head.weight', head, 'logits');
