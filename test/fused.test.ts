@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CompletionRequest, Engine } from '../src/engine/engine';
+import { HEAD_MAJOR_STEP, HeadMajorCache } from '../src/engine/kvLayout';
 import { CausalLM } from '../src/engine/model';
 import { exportFusedDir } from '../src/onnx/fusedExport';
 import { readOnnxWeights } from '../src/onnx/onnxWeights';
@@ -132,6 +133,29 @@ test('fused target: bitwise the same rows however tokens are grouped into calls 
     }
   }
   assert.equal(rows.filter((r, i) => rowsEqualBitwise(r, reference[i])).length, ids.length);
+  await m.dispose();
+});
+
+test('fused target: the head-major buffer follows the cache (grown and halved in steps of 256), the rows the same bits', async () => {
+  const m = await CausalLM.load(TARGET_DIR, { threads: 1, cacheDir: cache });
+  assert.equal(HEAD_MAJOR_STEP, 256);
+  const ids = seededIds(300, m.config.vocabSize, 21);
+  // One call: the buffer is 512 rows from the start.
+  const reference = await rowsByGrouping(m, ids, [300]);
+  // After a reset the first calls need ≤ 256 rows (halved to 256), then 250 + 4 + 2 = 256 → 258: grown to 512 with
+  // the valid rows moved; every row must be the one-call row.
+  for (const sizes of [[250, 4, 2, 44], [2, 255, 43]]) {
+    const rows = await rowsByGrouping(m, ids, sizes);
+    const same = rows.filter((r, i) => rowsEqualBitwise(r, reference[i])).length;
+    assert.equal(same, ids.length, `grouping ${sizes.join(',')}: ${same}/${ids.length} rows bitwise equal`);
+  }
+  // The buffer fed is the capacity, not the model's 512 positions, when the cache is short.
+  const feeds: Record<string, unknown> = {};
+  const c = new HeadMajorCache({ numLayers: 1, numKeyValueHeads: 2, headDim: 4, maxPositions: 32768 });
+  c.addFeeds(feeds as Record<string, never>, 0, 10);
+  assert.deepEqual((feeds['past_key_values.0.key'] as { dims: number[] }).dims, [1, 2, 256, 4]);
+  c.addFeeds(feeds as Record<string, never>, 0, 1000);
+  assert.deepEqual((feeds['past_key_values.0.value'] as { dims: number[] }).dims, [1, 2, 1024, 4]);
   await m.dispose();
 });
 

@@ -10,7 +10,7 @@
  *     onnxruntime-node then copies a few rows out per call instead of the whole cache (README "Where a target call's
  *     time goes").
  *   - 'head-major' (the engine's fused copy now): past_key_values.{i}.* are the whole buffer [1, kv_heads,
- *     max_positions, head_dim] (HeadMajorCache), valid rows first in each head; GroupQueryAttention reads only the
+ *     capacity, head_dim] (HeadMajorCache), valid rows first in each head; GroupQueryAttention reads only the
  *     first past rows of each head (from seqlens_k), so the graph needs no Transpose of the past per call (16 on the
  *     shipped target, ~10 % of a step); the call's rows come out as one output, present_rows [2 × layers, kv_heads,
  *     sequence, head_dim] (layer i's key at 2i, value at 2i + 1): one copy into JS instead of 2 × layers.
@@ -69,8 +69,9 @@ export function validateGraph(session: ort.InferenceSession, config: ModelConfig
     if (typeof dim === 'number' && dim !== config.headDim) {
       problems.push(`past_key_values have head size ${dim} but config.json implies ${config.headDim}`);
     }
-    if (layout === 'head-major' && shape[2] !== config.maxPositions) {
-      problems.push(`a head-major past_key_values has ${String(shape[2])} rows but config.json says ${config.maxPositions} positions`);
+    if (layout === 'head-major' && typeof shape[2] === 'number') {
+      // The engine sizes the buffer to the cache (HeadMajorCache); copies made before that had it fixed.
+      problems.push(`a head-major past_key_values has a fixed length (${shape[2]} rows); export it again with this version (lockstep export-fused)`);
     }
   }
   if (layout !== 'bnsh' && kvType !== 'float32') problems.push(`a ${layout} cache must be float32`);
@@ -84,8 +85,8 @@ export function validateGraph(session: ort.InferenceSession, config: ModelConfig
 export interface RowsCache {
   /** Rows of the buffers that hold valid K/V. */
   length: number;
-  /** Adds past_key_values.{i}.* for a call after the first `past` rows (past ≤ length). */
-  addFeeds(feeds: Record<string, ort.Tensor>, past: number): void;
+  /** Adds past_key_values.{i}.* for a call of `width` rows (padding included) after the first `past` (past ≤ length). */
+  addFeeds(feeds: Record<string, ort.Tensor>, past: number, width: number): void;
   /** Copies the first `rows` of a call's present rows (`width` rows a head, padding last) to rows past…. */
   append(out: ort.InferenceSession.OnnxValueMapType, past: number, rows: number, width: number): void;
 }
@@ -128,34 +129,61 @@ export class TimeMajorCache implements RowsCache {
 }
 
 /**
- * The head-major cache: per layer and kind one [kv_heads, max_positions, head_dim] float32 buffer, fed whole every call
- * (the same tensors each time: onnxruntime-node wraps them without a copy) — the graph's seqlens_k says how many rows
- * of each head are valid, so rows past `length` (padding, rolled-back drafts) are never read.
+ * Rows a head-major buffer is sized in. GroupQueryAttention reads and writes a present as long as the whole buffer on
+ * every call, so the buffer follows the cache (rounded up to this step) rather than the model's context: 32 768
+ * positions for Qwen2.5-Coder would make every call touch the full context's K/V.
+ */
+export const HEAD_MAJOR_STEP = 256;
+
+/**
+ * The head-major cache: per layer and kind one [kv_heads, capacity, head_dim] float32 buffer, fed whole every call
+ * (the same tensors while the capacity holds: onnxruntime-node wraps them without a copy) — the graph's seqlens_k says
+ * how many rows of each head are valid, so rows past `length` (padding, rolled-back drafts) are never read. The
+ * capacity is the call's rows rounded up to `step`, grown when short and halved when less than half is needed;
+ * the rows are the same bits at any capacity (test/fused.test.ts).
  */
 export class HeadMajorCache implements RowsCache {
-  private readonly buffers: Float32Array[];
-  private readonly tensors: ort.Tensor[];
+  private buffers: Float32Array[] = [];
+  private tensors: ort.Tensor[] = [];
+  private capacity = 0;
   length = 0;
 
-  constructor(private readonly c: Pick<ModelConfig, 'numLayers' | 'numKeyValueHeads' | 'headDim' | 'maxPositions'>) {
-    const dims = [1, c.numKeyValueHeads, c.maxPositions, c.headDim];
-    this.buffers = Array.from({ length: 2 * c.numLayers }, () => new Float32Array(c.maxPositions * c.numKeyValueHeads * c.headDim));
-    this.tensors = this.buffers.map((b) => new ort.Tensor('float32', b, dims));
-  }
+  constructor(
+    private readonly c: Pick<ModelConfig, 'numLayers' | 'numKeyValueHeads' | 'headDim' | 'maxPositions'>,
+    private readonly step = HEAD_MAJOR_STEP,
+  ) {}
 
-  addFeeds(feeds: Record<string, ort.Tensor>): void {
+  addFeeds(feeds: Record<string, ort.Tensor>, past: number, width: number): void {
+    this.fit(past + width);
     this.tensors.forEach((t, k) => {
       feeds[kvName(k)] = t;
     });
   }
 
   append(out: ort.InferenceSession.OnnxValueMapType, past: number, rows: number, width: number): void {
-    const { numKeyValueHeads: h, headDim: d, maxPositions: m } = this.c;
+    const { numKeyValueHeads: h, headDim: d } = this.c;
+    const m = this.capacity;
     const src = out.present_rows.data as Float32Array;
     this.buffers.forEach((b, k) => {
       const at = k * h * width;
       for (let j = 0; j < h; j++) b.set(src.subarray((at + j * width) * d, (at + j * width + rows) * d), (j * m + past) * d);
     });
     this.length = past + rows;
+  }
+
+  /** Resizes the buffers for a call that needs `rows` rows, keeping the valid ones (length ≤ rows). */
+  private fit(rows: number): void {
+    const want = Math.min(this.c.maxPositions, Math.ceil(rows / this.step) * this.step);
+    if (want <= this.capacity && want * 2 > this.capacity) return;
+    const { numLayers: L, numKeyValueHeads: h, headDim: d } = this.c;
+    const keep = Math.min(this.length, want);
+    const old = this.buffers;
+    this.buffers = Array.from({ length: 2 * L }, (_, k) => {
+      const b = new Float32Array(h * want * d);
+      if (keep > 0) for (let j = 0; j < h; j++) b.set(old[k].subarray(j * this.capacity * d, (j * this.capacity + keep) * d), j * want * d);
+      return b;
+    });
+    this.capacity = want;
+    this.tensors = this.buffers.map((b) => new ort.Tensor('float32', b, [1, h, want, d]));
   }
 }

@@ -245,7 +245,7 @@ export class CausalLM {
     if (this.hasLogitsToKeep) {
       feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.of(BigInt(wantLogits ? padded : 1)), []);
     }
-    if (this.tm) this.tm.addFeeds(feeds, past);
+    if (this.tm) this.tm.addFeeds(feeds, past, padded);
     else {
       for (let l = 0; l < this.kv.length; l++) {
         feeds[`past_key_values.${l}.key`] = this.kv[l].key;

@@ -12,7 +12,7 @@ import { writeModel } from './onnxModel';
 import { OnnxWeights, readOnnxWeights } from './onnxWeights';
 
 /** Bumped when the exported graph changes (cached copies made by an older version are then made again). */
-export const FUSED_EXPORT_VERSION = 3;
+export const FUSED_EXPORT_VERSION = 4;
 export const FUSED_MARKER = 'fused.json';
 
 /** The file is not one this exporter rebuilds (already fused, quantized, another architecture): not a failure. */

@@ -55,7 +55,7 @@ export interface FusedOptions {
    * (so a caller can feed views of one growing buffer) and returns only the call's rows, present_rows.{i}.*
    * [batch, kv_heads, sequence, head_dim] (so onnxruntime-node copies a few rows out, not the whole cache);
    * 'head-major' (the engine's) takes past_key_values.{i}.* as the caller's whole buffer [batch, kv_heads,
-   * max_positions, head_dim], valid rows first in each head (GroupQueryAttention reads only the first total − sequence
+   * capacity ≥ total, head_dim] (the engine sizes it to the cache: kvLayout.ts HeadMajorCache), valid rows first in each head (GroupQueryAttention reads only the first total − sequence
    * rows of a head, from seqlens_k), so no Transpose runs per call; the call's rows come out as one tensor,
    * present_rows [2 × layers (layer i's key at 2i, value at 2i + 1), kv_heads, sequence, head_dim]: one output
    * instead of 2 × layers, each of which onnxruntime-node copies into a new JS buffer.
@@ -112,7 +112,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
   for (let l = 0; l < s.layers; l++) {
     for (const kind of ['key', 'value']) {
       const pastDims = timeMajor ? ['batch_size', 'past_sequence_length', s.kvHeads, s.headDim]
-        : headMajor ? ['batch_size', s.kvHeads, s.maxPositions, s.headDim] : kvDims('past_sequence_length');
+        : headMajor ? ['batch_size', s.kvHeads, 'cache_capacity', s.headDim] : kvDims('past_sequence_length');
       inputs.push({ name: `past_key_values.${l}.${kind}`, type: 'float32', dims: pastDims });
       if (timeMajor) outputs.push({ name: `present_rows.${l}.${kind}`, type: 'float32', dims: kvDims('sequence_length') });
       else if (!headMajor) outputs.push({ name: `present.${l}.${kind}`, type: 'float32', dims: kvDims('total_sequence_length') });
