@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     prepSeconds: prep, argv: process.argv.slice(2),
   };
   const rounds: unknown[] = [];
+  const engines: unknown[] = [];
   let validation: ValidationRow | null = null;
   for (const threads of o.threads) {
     const open = (src: Q4Source | 'fp32') => openEngine({
@@ -113,7 +114,10 @@ async function main(): Promise<void> {
     const arms: Arm[] = [];
     for (const { src, setup } of setups) {
       const name = src === 'fp32' ? 'fused fp32' : src === 'fused' ? 'fused q4' : 'model_q4.onnx (acc-4 copy)';
-      const file = setup.engine.info().loadNotes?.join('; ') ?? '';
+      const info = setup.engine.info();
+      const file = info.loadNotes.join('; ');
+      // Which file loaded and the call rule the exactness probe chose (a padded rule costs a second row per call).
+      engines.push({ threads, src, loadNotes: info.loadNotes, exact: info.exactness.exact, rule: info.exactness.rule ?? null, probeSeconds: info.exactness.seconds });
       arms.push({ label: `lockstep ${name}, none`, kind: 'lockstep', key: `lockstep-${src}`, setup, drafter: 'none' });
       arms.push({ label: `lockstep ${name}, prompt-lookup+${drafterLabel}`, kind: 'lockstep', setup, drafter: lookup });
       process.stderr.write(`${name}: ${file}\n`);
@@ -186,7 +190,7 @@ async function main(): Promise<void> {
     }
     await Promise.all([...setups.map((s) => s.setup.engine.dispose()), llamaQ4.dispose(), ...(llamaF32 ? [llamaF32.dispose()] : [])]);
   }
-  Object.assign(report, { seconds: (performance.now() - t0) / 1000, loadAverage: { start: loadStart, end: os.loadavg() }, validation, rounds });
+  Object.assign(report, { seconds: (performance.now() - t0) / 1000, loadAverage: { start: loadStart, end: os.loadavg() }, validation, engines, rounds });
   fs.mkdirSync(o.out, { recursive: true });
   fs.writeFileSync(path.join(o.out, `${o.name}.json`), `${JSON.stringify(report, null, 2)}\n`);
   if (o.work === undefined) fs.rmSync(work, { recursive: true, force: true });
