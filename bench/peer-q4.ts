@@ -111,6 +111,21 @@ async function main(): Promise<void> {
     const ctx = Math.min(engine.target.config.maxPositions, 4096);
     const llamaQ4 = await LlamaPeer.load(ggufQ4, threads, ctx);
     const llamaF32 = o.fp32 ? await LlamaPeer.load(ggufF32, threads, ctx) : null;
+    // The F32 check before timing, on bench peer's validation prompts (seed 11); its fp32 model is disposed after it.
+    if (o.validatePrompts > 0 && validation === null) {
+      const peer = await LlamaPeer.load(ggufF32, 1, ctx);
+      try {
+        const ids = heldoutPrompts(o.validatePrompts, 11).map((p) => engine.promptFor(request(p, 'none', o)));
+        validation = await validateModel(base, o.target, peer, ids, o.validateTokens, stopIds, engine.tokenizer.vocabSize, 'fp32');
+        console.log(`validation (Lockstep fp32 vs llama.cpp F32, ≤ ${o.validateTokens} tokens): ${validation.identical}/${validation.prompts} identical ${JSON.stringify(validation.firstMismatch ?? {})}`);
+      } finally {
+        await peer.dispose();
+      }
+    }
+    if (o.validateOnly) {
+      await Promise.all([...setups.map((s) => s.setup.engine.dispose()), llamaQ4.dispose(), ...(llamaF32 ? [llamaF32.dispose()] : [])]);
+      break;
+    }
     const arms: Arm[] = [];
     for (const { src, setup } of setups) {
       const name = src === 'fp32' ? 'fused fp32' : src === 'fused' ? 'fused q4' : 'model_q4.onnx (acc-4 copy)';
@@ -177,17 +192,6 @@ async function main(): Promise<void> {
       console.log(`[${threads}t] ${r.arm.padEnd(56)} ${r.tokensPerSecond.toFixed(1).padStart(7)} tok/s  prefill ${r.prefillMs.toFixed(0).padStart(6)} ms  ÷ Q4_0 ${r.vsLlamaQ4_0.toFixed(2)}×  ÷ F32 ${r.vsLlamaF32.toFixed(2)}×`);
     }
     console.log(JSON.stringify({ threads, greedyTextsEqual: agreement, plainQ4: plain, load: os.loadavg() }));
-    // 2. the F32 check, after timing (its fp32 model would otherwise sit in memory beside the timed ones).
-    if (o.validatePrompts > 0 && validation === null) {
-      const peer = await LlamaPeer.load(ggufF32, 1, ctx);
-      try {
-        const ids = prompts.slice(0, o.validatePrompts).map((p) => engine.promptFor(request(p, 'none', o)));
-        validation = await validateModel(base, o.target, peer, ids, o.validateTokens, stopIds, engine.tokenizer.vocabSize);
-        console.log(`validation (Lockstep fp32 vs llama.cpp F32, ${o.validateTokens} tokens): ${validation.identical}/${validation.prompts} identical`);
-      } finally {
-        await peer.dispose();
-      }
-    }
     await Promise.all([...setups.map((s) => s.setup.engine.dispose()), llamaQ4.dispose(), ...(llamaF32 ? [llamaF32.dispose()] : [])]);
   }
   Object.assign(report, { seconds: (performance.now() - t0) / 1000, loadAverage: { start: loadStart, end: os.loadavg() }, validation, engines, rounds });

@@ -21,6 +21,7 @@ export const peerQ4Defs = {
   q4: A.repeated(A.choice(['fused', 'file'] as const), 'SRC', 'Lockstep 4-bit arms: fused (export-fused --q4 copy), file (the folder\'s model_q4.onnx); default fused'),
   'no-fp32': A.flag('do not time the fp32 pair (Lockstep fused fp32, llama.cpp F32)'),
   'validate-prompts': A.single(A.numberIn({ min: 0, max: 64, integer: true, describe: 'an integer from 0 to 64' }), 'N', 'prompts whose greedy ids Lockstep fp32 and llama.cpp F32 must give alike, reported (default 0)'),
+  'validate-only': A.flag('run the F32 validation only, no timing'),
   'validate-tokens': A.single(A.maxTokens, 'N', 'tokens per validation prompt (default 8)'),
   threads: A.repeated(A.threads, 'N', 'thread counts, each a full interleaved round (default 1)'),
   prompts: A.single(A.positiveInt, 'N', 'held-out prompts timed (default 8)'),
@@ -41,6 +42,7 @@ export interface PeerQ4Options {
   fp32: boolean;
   validatePrompts: number;
   validateTokens: number;
+  validateOnly: boolean;
   threads: number[];
   prompts: number;
   maxTokens: number;
@@ -66,7 +68,7 @@ export function parsePeerQ4(argv: readonly string[], root: string, cwd: string):
   return {
     target, ...(o.target === undefined ? { fim: 'lockstep' } : {}), drafter,
     ...(o['drafter-variant'] === undefined ? {} : { drafterVariant: o['drafter-variant'] }),
-    q4, fp32: !o['no-fp32'], validatePrompts: o['validate-prompts'] ?? 0, validateTokens: o['validate-tokens'] ?? 8,
+    q4, fp32: !o['no-fp32'], validatePrompts: o['validate-prompts'] ?? 0, validateTokens: o['validate-tokens'] ?? 8, validateOnly: o['validate-only'],
     threads, prompts: o.prompts ?? 8, maxTokens: o['max-tokens'] ?? 64,
     ...(o['max-prompt-tokens'] === undefined ? {} : { maxPromptTokens: o['max-prompt-tokens'] }),
     ...(o.work === undefined ? {} : { work: path.resolve(cwd, o.work) }),

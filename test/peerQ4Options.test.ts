@@ -22,7 +22,7 @@ describe('peer-q4 options', () => {
     assert.deepEqual(o.q4, ['fused']);
     assert.equal(o.fp32, true);
     assert.deepEqual(o.threads, [1]);
-    assert.deepEqual([o.prompts, o.maxTokens, o.validatePrompts, o.name], [8, 64, 0, 'peer-q4']);
+    assert.deepEqual([o.prompts, o.maxTokens, o.validatePrompts, o.validateOnly, o.name], [8, 64, 0, false, 'peer-q4']);
     assert.equal(o.out, path.join(cwd, '.bench-results'));
     assert.equal(o.work, undefined);
   });
@@ -30,7 +30,7 @@ describe('peer-q4 options', () => {
   it('measures another folder: --target, a drafter folder, both 4-bit sources, no fp32 pair', () => {
     const o = parsePeerQ4([
       '--target', 'sc/0.5b/target', '--drafter', 'sc/0.5b/drafter', '--drafter-variant', 'q4', '--q4', 'file,fused', '--q4', 'file',
-      '--no-fp32', '--validate-prompts', '2', '--threads', '1,0', '--prompts', '4', '--max-tokens', '32', '--max-prompt-tokens', '128',
+      '--no-fp32', '--validate-prompts', '2', '--validate-only', '--threads', '1,0', '--prompts', '4', '--max-tokens', '32', '--max-prompt-tokens', '128',
       '--work', '/tmp/w', '--name', 'peer-q4-standin-0.5b',
     ], root, cwd)!;
     assert.equal(o.target, '/here/sc/0.5b/target');
@@ -39,6 +39,7 @@ describe('peer-q4 options', () => {
     assert.equal(o.drafterVariant, 'q4');
     assert.deepEqual(o.q4, ['file', 'fused']);
     assert.equal(o.fp32, false);
+    assert.equal(o.validateOnly, true);
     assert.deepEqual(o.threads, [...new Set([1, os.cpus().length])]);
     assert.deepEqual([o.prompts, o.maxTokens, o.maxPromptTokens, o.validatePrompts, o.validateTokens], [4, 32, 128, 2, 8]);
     assert.deepEqual([o.work, o.name], ['/tmp/w', 'peer-q4-standin-0.5b']);
