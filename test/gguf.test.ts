@@ -147,6 +147,12 @@ describe('GGUF writer', () => {
     const qt = [...onnx.tensors.values()].find((t) => t.name.endsWith('layers.0.self_attn.q_proj.weight_t'))!;
     const q = g.tensors.find((t) => t.name === 'blk.0.attn_q.weight')!;
     assert.equal(q.data[1], qt.data[qt.dims[1]], 'row 0, column 1 = operand [1][0]');
+    // Q4_0 (bench/peer-q4.ts on the 0.5B stand-in): the full 151 936-token vocabulary, the tied head's exported copy
+    // as output.weight, every 2-D weight in 4 bits and the biases and norms in F32.
+    const q4 = readGguf(convertToGguf(standin.target, path.join(tmp, 'standin-q4_0.gguf'), 'q4_0').file);
+    assert.equal((q4.kv.get('tokenizer.ggml.tokens') as string[]).length, 151936);
+    assert.deepEqual(q4.tensors.find((t) => t.name === 'output.weight')?.dims.at(-1), 151936);
+    for (const t of q4.tensors) assert.equal(t.type, t.dims.length === 2 ? 2 : 0, t.name);
     const engine = await Engine.create({ target: standin.target, threads: 1 });
     const peer = await LlamaPeer.load(file, 1, 4096);
     try {

@@ -34,9 +34,10 @@ export interface ValidationRow {
 
 export async function validateModel(
   name: string, onnxDir: string, peer: LlamaPeer, prompts: readonly (readonly number[])[], maxTokens: number,
-  stopIds: ReadonlySet<number>, vocabLimit: number,
+  stopIds: ReadonlySet<number>, vocabLimit: number, variant?: string,
 ): Promise<ValidationRow> {
-  const model = await CausalLM.load(onnxDir, { threads: 1 });
+  // `variant` names the file compared (a folder with several prefers q4 on the CPU; the GGUF is made from fp32).
+  const model = await CausalLM.load(onnxDir, { threads: 1, ...(variant === undefined ? {} : { variant }) });
   const seq = await peer.sequence({ kind: 'none' });
   const row: ValidationRow = { model: name, prompts: prompts.length, identical: 0, tokens: 0 };
   try {
