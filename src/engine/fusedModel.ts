@@ -20,9 +20,25 @@ export interface FusedFileResult {
   note: string | null;
 }
 
+/**
+ * The largest model (graph + external data) copied automatically. The export holds every weight in memory, several
+ * times over while it lays the graph out (measured: 14 GB peak for the 2.5 GB fp32 0.5B stand-in), which must not
+ * take the engine down at load; bigger files load as they are, and `lockstep export-fused` makes a copy on request.
+ */
+export const FUSED_AUTO_MAX_BYTES = 512 * 1024 * 1024;
+
 /** The cached fused copy of `file` (model.onnx in `dir`), made now if missing; the original when it cannot be made. */
-export function fusedFile(dir: string, file: string, cacheDir: string = lockstepCacheDir()): FusedFileResult {
+export function fusedFile(dir: string, file: string, cacheDir: string = lockstepCacheDir(), maxBytes = FUSED_AUTO_MAX_BYTES): FusedFileResult {
   if (path.basename(file) !== 'model.onnx' || !fs.existsSync(path.join(dir, 'config.json'))) return { file, note: null };
+  const bytes = modelBytes(file);
+  if (bytes > maxBytes) {
+    return {
+      file,
+      note: `${path.basename(file)}: loaded as it is, no fused-operator copy made automatically for ${(bytes / 2 ** 30).toFixed(2)} GiB ` +
+        `(over ${(maxBytes / 2 ** 20).toFixed(0)} MiB: the export needs several times that in memory); ` +
+        '`lockstep export-fused --model <dir> --out <dir>` makes one to load as a model folder',
+    };
+  }
   const st = fs.statSync(file);
   const config = fs.statSync(path.join(dir, 'config.json'));
   const pathDir = path.join(cacheDir, 'fused', sha(path.resolve(file)).slice(0, 16));
@@ -54,6 +70,13 @@ export function fusedFile(dir: string, file: string, cacheDir: string = lockstep
     }
     return { file, note: `${path.basename(file)}: loaded as it is, no fused-operator copy (${(e as Error).message.split('\n')[0]})` };
   }
+}
+
+/** The graph file's bytes and its external data's (files next to it named after it: model.onnx_data, model.onnx.data). */
+function modelBytes(file: string): number {
+  const base = path.basename(file);
+  const d = path.dirname(file);
+  return fs.readdirSync(d).filter((f) => f.startsWith(base)).reduce((n, f) => n + fs.statSync(path.join(d, f)).size, 0);
 }
 
 function sha(s: string): string {
