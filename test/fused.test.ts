@@ -173,6 +173,34 @@ test('a model over the automatic limit loads as it is, with a note naming export
   assert.equal(fusedFile(ci.target, ciFile, cache, graphOnly + 1).file, ciFile);
 });
 
+test('a fused copy that does not give its original\'s logits is dropped: the file loads as it is, and no copy is made again', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-fused-bad-'));
+  const badCache = path.join(dir, 'cache');
+  const model = path.join(dir, 'model');
+  fs.cpSync(TARGET_DIR, model, { recursive: true });
+  // config.json disagrees with the graph: the Optimum file's rotary tables are baked in for θ = 10 000, the copy is
+  // built from config.json's θ. Any weight the exporter misreads would show the same way.
+  const cfgPath = path.join(model, 'config.json');
+  fs.writeFileSync(cfgPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfgPath, 'utf8')), rope_theta: 500000 }));
+  try {
+    const file = path.join(model, 'onnx', 'model.onnx');
+    const m = await CausalLM.load(model, { threads: 1, cacheDir: badCache });
+    assert.equal(m.loadedFile, file);
+    assert.match(m.loadNote ?? '', /fused-operator copy was dropped: its logits differ from the original's by up to/);
+    await m.dispose();
+    const again = await CausalLM.load(model, { threads: 1, cacheDir: badCache });
+    assert.equal(again.loadedFile, file);
+    assert.equal(again.loadNote, null, 'not made (nor checked) again');
+    await again.dispose();
+    // The shipped target's copy passes the same check and is kept (the first test loads it from the cache).
+    const good = await CausalLM.load(TARGET_DIR, { threads: 1, cacheDir: badCache });
+    assert.ok(good.loadedFile.startsWith(path.join(badCache, 'fused')), good.loadedFile);
+    await good.dispose();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('fused target: the exactness probe runs and finds a call rule; completions are byte-identical across drafters at T = 0 and 0.7', async () => {
   const engine = await Engine.create({ target: TARGET_DIR, threads: 1, cacheDir: cache, drafters: [{ name: 'drafter-b', dir: DRAFTER_B_DIR }] });
   const info = engine.info();

@@ -18,6 +18,8 @@ export interface FusedFileResult {
   file: string;
   /** What happened, for EngineInfo's notes (null when the file was not a candidate). */
   note: string | null;
+  /** Set when the fused copy was made by this call: it is checked against the original before use (fusedMismatch). */
+  madeFrom?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export function fusedFile(dir: string, file: string, cacheDir: string = lockstep
     for (const other of fs.readdirSync(pathDir)) {
       if (other !== key && other !== `${key}.skip` && !other.startsWith('.tmp-')) fs.rmSync(path.join(pathDir, other), { recursive: true, force: true });
     }
-    return { file: copy, note: `${path.basename(file)}: using a fused-operator copy (${r.nodes} nodes, made now: ${copy})` };
+    return { file: copy, note: `${path.basename(file)}: using a fused-operator copy (${r.nodes} nodes, made now: ${copy})`, madeFrom: file };
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     if (e instanceof NotConvertibleError) {
@@ -79,6 +81,52 @@ function modelBytes(file: string): number {
   return fs.readdirSync(d).filter((f) => f.startsWith(base)).reduce((n, f) => n + fs.statSync(path.join(d, f)).size, 0);
 }
 
+/** What fusedMismatch needs of a loaded model (CausalLM has it; typed here so this module does not import model.ts). */
+export interface RowsModel {
+  forward(tokens: readonly number[]): Promise<{ row(i: number): Float32Array }>;
+  reset(): void;
+}
+
+/** Largest |Δlogit| allowed between a new copy and its original: measured 8e-6 (shipped target) and 1.6e-5 (Qwen2
+ * stand-in); a weight read into the wrong place, or a config.json that disagrees with the graph, gives O(1). */
+export const FUSED_CHECK_TOLERANCE = 1e-2;
+
+/**
+ * Null when `copy` gives `original`'s logits (within FUSED_CHECK_TOLERANCE) on a fixed 12-token sequence fed as 8 + 4,
+ * else why not. Run once, when a copy is made: the exporter finds weights by the names exporters give them, and a
+ * model it misreads must fall back to its own file rather than complete with other weights.
+ */
+export async function fusedMismatch(copy: RowsModel, original: RowsModel, vocab: number): Promise<string | null> {
+  const ids = Array.from({ length: 12 }, (_, i) => (i * 7919 + 13) % vocab);
+  let worst = 0;
+  for (const m of [copy, original]) m.reset();
+  for (const [from, to] of [[0, 8], [8, 12]]) {
+    const a = await copy.forward(ids.slice(from, to));
+    const rowsA = Array.from({ length: to - from }, (_, i) => a.row(i).slice());
+    const b = await original.forward(ids.slice(from, to));
+    rowsA.forEach((r, i) => {
+      const o = b.row(i);
+      for (let k = 0; k < r.length; k++) {
+        const d = Math.abs(r[k] - o[k]);
+        worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
+      }
+    });
+  }
+  for (const m of [copy, original]) m.reset();
+  return worst <= FUSED_CHECK_TOLERANCE ? null : `its logits differ from the original's by up to ${worst.toPrecision(3)} (over ${FUSED_CHECK_TOLERANCE})`;
+}
+
+/** Drops a copy that failed fusedMismatch, and marks its file so that it is not made again until the file changes. */
+export function rejectFusedCopy(copy: string, why: string): void {
+  const keyDir = path.dirname(copy);
+  fs.rmSync(keyDir, { recursive: true, force: true });
+  try {
+    fs.writeFileSync(`${keyDir}.skip`, `${why}\n`);
+  } catch {
+    // checked again next time
+  }
+}
+
 function sha(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
@@ -95,7 +143,7 @@ export function cpuModelFile(dir: string, file: string, opts: { fastQuantizedKer
   }
   if (out.file === file && opts.fusedOps !== false) {
     const fused = fusedFile(dir, file, opts.cacheDir);
-    return fused.note === null ? out : { file: fused.file, note: [out.note, fused.note].filter(Boolean).join('; ') };
+    return fused.note === null ? out : { ...fused, note: [out.note, fused.note].filter(Boolean).join('; ') };
   }
   return out;
 }

@@ -11,11 +11,12 @@
  *
  * On WebGPU the cache stays in GPU buffers and is cut there (kvSlicer.ts); elsewhere it is sliced in host memory.
  */
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CALL_RULES, CallShape, Device, executionProviders } from './device';
 import { KvType, RowsCache, rowsCache, validateGraph } from './kvLayout';
 import { KvPair, KvSlicer } from './kvSlicer';
-import { cpuModelFile } from './fusedModel';
+import { cpuModelFile, fusedMismatch, rejectFusedCopy } from './fusedModel';
 import { LogitsRows, logitsRows } from './logitsRows';
 import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig } from './modelDir';
 
@@ -130,7 +131,7 @@ export class CausalLM {
     const config = readModelConfig(dir);
     const device = opts.device ?? 'cpu';
     const choice = chooseOnnxFile(dir, opts.variant, device);
-    const { file, note: loadNote } = device === 'cpu' ? cpuModelFile(dir, choice.file, opts) : { file: choice.file, note: null };
+    const { file, note: loadNote, madeFrom } = device === 'cpu' ? cpuModelFile(dir, choice.file, opts) : { file: choice.file, note: null };
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
     const providers = executionProviders(device);
     let session: ort.InferenceSession;
@@ -167,7 +168,21 @@ export class CausalLM {
     const model = new CausalLM(session, dir, choice, config, kvType, device, slicer, opts, tm);
     model.loadNote = loadNote;
     model.loadedFile = file;
-    return model;
+    return madeFrom === undefined ? model : CausalLM.checkedCopy(model, dir, opts);
+  }
+
+  /** A fused copy made by this load, checked against its original (fusedModel.ts); the original when they differ. */
+  private static async checkedCopy(copy: CausalLM, dir: string, opts: LoadOptions): Promise<CausalLM> {
+    const original = await CausalLM.load(dir, { ...opts, fusedOps: false });
+    const why = await fusedMismatch(copy, original, copy.config.vocabSize);
+    if (why === null) {
+      await original.dispose();
+      return copy;
+    }
+    await copy.dispose();
+    rejectFusedCopy(copy.loadedFile, why);
+    original.loadNote = [original.loadNote, `${path.basename(original.file)}: loaded as it is, its fused-operator copy was dropped: ${why}`].filter(Boolean).join('; ');
+    return original;
   }
 
   /** The call shape in force (the exactness probe tries several on one session). */
