@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from '../src/cli/args';
-import { EngineSetup, openEngine } from '../src/cli/engineOpen';
+import { EngineSetup, openEngine, setupStopIds } from '../src/cli/engineOpen';
 import type { CompletionRequest } from '../src/engine/engine';
 import { exportFusedDir } from '../src/onnx/fusedExport';
 import { heldoutPrompts, median } from './common';
@@ -54,15 +54,6 @@ function made(file: string, make: (to: string) => void): { file: string; seconds
   return { file, seconds: (performance.now() - t0) / 1000 };
 }
 
-function stopIdsOf(setup: EngineSetup): Set<number> {
-  const { engine } = setup;
-  const ids = new Set<number>(engine.target.config.eosTokenIds);
-  for (const s of engine.fim.stopTokens) {
-    const id = engine.tokenizer.specialTokenId(s);
-    if (id !== undefined) ids.add(id);
-  }
-  return ids;
-}
 
 async function main(): Promise<void> {
   const o = parsePeerQ4(process.argv.slice(2), ROOT, process.cwd());
@@ -106,7 +97,7 @@ async function main(): Promise<void> {
     if (o.fp32) setups.push({ src: 'fp32', setup: await open('fp32') });
     const ref = setups[0].setup;
     const { engine } = ref;
-    const stopIds = stopIdsOf(ref);
+    const stopIds = setupStopIds(ref);
     // llama.cpp allocates the whole context per sequence: the held-out prompts fit in 4 096 positions.
     const ctx = Math.min(engine.target.config.maxPositions, 4096);
     const llamaQ4 = await LlamaPeer.load(ggufQ4, threads, ctx);

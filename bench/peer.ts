@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EngineSetup, ModelOptions, openEngine } from '../src/cli/engineOpen';
+import { EngineSetup, ModelOptions, openEngine, setupStopIds } from '../src/cli/engineOpen';
 import type { CompletionRequest } from '../src/engine/engine';
 import { ReportHead, heldoutPrompts, median, reportHead } from './common';
 import { convertToGguf } from './peer/convert';
@@ -104,15 +104,6 @@ function request(p: { before: string; after: string }, drafter: string, temperat
   return { before: p.before, after: p.after, drafter, coupling: 'gumbel', seed, sampling: { temperature, topK: 0, topP: 1 }, gamma: 'auto', maxTokens, mode: 'free' };
 }
 
-function stopIdsOf(setup: EngineSetup): Set<number> {
-  const { engine } = setup;
-  const ids = new Set<number>(engine.target.config.eosTokenIds);
-  for (const s of engine.fim.stopTokens) {
-    const id = engine.tokenizer.specialTokenId(s);
-    if (id !== undefined) ids.add(id);
-  }
-  return ids;
-}
 
 async function runArm(arm: Arm, setup: EngineSetup, p: { before: string; after: string }, temperature: number, seed: number, maxTokens: number, stopIds: Set<number>): Promise<Sample> {
   const req = request(p, arm.drafter ?? 'none', temperature, seed, maxTokens);
@@ -147,7 +138,7 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
   fs.mkdirSync(o.ggufDir, { recursive: true });
   const gguf: Record<string, string> = {};
   for (const [name, dir] of Object.entries(dirs)) gguf[name] = convertToGguf(dir, path.join(o.ggufDir, `${path.basename(dir)}.gguf`)).file;
-  const stopIds = stopIdsOf(setup);
+  const stopIds = setupStopIds(setup);
   const vocab = setup.engine.tokenizer.vocabSize;
   // llama.cpp allocates the whole context per sequence: the held-out prompts fit in 4 096 positions.
   const ctxSize = Math.min(setup.engine.target.config.maxPositions, 4096);

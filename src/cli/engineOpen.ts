@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DrafterSpec, Engine, EngineInfo, EngineOptions } from '../engine/engine';
 import { DeviceRequest, describeOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
 import { inexactMessage } from '../engine/exactness';
+import { fimStopTokenIds } from '../engine/fim';
 import {
   Catalog, CatalogEntry, catalogNotices, downloadedDeviceVariants, missingDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, loadCatalogOrBundled,
   ResolvedModel, resolveModel,
@@ -49,6 +50,11 @@ export interface EngineSetup {
   targetDir: string;
   targetEntry?: CatalogEntry;
   drafters: DrafterPlan[];
+}
+
+/** The ids that end a completion for this engine: the target's EOS ids and its FIM template's stop tokens. */
+export function setupStopIds({ engine }: EngineSetup): Set<number> {
+  return new Set<number>([...engine.target.config.eosTokenIds, ...fimStopTokenIds(engine.tokenizer, engine.fim)]);
 }
 
 const BUILTIN_DRAFTERS = new Set(['none', 'prompt-lookup']);
