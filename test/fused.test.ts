@@ -15,7 +15,7 @@ import { FUSED_AUTO_MAX_BYTES, fusedFile } from '../src/engine/fusedModel';
 import { CausalLM } from '../src/engine/model';
 import { exportFusedDir } from '../src/onnx/fusedExport';
 import { readOnnxWeights } from '../src/onnx/onnxWeights';
-import { DRAFTER_B_DIR, TARGET_DIR, rowsByGrouping, rowsEqualBitwise, seededIds } from './helpers/models';
+import { DRAFTER_B_DIR, TARGET_DIR, assertGroupingsExact, rowsByGrouping, rowsEqualBitwise, seededIds } from './helpers/models';
 import { heldOutPrompts } from './helpers/prompts';
 import { ciStandin } from './helpers/standin';
 
@@ -98,10 +98,7 @@ test('export-fused --q4: MatMulNBits projections (accuracy_level 4), exact under
   assert.equal(m.loadedFile, file);
   const ids = seededIds(32, m.config.vocabSize, 8);
   const reference = await rowsByGrouping(m, ids, [ids.length]);
-  for (const sizes of [[1], [1, 4, 2, 7], [5, 1, 1, 9]]) {
-    const rows = await rowsByGrouping(m, ids, sizes);
-    assert.equal(rows.filter((r, i) => rowsEqualBitwise(r, reference[i])).length, ids.length, `grouping ${sizes}`);
-  }
+  await assertGroupingsExact(m, ids, reference, [[1], [1, 4, 2, 7], [5, 1, 1, 9]]);
   const fp32 = await CausalLM.load(TARGET_DIR, { threads: 1, cacheDir: cache });
   const full = await rowsByGrouping(fp32, ids, [ids.length]);
   const argmax = (r: Float32Array) => r.reduce((b, x, i) => (x > r[b] ? i : b), 0);
@@ -115,11 +112,7 @@ test('fused target: bitwise the same rows however tokens are grouped into calls 
   const m = await CausalLM.load(TARGET_DIR, { threads: 1, cacheDir: cache });
   const ids = seededIds(48, m.config.vocabSize, 11);
   const reference = await rowsByGrouping(m, ids, [48]);
-  for (const sizes of [[1], [2], [3], [1, 4, 2, 7], [5, 1, 1, 9], [16, 1]]) {
-    const rows = await rowsByGrouping(m, ids, sizes);
-    const same = rows.filter((r, i) => rowsEqualBitwise(r, reference[i])).length;
-    assert.equal(same, ids.length, `grouping ${sizes.join(',')}: ${same}/${ids.length} rows bitwise equal`);
-  }
+  await assertGroupingsExact(m, ids, reference, [[1], [2], [3], [1, 4, 2, 7], [5, 1, 1, 9], [16, 1]]);
   // Rollback: feed 5 wrong "drafts" after each accepted prefix, cut them back, go on; the rows must be the reference's.
   m.reset();
   const rows: Float32Array[] = [];
@@ -145,11 +138,7 @@ test('fused target: the head-major buffer follows the cache (grown and halved in
   const reference = await rowsByGrouping(m, ids, [300]);
   // After a reset the first calls need ≤ 256 rows (halved to 256), then 250 + 4 + 2 = 256 → 258: grown to 512 with
   // the valid rows moved; every row must be the one-call row.
-  for (const sizes of [[250, 4, 2, 44], [2, 255, 43]]) {
-    const rows = await rowsByGrouping(m, ids, sizes);
-    const same = rows.filter((r, i) => rowsEqualBitwise(r, reference[i])).length;
-    assert.equal(same, ids.length, `grouping ${sizes.join(',')}: ${same}/${ids.length} rows bitwise equal`);
-  }
+  await assertGroupingsExact(m, ids, reference, [[250, 4, 2, 44], [2, 255, 43]]);
   // The buffer fed is the capacity, not the model's 512 positions, when the cache is short.
   const feeds: Record<string, unknown> = {};
   const c = new HeadMajorCache({ numLayers: 1, numKeyValueHeads: 2, headDim: 4, maxPositions: 32768 });

@@ -16,7 +16,7 @@ import { CompletionRequest, Engine } from '../src/engine/engine';
 import { KvSlicer } from '../src/engine/kvSlicer';
 import { CausalLM, LoadOptions } from '../src/engine/model';
 import { heldOutPrompts } from './helpers/prompts';
-import { DRAFTER_A_DIR, DRAFTER_B_DIR, TARGET_DIR, rowsByGrouping, rowsEqualBitwise, seededIds } from './helpers/models';
+import { DRAFTER_A_DIR, DRAFTER_B_DIR, TARGET_DIR, assertGroupingsExact, rowsByGrouping, rowsEqualBitwise, seededIds } from './helpers/models';
 
 const WEBGPU = process.env.LOCKSTEP_WEBGPU === '1';
 const SKIP = WEBGPU ? false : 'WebGPU not set up: run `bash test/webgpu/setup.sh` and source the env file it prints (CI does)';
@@ -27,11 +27,7 @@ async function assertGroupingExact(opts: LoadOptions): Promise<void> {
   const m = await CausalLM.load(TARGET_DIR, { threads: 1, ...opts });
   const ids = seededIds(48, m.config.vocabSize, 11);
   const reference = await rowsByGrouping(m, ids, [48]);
-  for (const sizes of GROUPINGS) {
-    const rows = await rowsByGrouping(m, ids, sizes);
-    const same = rows.filter((r, i) => rowsEqualBitwise(r, reference[i])).length;
-    assert.equal(same, ids.length, `${opts.device ?? 'cpu'}, grouping ${sizes.join(',')}: ${same}/${ids.length} rows bitwise equal`);
-  }
+  await assertGroupingsExact(m, ids, reference, GROUPINGS, `${opts.device ?? 'cpu'}, `);
   // a rejected draft rolled back (on the device when the cache lives there), then other tokens fed
   m.reset();
   await m.forward(ids.slice(0, 13));

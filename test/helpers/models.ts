@@ -1,4 +1,5 @@
 /** Paths of the project's shipped small models, and helpers to feed them, for tests. */
+import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { CausalLM } from '../../src/engine/model';
 
@@ -36,4 +37,16 @@ export async function rowsByGrouping(m: CausalLM, ids: number[], sizes: number[]
     p += n;
   }
   return rows;
+}
+
+/**
+ * Asserts that feeding `ids` in calls of each grouping gives, row for row, the same bits as `reference` (the rows
+ * of one call): the exactness rule the target's call shape must keep. Returns nothing; fails naming the grouping.
+ */
+export async function assertGroupingsExact(m: CausalLM, ids: number[], reference: Float32Array[], groupings: number[][], label = ''): Promise<void> {
+  for (const sizes of groupings) {
+    const rows = await rowsByGrouping(m, ids, sizes);
+    const same = rows.filter((r, i) => rowsEqualBitwise(r, reference[i])).length;
+    assert.equal(same, ids.length, `${label}grouping ${sizes.join(',')}: ${same}/${ids.length} rows bitwise equal`);
+  }
 }
