@@ -6,6 +6,7 @@ import { CompletionRequest, CompletionResult } from '../engine/engine';
 import { Catalog, CatalogEntry, findEntry, resolveModelDir } from '../models/catalog';
 import * as A from './args';
 import { UsageError } from './args';
+import { DEFAULT_CONTEXT_BUDGET, cliContext } from './contextFiles';
 import { engineNotices, entryFor, openCatalog, openEngine, recommendedDrafters } from './engineOpen';
 import { CliIo } from './io';
 import { COUPLINGS, commonDefs } from './options';
@@ -20,6 +21,9 @@ const completeDefs = {
   coupling: A.single(A.choice(COUPLINGS), 'KIND', 'gumbel | wmh | standard (default gumbel)'),
   prefix: A.single(A.str, 'TEXT', 'text before the cursor (instead of a file)'),
   suffix: A.single(A.str, 'TEXT', 'text after the cursor (with --prefix or -)'),
+  'context-file': A.repeated(A.str, 'PATH', 'another file of the project for cross-file context (repeatable; its best snippets, ranked as the extension ranks them)', false),
+  'context-budget': A.single(A.numberIn({ min: 0, max: 16384, integer: true, describe: 'an integer from 0 to 16384' }), 'N', `most prompt tokens the context takes (default ${DEFAULT_CONTEXT_BUDGET}, as lockstep.context.budgetTokens)`),
+  path: A.single(A.str, 'PATH', 'the current file\'s path in the prompt with --prefix or - (default: untitled)'),
 };
 
 export function completeHelp(): string {
@@ -46,6 +50,7 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
   if (positionals.length > 1) throw new UsageError(`complete takes one <file>:<line>:<col>, got ${positionals.length} arguments`);
   let prompt: PromptText;
   const pos = positionals[0];
+  let currentPath = o.path;
   if (pos !== undefined) {
     if (o.prefix !== undefined) throw new UsageError('give either <file>:<line>:<col> or --prefix, not both');
     if (pos === '-') {
@@ -56,7 +61,9 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
       prompt = splitAtCursor(await io.readStdin(), p.line, p.col, `stdin:${p.line}:${p.col}`);
     } else {
       if (o.suffix !== undefined) throw new UsageError('--suffix goes with --prefix or -, not with a file position');
+      if (o.path !== undefined) throw new UsageError('--path goes with --prefix or -: a file position is its own path');
       prompt = promptAtPosition(pos, io.cwd);
+      currentPath = parsePosition(pos)?.file;
     }
   } else if (o.prefix !== undefined) {
     prompt = { label: '--prefix', before: o.prefix, after: o.suffix ?? '' };
@@ -64,6 +71,7 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
     throw new UsageError('nothing to complete: give <file>:<line>:<col>, - (stdin) or --prefix TEXT');
   }
 
+  const context = cliContext({ files: o['context-file'], budgetTokens: o['context-budget'], currentPath }, prompt, io.cwd);
   const catalog = openCatalog(o.catalog, io.cwd);
   const drafter = o.drafter ?? defaultDrafter(catalog, o.target, io.cwd);
   const setup = await openEngine(o, [drafter], io.cwd);
@@ -79,6 +87,7 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
       gamma: o.gamma ?? 'auto',
       maxTokens: o['max-tokens'] ?? 64,
       mode: o.mode ?? 'block',
+      ...(context === undefined ? {} : { context }),
     };
     const device = setup.engine.info().device;
     for (const line of engineNotices(setup.engine.info(), setup.targetSpec)) io.stderr(`lockstep: ${line}\n`);
@@ -99,6 +108,7 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
         gamma: req.gamma,
         mode: req.mode,
         maxTokens: req.maxTokens,
+        contextSnippets: context?.snippets.map((x) => x.path) ?? [],
       })}\n`);
     } else {
       io.stdout(r.text);
@@ -115,5 +125,6 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
 function statsLine(r: CompletionResult, drafter: string): string {
   const acc = r.drafted > 0 ? `${(100 * r.acceptance).toFixed(0)}% (${r.accepted}/${r.drafted})` : 'n/a (no drafts)';
   return `[${r.tokens} tokens · ${r.tokensPerSecond.toFixed(1)} tokens/s · acceptance ${acc} · ` +
-    `${r.targetCalls} target calls · drafter ${drafter} · seed ${r.seed} · stop ${r.stopReason}]`;
+    `${r.targetCalls} target calls · drafter ${drafter} · seed ${r.seed} · stop ${r.stopReason}` +
+    `${r.contextFiles === undefined ? '' : ` · context ${r.contextFiles.join(', ')} (${r.contextTokens} tokens)`}]`;
 }

@@ -43,7 +43,7 @@ export function parsePosition(spec: string): { file: string; line: number; col: 
   return { file: m[1], line: Number(m[2]), col: Number(m[3]) };
 }
 
-function readText(file: string, cwd: string): string {
+export function readText(file: string, cwd: string): string {
   const abs = path.resolve(cwd, file);
   try {
     if (fs.statSync(abs).isDirectory()) throw new CliError(`cannot read ${file}: it is a directory`);
