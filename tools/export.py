@@ -93,11 +93,15 @@ def main():
     ap.add_argument('--work', required=True)
     ap.add_argument('--out', required=True, help='models/ folder')
     ap.add_argument('--random-init', action='store_true', help='export untrained weights (for testing the exporter)')
+    ap.add_argument('--target-run', default='target', help='checkpoint name (train.py --run) of the target')
+    ap.add_argument('--distill-run', default='distill', help='checkpoint name of the drafters; none: the target only')
     args = ap.parse_args()
     enc = bpe.load_tokenizer(os.path.join(args.work, 'tokenizer', 'tokenizer.json'))
     ref_ids = enc.encode('function add(a, b) {\n  return a + b;\n}\n')
-    jobs = [('target', 'target.ckpt', 'lockstep-target'), ('drafter-a', 'distill.ckpt', 'lockstep-drafter-a'),
-            ('drafter-b', 'distill.ckpt', 'lockstep-drafter-b')]
+    jobs = [('target', f'{args.target_run}.ckpt', 'lockstep-target'), ('drafter-a', f'{args.distill_run}.ckpt', 'lockstep-drafter-a'),
+            ('drafter-b', f'{args.distill_run}.ckpt', 'lockstep-drafter-b')]
+    if args.distill_run == 'none':
+        jobs = jobs[:1]
     for preset, ck, dirname in jobs:
         m = model.LlamaLM(model.PRESETS[preset])
         if not args.random_init:

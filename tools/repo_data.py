@@ -84,6 +84,8 @@ class RepoSampler:
         self.copy_rate = copy_rate
         self._files_with = {}
         self.last_was_copy = False  # whether parts() gave a cross-file point
+        self.rename = None  # this sample's rename.py session (example() sets it)
+        self.encode = encoder.encode  # this sample's text → ids
         by_pkg = {}
         for d in docs:
             by_pkg.setdefault(d['package'], []).append((package_relative(d['package'], d['path']), d['text']))
@@ -133,7 +135,7 @@ class RepoSampler:
 
     def context(self, pk, files, cur, before, after, budget, prefer=None):
         """Ranked snippets that fit the budget, as id lists, and the identifiers they hold."""
-        enc = self.enc.encode
+        enc = self.encode
         ctx, names = [], set()
         for p, w, ids in self.snippets(pk, files, cur, before, after, prefer):
             # path and content encoded as one text, as the engine does (src/engine/contextPrompt.ts)
@@ -147,26 +149,29 @@ class RepoSampler:
                 break
         return ctx, names
 
-    def copy_fim(self, pk, files, cur, text, room, tries=4):
+    def copy_fim(self, pk, files, cur, text, room, tries=4, typed=None):
         """(ctx, FIM ids) with the cursor at a cross-file point, else None. The context is the ranked snippets with
         the best window holding the name put first (the extension's retrieval finds it only some of the time; the
         point of these samples is to teach copying from context). The middle runs to the end of the line; a third
-        of the time the name's first characters are typed."""
+        of the time the name's first characters are typed (`typed(name)`: how many, when given)."""
         points = copy_points(text, self.files_with(pk))
         if not points:
             return None
         for _ in range(tries):
             start, name = points[self.rng.randrange(len(points))]
-            i = start + (self.rng.randrange(1, min(4, len(name))) if self.rng.random() < 1 / 3 else 0)
+            if typed is not None:
+                i = start + typed(name)
+            else:
+                i = start + (self.rng.randrange(1, min(4, len(name))) if self.rng.random() < 1 / 3 else 0)
             eol = text.find('\n', start)
             j = len(text) if eol < 0 else eol
-            fim = fim_ids_at(self.enc.encode, text, i, j, self.PRE, self.SUF, self.MID, self.EOT)
+            fim = fim_ids_at(self.enc.encode, text, i, j, self.PRE, self.SUF, self.MID, self.EOT, self.rename)
             ctx, names = self.context(pk, files, cur, text[:i], text[j:], room - len(fim), prefer=name)
             if name in names:
                 return ctx, fim
         return None
 
-    def parts(self, n, copy=False):
+    def parts(self, n, copy=False, typed=None):
         """(context snippets as id lists, the current file's path line ids, FIM ids) of one sample of ≤ n tokens;
         copy: try a cross-file cursor point first (copy_fim)."""
         pk = int(self.np_rng.choice(len(self.packages), p=self.pkg_p))
@@ -178,20 +183,23 @@ class RepoSampler:
         width = int(n * 3.3 * self.rng.uniform(0.3, 0.7) * (0.5 if copy else 1))
         start = self.rng.randrange(0, max(1, len(doc) - width))
         text = doc[start:start + width]
-        enc = self.enc.encode
+        enc = self.encode
         head = [self.EOT] + enc(path + '\n')
         self.last_was_copy = False
         if copy:
-            got = self.copy_fim(pk, files, cur, text, n - len(head))
+            got = self.copy_fim(pk, files, cur, text, n - len(head), typed=typed)
             if got:
                 self.last_was_copy = True
                 return got[0], head, got[1]
-        fim, i, j = fim_ids(self.rng, enc, text, self.PRE, self.SUF, self.MID, self.EOT)
+        fim, i, j = fim_ids(self.rng, self.enc.encode, text, self.PRE, self.SUF, self.MID, self.EOT, self.rename)
         ctx, _ = self.context(pk, files, cur, text[:i], text[j:], n - len(head) - len(fim))
         return ctx, head, fim
 
-    def example(self, n):
-        """One sample of at most n tokens: as many ranked snippets as fit before the current file's FIM part."""
+    def example(self, n, rename=None):
+        """One sample of at most n tokens: as many ranked snippets as fit before the current file's FIM part.
+        rename: a rename.py session, applied to every text of the sample (snippets, paths, the current file)."""
+        self.rename = rename
+        self.encode = self.enc.encode if rename is None else (lambda text: self.enc.encode(rename(text)))
         copy = self.copy_rate > 0 and self.rng.random() < self.copy_rate
         ctx, head, fim = self.parts(n, copy)
         if not ctx:
