@@ -9,24 +9,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assertOneLineError, run } from './helpers/cli';
+import { INVOICE_JS } from './helpers/invoice';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-cli-context-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const INVOICE = [
-  '/** The total of an invoice: the sum of its items\' prices with tax. */',
-  'export function computeInvoiceTotal(items, taxRate) {',
-  '  const net = items.reduce((sum, item) => sum + item.price * item.quantity, 0);',
-  '  return net * (1 + taxRate);',
-  '}',
-  '',
-].join('\n');
 const UNRELATED = 'body { color: red; }\n';
 const PREFIX = '// Prints a receipt for a cart.\nexport function printReceipt(cart, taxRate) {\n  const total = compute';
 const SUFFIX = '\n}\n';
 const invoice = path.join(tmp, 'invoice.js');
 const css = path.join(tmp, 'style.css');
-fs.writeFileSync(invoice, INVOICE);
+fs.writeFileSync(invoice, INVOICE_JS);
 fs.writeFileSync(css, UNRELATED);
 
 interface Completed {

@@ -8,18 +8,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import { INVOICE_JS } from '../helpers/invoice';
 import { LIMITS, log, sleep } from './common';
 import { GHOST_TEXT, noSpace, typeAndWaitForGhost } from './ghost';
 import type { Host, HostRecord } from './hostClient';
 
-export const INVOICE_JS = [
-  '/** The total of an invoice: the sum of its items\' prices with tax. */',
-  'export function computeInvoiceTotal(items, taxRate) {',
-  '  const net = items.reduce((sum, item) => sum + item.price * item.quantity, 0);',
-  '  return net * (1 + taxRate);',
-  '}',
-  '',
-].join('\n');
 const CHECKOUT_JS = ["import { computeInvoiceTotal } from './invoice.js';", '', 'export function checkout(cart, taxRate) {', '  ', '}', ''].join('\n');
 const RECEIPT_JS = ['// Prints a receipt for a cart.', 'export function printReceipt(cart, taxRate) {', '  ', '}', ''].join('\n');
 const AT = { line: 3, character: 2 };

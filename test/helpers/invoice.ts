@@ -1,0 +1,9 @@
+/** The cross-file context fixture of the editor test and the CLI test: a file that defines computeInvoiceTotal. */
+export const INVOICE_JS = [
+  '/** The total of an invoice: the sum of its items\' prices with tax. */',
+  'export function computeInvoiceTotal(items, taxRate) {',
+  '  const net = items.reduce((sum, item) => sum + item.price * item.quantity, 0);',
+  '  return net * (1 + taxRate);',
+  '}',
+  '',
+].join('\n');
