@@ -2,9 +2,10 @@
 already holds — in a context snippet of another file (repo_data cross-file points) or earlier in the same window —
 with the sample's names made up (rename.py), so that copying is the only way to get it right.
 
-In the plain training stream such a middle is a handful of tokens in 512; here it is all the signal, which is what
-makes a small model learn the two steps the editor needs: from <|fim_middle|> back to the end of the prefix (the
-typed start of the name), and from there to the earlier occurrence, whose next tokens it copies.
+In the plain training stream such a middle is a handful of tokens in 512; here it is all the signal, aimed at the
+two steps the editor needs: from <|fim_middle|> back to the end of the prefix (the typed start of the name), and from
+there to the earlier occurrence, whose next tokens it copies. (In the run of 2026-11-30 it did not teach the 7M target
+either: tools/README.md, "The copying curriculum".)
 """
 from fim_sample import fim_ids_at
 from repo_data import IDENT, RepoSampler

@@ -39,7 +39,8 @@ class Renamer:
         return len(name) >= 3 and name not in self.keep and not name.startswith('$') and not name.isupper()
 
     def fake(self, name, rng):
-        """A made-up name of 1–3 corpus words in `name`'s style (camelCase, PascalCase, snake_case)."""
+        """A made-up name in `name`'s style (camelCase, PascalCase, snake_case): 1–3 corpus words, or (piece_share of
+        the time) 2–4 token pieces."""
         if self.piece_share and rng.random() < self.piece_share:
             parts = [self.pieces[rng.randrange(len(self.pieces))].lower() for _ in range(rng.randrange(2, 5))]
         else:
