@@ -8,12 +8,16 @@ Induction probes: a span of 8 random ids written twice into held-out code at ran
 the second copy after its first id. Only a model that finds the earlier copy by its content and reads on gets it
 (an induction head); a model that learnt "copy from k positions back" on fixed-period repeats does not.
 
+Periodic probes: 16 rows of random ids repeated with a fixed period (40, the period train.py's first copying stage
+used, and 24), the greedy accuracy on the repeats: high at one period only means "copy from k positions back".
+
 Name probes: held-out windows with their names renamed (rename.py), the cursor in a later occurrence of a made-up
 name of two or more words, just after its first word, as a FIM prompt (the editor test's `const total = compute`
 case): the share of probes whose greedy middle starts with the rest of the name (teacher-forced), which no model
 can know without copying the earlier occurrence.
 
   python3 tools/copy_probe.py --work tools/.work --models models [--n 64]
+  python3 tools/copy_probe.py --work tools/.work --ckpt target-copying      # a training checkpoint (train.py --run)
 """
 import argparse
 import json
@@ -28,6 +32,7 @@ import bpe  # noqa: E402
 import data  # noqa: E402
 import repo_data  # noqa: E402
 import from_onnx  # noqa: E402
+import model  # noqa: E402
 import rename  # noqa: E402
 
 A_LEN, F_LEN = 48, 160
@@ -90,6 +95,15 @@ def induction_score(m, probes):
     return ok / total
 
 
+@torch.no_grad()
+def periodic_score(m, period, rows=16, seed=17):
+    g = torch.Generator().manual_seed(seed)
+    r = torch.randint(8, 4088, (rows, period), generator=g)
+    x = torch.cat([r, r, r[:, :period // 2]], 1)
+    pred = m(x[:, :-1])[0].argmax(-1)
+    return (pred[:, period - 1:] == x[:, period:]).float().mean().item()
+
+
 def name_probes(held, n, seed=11, width=1400):
     """[(ids, start)]: FIM ids whose middle, from `start` on, is the rest of a made-up name seen earlier."""
     rng = random.Random(seed)
@@ -134,10 +148,26 @@ def name_score(m, probes):
     return ok / len(probes), nats / n
 
 
+def loaded(args):
+    """(preset, model) for each model of --models (ONNX, as shipped) or the target of --ckpt."""
+    if args.ckpt:
+        m = model.LlamaLM(model.PRESETS['target'])
+        m.load_state_dict(torch.load(os.path.join(args.work, f'{args.ckpt}.ckpt'))['models']['target'])
+        m.eval()
+        yield 'target', m
+        return
+    for preset, d in (('target', 'lockstep-target'), ('drafter-a', 'lockstep-drafter-a'), ('drafter-b', 'lockstep-drafter-b')):
+        md = os.path.join(args.models, d)
+        if os.path.isdir(md):
+            yield preset, from_onnx.load_onnx(md, preset)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--work', required=True)
-    ap.add_argument('--models', required=True, help='folder holding lockstep-target (and optionally the drafters)')
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument('--models', help='folder holding lockstep-target (and optionally the drafters)')
+    where.add_argument('--ckpt', help='a target checkpoint in --work, by its train.py --run name')
     ap.add_argument('--n', type=int, default=64)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--report', default=None, help='training-report.json: the results go under "copying"')
@@ -150,19 +180,16 @@ def main():
     names = name_probes(held, args.n)
     spans = induction_probes(held, args.n)
     out = {}
-    for preset, d in (('target', 'lockstep-target'), ('drafter-a', 'lockstep-drafter-a'), ('drafter-b', 'lockstep-drafter-b')):
-        md = os.path.join(args.models, d)
-        if not os.path.isdir(md):
-            continue
-        m = from_onnx.load_onnx(md, preset)
+    for preset, m in loaded(args):
         a1, a2 = score(m, pairs)
         done, nats = name_score(m, names)
         out[preset] = {'first_accuracy': a1, 'repeat_accuracy': a2, 'copy_gain': a2 - a1,
-                       'induction_accuracy': induction_score(m, spans), 'names_completed': done, 'name_rest_nats': nats}
+                       'induction_accuracy': induction_score(m, spans), 'names_completed': done, 'name_rest_nats': nats,
+                       'periodic_accuracy': {str(p): periodic_score(m, p) for p in (40, 24)}}
     print(json.dumps({'probes': len(pairs), 'a_tokens': A_LEN, 'filler_tokens': F_LEN, 'models': out}, indent=2))
     if args.report:
         rep = json.load(open(args.report))
-        rep.setdefault('copying', {})[args.label or os.path.basename(os.path.abspath(args.models))] = out
+        rep.setdefault('copying', {})[args.label or os.path.basename(os.path.abspath(args.models or args.ckpt))] = out
         json.dump(rep, open(args.report, 'w'), indent=2)
 
 
