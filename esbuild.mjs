@@ -8,6 +8,8 @@ const options = {
   entryPoints: {
     cli: 'src/cli/index.ts',
     engineProcess: 'src/engine/engineProcess.ts',
+    // The fused-copy export runs in a worker thread (src/engine/fusedModel.ts runFusedJob), loaded from next to the bundle.
+    fusedWorker: 'src/engine/fusedWorker.ts',
     demo: 'src/cli/demo.ts',
     extension: 'src/vscode/extension.ts',
     // `lockstep bench realsize` runs each variant in its own process: bench/realsizeChild.ts, next to cli.js.

@@ -11,7 +11,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CompletionRequest, Engine } from '../src/engine/engine';
 import { HEAD_MAJOR_STEP, HeadMajorCache } from '../src/engine/kvLayout';
-import { FUSED_AUTO_MAX_BYTES, fusedFile } from '../src/engine/fusedModel';
 import { CausalLM } from '../src/engine/model';
 import { exportFusedDir } from '../src/onnx/fusedExport';
 import { readOnnxWeights } from '../src/onnx/onnxWeights';
@@ -147,19 +146,6 @@ test('fused target: the head-major buffer follows the cache (grown and halved in
   c.addFeeds(feeds as Record<string, never>, 0, 1000);
   assert.deepEqual((feeds['past_key_values.0.value'] as { dims: number[] }).dims, [1, 2, 1024, 4]);
   await m.dispose();
-});
-
-test('a model over the automatic limit loads as it is, with a note naming export-fused (the export needs several times its size in memory)', () => {
-  const file = path.join(TARGET_DIR, 'onnx', 'model.onnx');
-  assert.ok(FUSED_AUTO_MAX_BYTES >= 256 * 2 ** 20 && fs.statSync(file).size < FUSED_AUTO_MAX_BYTES);
-  const small = fusedFile(TARGET_DIR, file, cache, 1 << 20);
-  assert.equal(small.file, file);
-  assert.match(small.note ?? '', /no fused-operator copy made automatically .*lockstep export-fused/);
-  // The ci stand-in's limit counts its external data (model.onnx_data) too.
-  const ci = ciStandin();
-  const ciFile = path.join(ci.target, 'onnx', 'model.onnx');
-  const graphOnly = fs.statSync(ciFile).size;
-  assert.equal(fusedFile(ci.target, ciFile, cache, graphOnly + 1).file, ciFile);
 });
 
 test('a fused copy that does not give its original\'s logits is dropped: the file loads as it is, and no copy is made again', async () => {

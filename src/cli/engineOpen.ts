@@ -6,6 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as path from 'node:path';
 import { DrafterSpec, Engine, EngineInfo, EngineOptions } from '../engine/engine';
+import type { FusedProgress } from '../engine/fusedModel';
 import { DeviceRequest, describeOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
 import { inexactMessage } from '../engine/exactness';
 import { fimStopTokenIds } from '../engine/fim';
@@ -184,6 +185,7 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
   const engine = await Engine.create({
     target: targetDir, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim, device: opts.device,
     cacheDir: opts.cacheDir, fastQuantizedKernels: opts['no-fast-q4'] !== true, fusedOps: opts['no-fused'] !== true, ...variants,
+    fusedMode: 'wait', onFusedProgress: fusedProgressLine(),
   });
   try {
     const loaded = new Set<string>();
@@ -197,6 +199,22 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
     throw e;
   }
   return { engine, catalog, targetSpec, targetDir, targetEntry, drafters: plans };
+}
+
+/**
+ * The CLI's line while a fused copy is made (once per model file): redrawn in place on a terminal; elsewhere (a log, a
+ * pipe) a line every 10 %, and only for files over 256 MiB (small ones take well under a second).
+ */
+export function fusedProgressLine(stream: NodeJS.WriteStream = process.stderr): (p: FusedProgress) => void {
+  let last = -1;
+  return (p) => {
+    const pct = Math.min(100, Math.floor((100 * p.done) / Math.max(1, p.total)));
+    const step = stream.isTTY ? pct : Math.floor(pct / 10) * 10;
+    if (step === last || (!stream.isTTY && p.total < 256 * 2 ** 20)) return;
+    last = step;
+    const line = `lockstep: making the fused-operator copy of ${path.basename(p.file)} (once, cached by content): ${step}%`;
+    stream.write(stream.isTTY ? `\r${line}${pct >= 100 ? '\n' : ''}` : `${line}\n`);
+  };
 }
 
 /**

@@ -9,6 +9,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
 import type { FromEngine, ToEngine } from './protocol';
+import type { FusedEvent } from './fusedUpgrade';
 import { notStartedResult, type CompletionRequest, type CompletionResult, type EngineInfo, type EngineOptions } from './requests';
 
 /** When the watchdog kills the engine: a request silent for longer than its limit, or a load that never ends. */
@@ -35,6 +36,8 @@ export interface EngineClientOptions {
   onDeath?: (reason: string) => void;
   /** Lines the engine process writes to stderr (onnxruntime's warnings, a crash's last words). */
   onStderr?: (line: string) => void;
+  /** The target's fused copy, made in the background: progress, ready, swapped in or failed. */
+  onFused?: (e: FusedEvent) => void;
 }
 
 export interface EngineClientStats {
@@ -112,6 +115,11 @@ export class EngineClient {
   }
 
   /** The process id of the engine (undefined once it is gone). */
+  /** The engine's latest description (updated when a fused copy is swapped in); undefined before it is ready. */
+  get engineInfo(): EngineInfo | undefined {
+    return this.info;
+  }
+
   get pid(): number | undefined {
     return this.deathReason === undefined ? this.child.pid : undefined;
   }
@@ -177,6 +185,14 @@ export class EngineClient {
   private onMessage(msg: FromEngine): void {
     this.lastSign = performance.now();
     if ('slowestMs' in msg && msg.slowestMs !== undefined) this.slowestMs = Math.max(this.slowestMs, msg.slowestMs);
+    if (msg.type === 'fused') {
+      this.opts.onFused?.(msg.event);
+      return;
+    }
+    if (msg.type === 'info') {
+      this.info = msg.info;
+      return;
+    }
     if (msg.type === 'ready') {
       this.info = msg.info;
       this.settleReady.resolve(msg.info);

@@ -7,7 +7,9 @@ import { ContextFit, fitContext } from './contextFit';
 import { CancelSignal, TargetState, generate, stopRequested } from './decode';
 import { type ContextPrompt, buildContextPrompt } from './contextPrompt';
 import { FimTemplate, detectFimTemplate } from './fim';
-import { CausalLM } from './model';
+import { CausalLM, LoadOptions } from './model';
+import { FusedEvent, FusedUpgrade } from './fusedUpgrade';
+import { RunningFusedJob, runFusedJob } from './fusedModel';
 import { CALL_RULES, Device, DeviceOutcome, deviceCandidates } from './device';
 import { CANDIDATE_RULES, CandidateRule, ExactnessVerdict, probeExactness } from './exactness';
 import { lockstepCacheDir } from './cacheDir';
@@ -22,17 +24,20 @@ export type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, 
 
 export class Engine {
   private readonly drafters = new Map<string, Drafter>();
-  private readonly state: TargetState;
+  private state: TargetState;
   private readonly loadNotes: string[] = [];
+  private upgrade: FusedUpgrade | null = null;
+  private readonly listeners: ((e: FusedEvent) => void)[] = [];
+  private readonly drafterJobs: RunningFusedJob[] = [];
 
   private constructor(
     private readonly targetDir: string,
-    readonly target: CausalLM,
+    public target: CausalLM,
     readonly tokenizer: TokenizerWrapper,
     readonly fim: FimTemplate,
     private readonly options: EngineOptions,
     private readonly deviceOutcome: DeviceOutcome,
-    readonly exactness: ExactnessVerdict,
+    public exactness: ExactnessVerdict,
   ) {
     // An inexact target's rows depend on the call grouping: reusing a cached prefix would change the prompt's grouping.
     this.state = new TargetState(target, exactness.exact);
@@ -58,9 +63,11 @@ export class Engine {
       try {
         const missing = options.missingVariants?.[device];
         if (missing !== undefined) throw new Error(missing);
-        const target = await CausalLM.load(options.target, {
-          threads: options.threads, variant, device, ...options.callRule, fastQuantizedKernels: options.fastQuantizedKernels, fusedOps: options.fusedOps, cacheDir: options.cacheDir,
-        });
+        const load: LoadOptions = {
+          threads: options.threads, variant, device, ...options.callRule, fastQuantizedKernels: options.fastQuantizedKernels, fusedOps: options.fusedOps,
+          cacheDir: options.cacheDir, fusedMode: options.fusedMode, onFusedProgress: options.onFusedProgress,
+        };
+        const target = await CausalLM.load(options.target, load);
         const verdict = await establishExactness(target, options, device, notes);
         const outcome: DeviceOutcome = {
           // A folder's lone model.onnx is not called a variant (as before variants were chosen from folders).
@@ -69,6 +76,10 @@ export class Engine {
         };
         engine = new Engine(options.target, target, tokenizer, fim, options, outcome, verdict);
         for (const d of options.drafters ?? []) await engine.addDrafter(d);
+        if (target.pendingFused) {
+          const e = engine;
+          e.upgrade = new FusedUpgrade(target.pendingFused, options.target, load, (copy) => establishExactness(copy, options, device, []), (ev) => e.emit(ev));
+        }
         return engine;
       } catch (e) {
         await engine?.dispose();
@@ -96,11 +107,64 @@ export class Engine {
     const model = await CausalLM.load(dir, {
       threads: this.options.threads, variant, device: this.target.device, minTokensPerCall: 1, tokenMultiple: 1, align: 1,
       fastQuantizedKernels: this.options.fastQuantizedKernels, fusedOps: this.options.fusedOps, cacheDir: this.options.cacheDir,
+      fusedMode: this.options.fusedMode, onFusedProgress: this.options.onFusedProgress,
     });
     if (model.loadNote) this.loadNotes.push(`drafter ${name}: ${model.loadNote}`);
+    // A drafter's copy made in the background is used from the next start (a drafter never changes the bytes, only speed).
+    if (model.pendingFused) this.drafterJobs.push(runFusedJob(model.pendingFused));
     const drafter = new ModelDrafter(name, model);
     this.drafters.set(name, drafter);
     this.drafters.set(`prompt-lookup+${name}`, new LookupThenModelDrafter(drafter));
+  }
+
+  /** Listens to the fused copy's progress (made in the background: EngineOptions.fusedMode 'background'). */
+  onEvent(listener: (e: FusedEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(e: FusedEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Settles when the background copy is ready to swap in (or failed); at once when there is none. */
+  async fusedReady(): Promise<void> {
+    await this.upgrade?.ready;
+  }
+
+  /**
+   * Swaps in the target's fused copy when it is ready: checked against the original's logits first (the original's
+   * cache is emptied; the next prompt is fed again). Called between requests (complete() does); returns the note, or
+   * null when there was nothing to swap.
+   */
+  async applyFusedCopy(): Promise<string | null> {
+    const prepared = this.upgrade?.take();
+    if (!prepared || !this.upgrade) return null;
+    const file = this.upgrade.job.file;
+    this.upgrade = null;
+    const why = await FusedUpgrade.check(prepared, this.target);
+    this.state.reset();
+    if (why !== null) {
+      await prepared.copy.dispose();
+      const note = `${file}: its fused-operator copy was dropped: ${why}`;
+      this.replaceTargetNote(note);
+      this.emit({ type: 'fused-failed', file, note });
+      return note;
+    }
+    const old = this.target;
+    this.target = prepared.copy;
+    this.exactness = prepared.verdict;
+    this.state = new TargetState(prepared.copy, prepared.verdict.exact);
+    await old.dispose();
+    const note = `${file}: using its fused-operator copy (made in the background: ${prepared.copy.loadedFile})`;
+    this.replaceTargetNote(note);
+    this.emit({ type: 'fused-applied', file, note });
+    return note;
+  }
+
+  private replaceTargetNote(note: string): void {
+    const i = this.loadNotes.findIndex((n) => n.startsWith('target:'));
+    if (i >= 0) this.loadNotes.splice(i, 1);
+    this.loadNotes.unshift(`target: ${note}`);
   }
 
   drafterNames(): string[] {
@@ -143,6 +207,7 @@ export class Engine {
   }
 
   async complete(req: CompletionRequest, signal?: CancelSignal): Promise<CompletionResult> {
+    if (this.upgrade?.settled) await this.applyFusedCopy();
     const asked = this.drafters.get(req.drafter);
     if (!asked) {
       throw new Error(`unknown drafter "${req.drafter}"; loaded: ${this.drafterNames().join(', ')}`);
@@ -209,6 +274,9 @@ export class Engine {
   }
 
   async dispose(): Promise<void> {
+    await this.upgrade?.cancel();
+    this.upgrade = null;
+    for (const j of this.drafterJobs.splice(0)) await j.cancel();
     await this.target.dispose();
     for (const d of this.drafters.values()) if (d instanceof ModelDrafter) await d.model.dispose();
   }

@@ -6,4 +6,5 @@
 import { Engine } from './engine';
 import { serveEngine } from './engineServer';
 
-serveEngine((options) => Engine.create(options));
+// The engine process serves from the original file at once and makes a missing fused copy in the background.
+serveEngine((options) => Engine.create({ fusedMode: 'background', ...options }));

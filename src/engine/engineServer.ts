@@ -7,6 +7,7 @@
  */
 import type { CancelSignal } from './decode';
 import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from './requests';
+import type { FusedEvent } from './fusedUpgrade';
 import { HEARTBEAT_MS, type FromEngine, type ToEngine } from './protocol';
 
 /** What the server needs of an engine (Engine has it; tests serve stand-ins that fail on purpose). */
@@ -15,6 +16,9 @@ export interface ServedEngine {
   complete(req: CompletionRequest, signal: CancelSignal): Promise<CompletionResult>;
   resetCaches(): void;
   dispose(): Promise<void>;
+  /** The target's fused copy made in the background (Engine has them; test stand-ins need not). */
+  onEvent?(listener: (e: FusedEvent) => void): void;
+  applyFusedCopy?(): Promise<string | null>;
 }
 
 export function serveEngine(create: (options: EngineOptions) => Promise<ServedEngine>): void {
@@ -73,8 +77,15 @@ export function serveEngine(create: (options: EngineOptions) => Promise<ServedEn
     } else if (msg.type === 'init') {
       queue = queue.then(async () => {
         try {
-          engine = await create(msg.options);
-          send({ type: 'ready', info: engine.info() });
+          const e = await create(msg.options);
+          engine = e;
+          e.onEvent?.((event) => {
+            send({ type: 'fused', event });
+            // A ready copy is swapped in between requests, in the queue's order.
+            if (event.type === 'fused-ready') queue = queue.then(async () => { await e.applyFusedCopy?.().catch(() => null); });
+            if (event.type === 'fused-applied' || event.type === 'fused-failed') send({ type: 'info', info: e.info() });
+          });
+          send({ type: 'ready', info: e.info() });
         } catch (e) {
           send({ type: 'error', id: null, message: (e as Error).message });
         }

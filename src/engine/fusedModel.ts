@@ -1,17 +1,19 @@
 /**
- * On the CPU the engine loads an fp32 Llama/Qwen2 file through a copy rebuilt on onnxruntime's fused operators
- * (src/onnx/fusedGraph.ts: GroupQueryAttention, SkipSimplifiedLayerNormalization; ~100 kernels a call instead of
- * ~600 for the shipped target), made once into the cache folder like fastQ4.ts's copies. The copy's KV cache is
- * head-major (kvLayout.ts: the engine's buffer goes in whole, only the call's new rows come out); its logits differ from
- * the original's in the last bits, so the exactness probe keys its verdict on the copy (README "Where a target call's
- * time goes"). A file that is not an fp32 decoder we know is loaded as it is.
+ * On the CPU the engine loads a Llama/Qwen2 file (fp32, fp16, q4 or q4f16, any size) through a copy rebuilt on
+ * onnxruntime's fused operators (src/onnx/fusedGraph.ts: GroupQueryAttention, SkipSimplifiedLayerNormalization; ~100
+ * kernels a call instead of ~600 for the shipped target), made once into the cache folder, keyed by content. The export
+ * streams one tensor at a time (decoderSource.ts), a q4 file keeps its own 4-bit blocks (no fp32 original needed). The
+ * copy's KV cache is head-major (kvLayout.ts: the engine's buffer goes in whole, only the call's new rows come out);
+ * its logits differ from the original's in the last bits, so the exactness probe keys its verdict on the copy. A file
+ * that is not a decoder we know (int8, already fused) is loaded as it is.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lockstepCacheDir } from './cacheDir';
 import { fastQ4File } from './fastQ4';
-import { FUSED_EXPORT_VERSION, NotConvertibleError, exportFusedFile } from '../onnx/fusedExport';
+import { ExportProgress, FUSED_EXPORT_VERSION, NotConvertibleError, exportFusedFile } from '../onnx/fusedExport';
 
 export interface FusedFileResult {
   /** The file to load: the fused copy, or the original. */
@@ -20,76 +22,224 @@ export interface FusedFileResult {
   note: string | null;
   /** Set when the fused copy was made by this call: it is checked against the original before use (fusedMismatch). */
   madeFrom?: string;
+  /** Set when the copy is still to be made (mode 'background'): the original is loaded now, the copy made by runFusedJob. */
+  pending?: FusedJob;
+}
+
+/** A fused copy to make: the source, and where the finished copy goes (`copy`, inside its key folder). */
+export interface FusedJob {
+  dir: string;
+  file: string;
+  copy: string;
+  /** The source's bytes (graph + external data), for the progress line. */
+  bytes: number;
+}
+
+/** How far a fused copy is: bytes of the copy written so far, of `total`. */
+export interface FusedProgress {
+  file: string;
+  done: number;
+  total: number;
 }
 
 /**
- * The largest model (graph + external data) copied automatically. The export holds every weight in memory, several
- * times over while it lays the graph out (measured: 14 GB peak for the 2.5 GB fp32 0.5B stand-in), which must not
- * take the engine down at load; bigger files load as they are, and `lockstep export-fused` makes a copy on request.
+ * 'wait': make a missing copy now, then load it (the CLI and benchmarks: one command, one model); 'background': load
+ * the original now and leave the copy to runFusedJob (the engine process: completions start at once, the copy is
+ * swapped in when it is ready and checked).
  */
-export const FUSED_AUTO_MAX_BYTES = 512 * 1024 * 1024;
+export type FusedMode = 'wait' | 'background';
 
-/** The cached fused copy of `file` (model.onnx in `dir`), made now if missing; the original when it cannot be made. */
-export function fusedFile(dir: string, file: string, cacheDir: string = lockstepCacheDir(), maxBytes = FUSED_AUTO_MAX_BYTES): FusedFileResult {
-  if (path.basename(file) !== 'model.onnx' || !fs.existsSync(path.join(dir, 'config.json'))) return { file, note: null };
-  const bytes = modelBytes(file);
-  if (bytes > maxBytes) {
-    return {
-      file,
-      note: `${path.basename(file)}: loaded as it is, no fused-operator copy made automatically for ${(bytes / 2 ** 30).toFixed(2)} GiB ` +
-        `(over ${(maxBytes / 2 ** 20).toFixed(0)} MiB: the export needs several times that in memory); ` +
-        '`lockstep export-fused --model <dir> --out <dir>` makes one to load as a model folder',
-    };
+/** Where the copies of a source live: one folder per content key (fusedKey), plus `<key>.skip` for non-candidates. */
+function fusedRoot(cacheDir: string): string {
+  return path.join(cacheDir, 'fused');
+}
+
+/**
+ * The cache key of a model file and its config: the export's version, config.json's bytes, and for each file (graph,
+ * external data) its sha256 when it is a Hugging Face cache blob (the blob is named after it), else its size and a
+ * sample of its bytes (first and last MiB, 64 spread 64 KiB windows). So a copy follows the content, not the path or
+ * the modification time: a second folder holding the same download shares it, a changed file gets a new one.
+ */
+export function fusedKey(dir: string, file: string): string {
+  const h = createHash('sha256');
+  h.update(`${FUSED_EXPORT_VERSION}\0`);
+  h.update(fs.readFileSync(path.join(dir, 'config.json')));
+  for (const f of modelFiles(file)) {
+    const real = fs.realpathSync(f);
+    const blob = path.basename(real);
+    const st = fs.statSync(real);
+    h.update(`\0${path.basename(f)}:${st.size}:`);
+    if (/^[0-9a-f]{64}$/.test(blob)) {
+      h.update(`blob:${blob}`);
+      continue;
+    }
+    const fd = fs.openSync(real, 'r');
+    try {
+      const win = Buffer.alloc(1 << 16);
+      const at = (pos: number, n: number) => {
+        const b = n === win.length ? win : Buffer.alloc(n);
+        const got = fs.readSync(fd, b, 0, n, pos);
+        h.update(b.subarray(0, got));
+      };
+      const edge = Math.min(1 << 20, st.size);
+      at(0, edge);
+      at(st.size - edge, edge);
+      for (let i = 1; i < 64; i++) at(Math.floor((st.size * i) / 64), Math.min(win.length, st.size));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
-  const st = fs.statSync(file);
-  const config = fs.statSync(path.join(dir, 'config.json'));
-  const pathDir = path.join(cacheDir, 'fused', sha(path.resolve(file)).slice(0, 16));
-  const key = sha(`${FUSED_EXPORT_VERSION}:${st.size}:${st.mtimeMs}:${config.mtimeMs}`).slice(0, 16);
-  const copy = path.join(pathDir, key, 'model.onnx');
-  if (fs.existsSync(copy)) return { file: copy, note: `${path.basename(file)}: using its fused-operator copy (cached: ${copy})` };
-  // A file found not to be a candidate once (quantized, already fused) is not read again.
-  const skip = path.join(pathDir, `${key}.skip`);
-  if (fs.existsSync(skip)) return { file, note: null };
-  const tmp = path.join(pathDir, `.tmp-${randomBytes(6).toString('hex')}`);
+  return h.digest('hex').slice(0, 20);
+}
+
+/** The cached fused copy of `file` (a decoder .onnx in `dir`/onnx), made now ('wait') or left to runFusedJob ('background'). */
+export function fusedFile(
+  dir: string, file: string, cacheDir: string = lockstepCacheDir(), mode: FusedMode = 'wait', onProgress?: (p: FusedProgress) => void,
+): FusedFileResult {
+  if (!fs.existsSync(path.join(dir, 'config.json'))) return { file, note: null };
+  const root = fusedRoot(cacheDir);
+  let key: string;
   try {
-    const r = exportFusedFile(dir, file, path.join(tmp, 'model.onnx'));
-    fs.rmSync(path.join(pathDir, key), { recursive: true, force: true });
-    fs.renameSync(tmp, path.join(pathDir, key));
-    for (const other of fs.readdirSync(pathDir)) {
-      if (other !== key && other !== `${key}.skip` && !other.startsWith('.tmp-')) fs.rmSync(path.join(pathDir, other), { recursive: true, force: true });
-    }
-    return { file: copy, note: `${path.basename(file)}: using a fused-operator copy (${r.nodes} nodes, made now: ${copy})`, madeFrom: file };
+    key = fusedKey(dir, file);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    if (e instanceof NotConvertibleError) {
-      try {
-        fs.mkdirSync(pathDir, { recursive: true });
-        fs.writeFileSync(skip, `${e.message}\n`);
-      } catch {
-        // read again next time
-      }
-      return { file, note: null };
-    }
+    return { file, note: `${path.basename(file)}: loaded as it is, no fused-operator copy (${(e as Error).message.split('\n')[0]})` };
+  }
+  const copy = path.join(root, key, 'model.onnx');
+  if (fs.existsSync(copy)) return { file: copy, note: `${path.basename(file)}: using its fused-operator copy (cached: ${copy})` };
+  // A file found not to be a candidate once (int8, already fused, another architecture) is not read again.
+  if (fs.existsSync(path.join(root, `${key}.skip`))) return { file, note: null };
+  const job: FusedJob = { dir, file, copy, bytes: modelFiles(file).reduce((n, f) => n + fs.statSync(f).size, 0) };
+  if (mode === 'background') {
+    return { file, note: `${path.basename(file)}: loaded as it is while its fused-operator copy is made in the background`, pending: job };
+  }
+  try {
+    const nodes = makeFusedCopy(job, onProgress && ((done, total) => onProgress({ file, done, total })));
+    return { file: copy, note: `${path.basename(file)}: using a fused-operator copy (${nodes} nodes, made now: ${copy})`, madeFrom: file };
+  } catch (e) {
+    if (e instanceof NotConvertibleError) return { file, note: null };
     return { file, note: `${path.basename(file)}: loaded as it is, no fused-operator copy (${(e as Error).message.split('\n')[0]})` };
   }
 }
 
-/** The graph file's bytes and its external data's (files next to it named after it: model.onnx_data, model.onnx.data). */
-function modelBytes(file: string): number {
+/**
+ * Makes `job.copy`: exported into a temporary folder named after this process, renamed into place when whole. A
+ * process killed halfway leaves only its temporary folder (removed by the next job, once that process is gone), so a
+ * half-written copy is never loaded. A file that is not a candidate gets a `.skip` marker and NotConvertibleError.
+ */
+export function makeFusedCopy(job: FusedJob, progress?: ExportProgress, tmp = tempDirFor(job)): number {
+  const keyDir = path.dirname(job.copy);
+  const root = path.dirname(keyDir);
+  fs.mkdirSync(root, { recursive: true });
+  removeAbandoned(root);
+  try {
+    const r = exportFusedFile(job.dir, job.file, path.join(tmp, 'model.onnx'), {}, progress);
+    fs.rmSync(keyDir, { recursive: true, force: true });
+    fs.renameSync(tmp, keyDir);
+    return r.nodes;
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof NotConvertibleError) {
+      try {
+        fs.writeFileSync(`${keyDir}.skip`, `${e.message}\n`);
+      } catch {
+        // read again next time
+      }
+    }
+    throw e;
+  }
+}
+
+function tempDirFor(job: FusedJob): string {
+  return path.join(path.dirname(path.dirname(job.copy)), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/** What the export worker (fusedWorker.ts) posts. */
+export type FusedWorkerMessage =
+  | { type: 'progress'; done: number; total: number }
+  | { type: 'done'; nodes: number }
+  | { type: 'error'; message: string; notConvertible: boolean };
+
+/** A copy being made off the engine's thread: `done` settles with its node count; `cancel` stops it and removes its bytes. */
+export interface RunningFusedJob {
+  done: Promise<number>;
+  cancel(): Promise<void>;
+}
+
+/**
+ * Makes `job`'s copy in a worker thread of this process (fusedWorker.ts), so that the engine keeps serving from the
+ * original meanwhile. Rejects with NotConvertibleError for a file that is not a candidate.
+ */
+export function runFusedJob(job: FusedJob, onProgress?: (p: FusedProgress) => void): RunningFusedJob {
+  const tmp = tempDirFor(job);
+  const worker = new Worker(path.join(__dirname, 'fusedWorker.js'), { workerData: { job, tmp } });
+  let cancelled = false;
+  const done = new Promise<number>((resolve, reject) => {
+    worker.on('message', (m: FusedWorkerMessage) => {
+      if (m.type === 'progress') onProgress?.({ file: job.file, done: m.done, total: m.total });
+      else if (m.type === 'done') resolve(m.nodes);
+      else reject(m.notConvertible ? new NotConvertibleError(m.message) : new Error(m.message));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      reject(new Error(cancelled ? 'cancelled' : `the export stopped (exit code ${code})`));
+    });
+  });
+  done.catch(() => undefined);
+  return {
+    done,
+    cancel: async () => {
+      cancelled = true;
+      await worker.terminate();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes temporary folders of processes that no longer run (killed during an export). */
+function removeAbandoned(root: string): void {
+  for (const name of fs.readdirSync(root)) {
+    const m = /^\.tmp-(\d+)-/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (!alive) fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+}
+
+/** The graph file and its external data (files next to it named after it: model.onnx_data, model.onnx.data). */
+function modelFiles(file: string): string[] {
   const base = path.basename(file);
   const d = path.dirname(file);
-  return fs.readdirSync(d).filter((f) => f.startsWith(base)).reduce((n, f) => n + fs.statSync(path.join(d, f)).size, 0);
+  return fs.readdirSync(d).filter((f) => f === base || f.startsWith(`${base}_`) || f.startsWith(`${base}.`)).sort().map((f) => path.join(d, f));
 }
 
 /** What fusedMismatch needs of a loaded model (CausalLM has it; typed here so this module does not import model.ts). */
 export interface RowsModel {
   forward(tokens: readonly number[]): Promise<{ row(i: number): Float32Array }>;
   reset(): void;
+  /** The graph computes in float16 (fp16, q4f16 files): its own logits carry float16 rounding. */
+  readonly halfPrecision?: boolean;
 }
 
 /** Largest |Δlogit| allowed between a new copy and its original: measured 8e-6 (shipped target) and 1.6e-5 (Qwen2
- * stand-in); a weight read into the wrong place, or a config.json that disagrees with the graph, gives O(1). */
+ * stand-in); a weight read into the wrong place, or a config.json that disagrees with the graph, gives O(1) (0.80 for
+ * a rope θ that disagrees with the graph, on the shipped target). */
 export const FUSED_CHECK_TOLERANCE = 1e-2;
+/**
+ * For an original that computes in float16 the copy (float32 activations) is the more accurate of the two, and the
+ * difference is the original's rounding: allowed up to this fraction of its largest |logit|. Measured on the ci
+ * stand-in (largest |logit| 20): 0.013 for fp16, 0.27 for q4f16 (float16 activations quantized to int8), so 2 % = 0.4.
+ */
+export const FUSED_CHECK_HALF_FRACTION = 0.02;
 
 /**
  * Null when `copy` gives `original`'s logits (within FUSED_CHECK_TOLERANCE) on a fixed 12-token sequence fed as 8 + 4,
@@ -99,6 +249,7 @@ export const FUSED_CHECK_TOLERANCE = 1e-2;
 export async function fusedMismatch(copy: RowsModel, original: RowsModel, vocab: number): Promise<string | null> {
   const ids = Array.from({ length: 12 }, (_, i) => (i * 7919 + 13) % vocab);
   let worst = 0;
+  let largest = 0;
   for (const m of [copy, original]) m.reset();
   for (const [from, to] of [[0, 8], [8, 12]]) {
     const a = await copy.forward(ids.slice(from, to));
@@ -109,11 +260,13 @@ export async function fusedMismatch(copy: RowsModel, original: RowsModel, vocab:
       for (let k = 0; k < r.length; k++) {
         const d = Math.abs(r[k] - o[k]);
         worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
+        largest = Math.max(largest, Math.abs(o[k]));
       }
     });
   }
   for (const m of [copy, original]) m.reset();
-  return worst <= FUSED_CHECK_TOLERANCE ? null : `its logits differ from the original's by up to ${worst.toPrecision(3)} (over ${FUSED_CHECK_TOLERANCE})`;
+  const tolerance = original.halfPrecision ? Math.max(FUSED_CHECK_TOLERANCE, FUSED_CHECK_HALF_FRACTION * largest) : FUSED_CHECK_TOLERANCE;
+  return worst <= tolerance ? null : `its logits differ from the original's by up to ${worst.toPrecision(3)} (over ${tolerance.toPrecision(3)})`;
 }
 
 /** Drops a copy that failed fusedMismatch, and marks its file so that it is not made again until the file changes. */
@@ -127,12 +280,21 @@ export function rejectFusedCopy(copy: string, why: string): void {
   }
 }
 
-function sha(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
-}
 
-/** The file the CPU loads for `file`: its accuracy_level-4 copy (q4, fastQ4.ts) or its fused copy (fp32), with a note. */
-export function cpuModelFile(dir: string, file: string, opts: { fastQuantizedKernels?: boolean; fusedOps?: boolean; cacheDir?: string }): FusedFileResult {
+/**
+ * The file the CPU loads for `file`: its fused copy (fp32, fp16, q4 and q4f16 Llama/Qwen2 files), else its
+ * accuracy_level-4 copy (other q4 graphs, fastQ4.ts), else the file itself, with a note. With mode 'background' a
+ * missing fused copy is left pending and the fast-q4 copy (or the file) is loaded meanwhile.
+ */
+export function cpuModelFile(
+  dir: string, file: string,
+  opts: { fastQuantizedKernels?: boolean; fusedOps?: boolean; cacheDir?: string; fusedMode?: FusedMode; onFusedProgress?: (p: FusedProgress) => void },
+): FusedFileResult {
+  let fused: FusedFileResult = { file, note: null };
+  if (opts.fusedOps !== false) {
+    fused = fusedFile(dir, file, opts.cacheDir, opts.fusedMode ?? 'wait', opts.onFusedProgress);
+    if (fused.file !== file) return fused;
+  }
   let out: FusedFileResult = { file, note: null };
   if (opts.fastQuantizedKernels !== false) {
     try {
@@ -141,9 +303,6 @@ export function cpuModelFile(dir: string, file: string, opts: { fastQuantizedKer
       out = { file, note: `${file}: not checked for MatMulNBits accuracy_level (${(e as Error).message})` };
     }
   }
-  if (out.file === file && opts.fusedOps !== false) {
-    const fused = fusedFile(dir, file, opts.cacheDir);
-    return fused.note === null ? out : { ...fused, note: [out.note, fused.note].filter(Boolean).join('; ') };
-  }
-  return out;
+  const note = [fused.note, out.note].filter(Boolean).join('; ') || null;
+  return { file: out.file, note, ...(fused.pending ? { pending: fused.pending } : {}) };
 }

@@ -16,7 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { CALL_RULES, CallShape, Device, executionProviders } from './device';
 import { KvType, RowsCache, rowsCache, validateGraph } from './kvLayout';
 import { KvPair, KvSlicer } from './kvSlicer';
-import { cpuModelFile, fusedMismatch, rejectFusedCopy } from './fusedModel';
+import { FusedJob, FusedMode, FusedProgress, cpuModelFile, fusedMismatch, rejectFusedCopy } from './fusedModel';
 import { LogitsRows, logitsRows } from './logitsRows';
 import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig } from './modelDir';
 
@@ -42,8 +42,12 @@ export interface LoadOptions {
   profilePrefix?: string;
   /** On the CPU, load a cached copy with accuracy_level 4 on MatMulNBits nodes that have none (default true; fastQ4.ts). */
   fastQuantizedKernels?: boolean;
-  /** On the CPU, load an fp32 Llama/Qwen2 file through a cached copy on onnxruntime's fused operators (default true; fusedModel.ts). */
+  /** On the CPU, load a Llama/Qwen2 file through a cached copy on onnxruntime's fused operators (default true; fusedModel.ts). */
   fusedOps?: boolean;
+  /** When that copy is missing: make it now ('wait', default) or load the original and leave it pending ('background'). */
+  fusedMode?: FusedMode;
+  /** Progress of a copy made now ('wait'). */
+  onFusedProgress?: (p: FusedProgress) => void;
   /** Cache root for those copies (default lockstepCacheDir()). */
   cacheDir?: string;
 }
@@ -97,6 +101,12 @@ export class CausalLM {
   loadNote: string | null = null;
   /** The .onnx file the session was created from (the patched copy when there is one; the probe keys on it). */
   loadedFile = '';
+  /** The graph computes in float16 (its KV cache is float16): fusedMismatch allows for its rounding. */
+  get halfPrecision(): boolean {
+    return this.kvType === 'float16';
+  }
+  /** A fused copy left to make (LoadOptions.fusedMode 'background'): the engine makes it and swaps it in. */
+  pendingFused: FusedJob | null = null;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -131,7 +141,7 @@ export class CausalLM {
     const config = readModelConfig(dir);
     const device = opts.device ?? 'cpu';
     const choice = chooseOnnxFile(dir, opts.variant, device);
-    const { file, note: loadNote, madeFrom } = device === 'cpu' ? cpuModelFile(dir, choice.file, opts) : { file: choice.file, note: null };
+    const { file, note: loadNote, madeFrom, pending } = device === 'cpu' ? cpuModelFile(dir, choice.file, opts) : { file: choice.file, note: null };
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
     const providers = executionProviders(device);
     let session: ort.InferenceSession;
@@ -168,6 +178,7 @@ export class CausalLM {
     const model = new CausalLM(session, dir, choice, config, kvType, device, slicer, opts, tm);
     model.loadNote = loadNote;
     model.loadedFile = file;
+    model.pendingFused = pending ?? null;
     return madeFrom === undefined ? model : CausalLM.checkedCopy(model, dir, opts);
   }
 

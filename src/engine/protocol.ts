@@ -3,6 +3,7 @@
  * extension host or a test. Plain JSON over the child process's IPC channel.
  */
 import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from './requests';
+import type { FusedEvent } from './fusedUpgrade';
 
 export type ToEngine =
   | { type: 'init'; options: EngineOptions }
@@ -21,7 +22,11 @@ export type FromEngine =
   | { type: 'result'; id: number; result: CompletionResult; slowestMs: number; engineMs: number }
   | { type: 'error'; id: number | null; message: string; slowestMs?: number }
   /** A sign of life while a request runs, sent from a checkpoint at most every HEARTBEAT_MS. */
-  | { type: 'beat'; id: number; slowestMs: number };
+  | { type: 'beat'; id: number; slowestMs: number }
+  /** The target's fused copy, made in the background: progress, ready, swapped in or failed. */
+  | { type: 'fused'; event: FusedEvent }
+  /** The engine's description changed (a fused copy was swapped in). */
+  | { type: 'info'; info: EngineInfo };
 
 export const HEARTBEAT_MS = 250;
 

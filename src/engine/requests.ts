@@ -5,6 +5,7 @@
  */
 import type { CallRule, Device, DeviceOutcome, DeviceRequest } from './device';
 import type { ExactnessVerdict } from './exactness';
+import type { FusedMode, FusedProgress } from './fusedModel';
 import type { CouplingKind, SamplingSettings } from './types';
 
 export interface DrafterSpec {
@@ -39,8 +40,15 @@ export interface EngineOptions {
   missingVariants?: Partial<Record<Device, string>>;
   /** On the CPU, load q4 files through a cached copy with MatMulNBits accuracy_level 4 (default true; fastQ4.ts). */
   fastQuantizedKernels?: boolean;
-  /** On the CPU, load fp32 Llama/Qwen2 files through a cached copy on onnxruntime's fused operators (default true; fusedModel.ts). */
+  /** On the CPU, load Llama/Qwen2 files (fp32, fp16, q4, q4f16) through a cached copy on onnxruntime's fused operators (default true; fusedModel.ts). */
   fusedOps?: boolean;
+  /**
+   * A missing fused copy of the target: made before the engine is ready ('wait', the default: the CLI and benchmarks)
+   * or in a worker thread while the original file serves, swapped in when ready ('background': the engine process).
+   */
+  fusedMode?: FusedMode;
+  /** Progress of a copy made with 'wait' (the CLI's progress line). */
+  onFusedProgress?: (p: FusedProgress) => void;
   /** Cache root for the exactness verdicts and those copies (default: lockstepCacheDir(), see cacheDir.ts). */
   cacheDir?: string;
 }

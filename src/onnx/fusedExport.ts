@@ -6,13 +6,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HfConfig, decoderWeights } from './llamaWeights';
+import { HfConfig } from './llamaWeights';
 import { FUSED_PRODUCER, FusedOptions, buildFusedGraph, fusedShape } from './fusedGraph';
+import { NotRebuildable, decoderSource } from './decoderSource';
 import { writeModel } from './onnxModel';
-import { OnnxWeights, readOnnxWeights } from './onnxWeights';
+import { OnnxIndex, indexOnnx } from './onnxIndex';
 
 /** Bumped when the exported graph changes (cached copies made by an older version are then made again). */
-export const FUSED_EXPORT_VERSION = 4;
+export const FUSED_EXPORT_VERSION = 5;
 export const FUSED_MARKER = 'fused.json';
 
 /** The file is not one this exporter rebuilds (already fused, quantized, another architecture): not a failure. */
@@ -24,24 +25,59 @@ export interface FusedExportResult {
   bytes: number;
 }
 
-/** Why `w` cannot be rebuilt (already fused, quantized, not a decoder we know), or null when it can. */
-export function notConvertible(w: OnnxWeights, c: HfConfig): string | null {
+/**
+ * Why `w` cannot be rebuilt (already fused, int8 or another quantization, not a decoder we know), or null when it can:
+ * fp32, fp16, and 4-bit MatMulNBits files (q4, q4f16) are.
+ */
+export function notConvertible(w: OnnxIndex, c: HfConfig): string | null {
   if (c.model_type !== undefined && c.model_type !== 'llama' && c.model_type !== 'qwen2') return `model_type ${c.model_type} (only llama and qwen2)`;
   const ops = new Set(w.nodes.map((n) => n.opType));
   if (ops.has('GroupQueryAttention')) return 'already uses GroupQueryAttention';
   if (w.nodes.some((n) => n.inputs.includes('num_logits_to_keep'))) return 'has a num_logits_to_keep input, which the fused graph does not carry';
-  for (const q of ['MatMulNBits', 'MatMulInteger', 'DequantizeLinear']) if (ops.has(q)) return `quantized (${q}); only fp32 files are rebuilt`;
+  for (const q of ['MatMulInteger', 'DequantizeLinear', 'DynamicQuantizeLinear', 'GatherBlockQuantized', 'MatMulBnb4']) {
+    if (ops.has(q)) return `quantized with ${q} (fp32, fp16 and 4-bit MatMulNBits files are rebuilt)`;
+  }
   return null;
 }
 
-/** Rebuilds `srcFile` (an fp32 decoder whose config.json is in `srcDir`) as `outFile`. */
-export function exportFusedFile(srcDir: string, srcFile: string, outFile: string, opts: FusedOptions = {}): FusedExportResult {
+/** Called as the copy's bytes are written: bytes so far, bytes in all. */
+export type ExportProgress = (done: number, total: number) => void;
+
+/**
+ * Rebuilds `srcFile` (a decoder whose config.json is in `srcDir`) as `outFile`, streaming: each weight is read from
+ * the source when it is written, so memory holds about one tensor (and its transform) at a time.
+ */
+export function exportFusedFile(srcDir: string, srcFile: string, outFile: string, opts: FusedOptions = {}, progress?: ExportProgress): FusedExportResult {
   const c = JSON.parse(fs.readFileSync(path.join(srcDir, 'config.json'), 'utf8')) as HfConfig;
-  const w = readOnnxWeights(srcFile);
+  const w = indexOnnx(srcFile);
   const why = notConvertible(w, c);
   if (why) throw new NotConvertibleError(`${srcFile}: not rebuilt: ${why}`);
-  const spec = buildFusedGraph(fusedShape(c), decoderWeights(w, c), { cache: 'head-major', ...opts });
+  let spec;
+  try {
+    spec = buildFusedGraph(fusedShape(c), decoderSource(w, c), { cache: 'head-major', ...opts });
+  } catch (e) {
+    if (e instanceof NotRebuildable) throw new NotConvertibleError(`${srcFile}: not rebuilt: ${e.message}`);
+    throw e;
+  }
   const weightBytes = spec.initializers.reduce((a, t) => a + t.data.length, 0);
+  if (progress) {
+    let done = 0;
+    spec = {
+      ...spec,
+      initializers: spec.initializers.map((t) => ({
+        ...t,
+        data: {
+          length: t.data.length,
+          make: () => {
+            const b = t.data.make();
+            done += b.length;
+            progress(done, weightBytes);
+            return b;
+          },
+        },
+      })),
+    };
+  }
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   // Over ~1.5 GB the tensors go to a side file (protobuf's 2 GB limit), as Optimum's exports do.
   const external = weightBytes > 1.5e9 ? `${path.basename(outFile)}_data` : undefined;

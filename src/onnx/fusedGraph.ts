@@ -15,8 +15,10 @@
  * position_ids is accepted and unused (GroupQueryAttention derives positions from seqlens_k).
  */
 import { Initializer, ModelSpec, NodeSpec, TensorType, ValueInfo, lazyOf } from './onnxModel';
-import { DecoderWeights, HfConfig, Projection, transpose } from './llamaWeights';
-import { quantizeQ4 } from './quantize';
+import { HfConfig, transpose } from './llamaWeights';
+import { DecoderSource, LazyF32, NotRebuildable, SourceProjection } from './decoderSource';
+import { LazyBytes } from './protoWriter';
+import { Q4Weights, quantizeQ4 } from './quantize';
 
 export const FUSED_PRODUCER = 'lockstep-fused';
 
@@ -61,14 +63,85 @@ export interface FusedOptions {
    * instead of 2 × layers, each of which onnxruntime-node copies into a new JS buffer.
    */
   cache?: 'bnsh' | 'time-major' | 'head-major';
-  /** Every projection and the head as com.microsoft MatMulNBits (4 bits, symmetric blocks; the embedding stays fp32). */
+  /**
+   * Every float projection and the head quantized to com.microsoft MatMulNBits (4 bits, symmetric blocks; the
+   * embedding stays fp32). A source whose projections are 4-bit already keeps its own blocks either way.
+   */
   q4?: { blockSize: number; accuracyLevel?: number };
+  /** accuracy_level of the MatMulNBits nodes carried over from a 4-bit source (default 4: int8 activations, the fast CPU path). */
+  sourceAccuracyLevel?: number;
+}
+
+/** Projections sharing their input, stacked along the output (Q|K|V into one MatMul); 4-bit blocks stack as bytes. */
+export function stackProjections(ps: SourceProjection[]): SourceProjection {
+  const out = ps.reduce((a, p) => a + p.out, 0);
+  const k = ps[0].in;
+  if (ps.every((p) => p.kind === 'float')) {
+    return {
+      kind: 'float', out, in: k,
+      rows: lazyConcat(ps.map((p) => (p as { rows: LazyF32 }).rows)),
+    };
+  }
+  const q = ps.filter((p) => p.kind === 'q4');
+  if (q.length !== ps.length || q.some((p) => p.blockSize !== q[0].blockSize) || q.some((p) => !p.zeroPoints !== !q[0].zeroPoints)) {
+    throw new NotRebuildable('Q, K and V are stored differently (float and 4-bit, or different blocks): not stacked');
+  }
+  const bytes = (parts: LazyBytes[]): LazyBytes => ({
+    length: parts.reduce((a, b) => a + b.length, 0),
+    make: () => {
+      const all = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+      let at = 0;
+      for (const b of parts) {
+        all.set(b.make(), at);
+        at += b.length;
+      }
+      return all;
+    },
+  });
+  return {
+    kind: 'q4', out, in: k, blockSize: q[0].blockSize,
+    packed: bytes(q.map((p) => p.packed)),
+    scales: lazyConcat(q.map((p) => p.scales)),
+    ...(q[0].zeroPoints ? { zeroPoints: bytes(q.map((p) => p.zeroPoints!)) } : {}),
+  };
+}
+
+function lazyConcat(parts: LazyF32[]): LazyF32 {
+  const length = parts.reduce((a, p) => a + p.length, 0);
+  return {
+    length,
+    read: () => {
+      const all = new Float32Array(length);
+      let at = 0;
+      for (const p of parts) {
+        all.set(p.read(), at);
+        at += p.length;
+      }
+      return all;
+    },
+  };
+}
+
+/** One quantization feeding two initializers (packed bytes, scales): made when the first is written, kept until the second is. */
+function quantizedOnce(make: () => Q4Weights): { packed: () => Uint8Array; scales: () => Float32Array } {
+  let q: Q4Weights | null = null;
+  let taken = 0;
+  const get = (): Q4Weights => {
+    q ??= make();
+    const r = q;
+    if (++taken === 2) {
+      q = null;
+      taken = 0;
+    }
+    return r;
+  };
+  return { packed: () => get().packed, scales: () => get().scales };
 }
 
 const bytesOf = (a: Float32Array | BigInt64Array | Int32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The fused graph of a decoder with weights `w`. */
-export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOptions = {}): ModelSpec {
+export function buildFusedGraph(s: FusedShape, w: DecoderSource, opts: FusedOptions = {}): ModelSpec {
   const nodes: NodeSpec[] = [];
   const inits: Initializer[] = [];
   let count = 0;
@@ -78,24 +151,37 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
     nodes.push({ op: type, inputs, outputs: outs, name, attrs, ...(domain ? { domain } : {}) });
     return outs;
   };
-  const init = (name: string, type: TensorType, dims: number[], data: Uint8Array): string => {
-    inits.push({ name, type, dims, data: lazyOf(data) });
+  const init = (name: string, type: TensorType, dims: number[], data: Uint8Array | LazyBytes): string => {
+    inits.push({ name, type, dims, data: data instanceof Uint8Array ? lazyOf(data) : data });
     return name;
   };
   const f32 = (name: string, dims: number[], data: Float32Array) => init(name, 'float32', dims, bytesOf(data));
+  /** A float32 initializer whose values are read (and transformed) only when the file is written. */
+  const lazyF32 = (name: string, dims: number[], read: () => Float32Array) =>
+    init(name, 'float32', dims, { length: dims.reduce((a, b) => a * b, 1) * 4, make: () => bytesOf(read()) });
   const ms = 'com.microsoft';
+  const nbits = (x: string, name: string, k: number, n: number, blockSize: number, inputs: string[], accuracyLevel: number | undefined, outs: number | string[]): string => {
+    const attrs: Record<string, number> = { K: k, N: n, bits: 4, block_size: blockSize };
+    if (accuracyLevel !== undefined) attrs.accuracy_level = accuracyLevel;
+    return op('MatMulNBits', [x, ...inputs], outs, attrs, ms)[0];
+  };
   /** x × the projection's transpose: a MatMul on [in][out], or MatMulNBits on 4-bit blocks of its rows. */
-  const linear = (x: string, name: string, p: Projection, out?: string): string => {
+  const linear = (x: string, name: string, p: SourceProjection, out?: string): string => {
     const outs = out ? [out] : 1;
+    if (p.kind === 'q4') {
+      const blocks = p.in / p.blockSize;
+      const inputs = [init(`${name}_Q4`, 'uint8', [p.out, blocks, p.blockSize / 2], p.packed), lazyF32(`${name}_scales`, [p.out * blocks], () => p.scales.read())];
+      if (p.zeroPoints) inputs.push(init(`${name}_zp`, 'uint8', [p.zeroPoints.length], p.zeroPoints));
+      return nbits(x, name, p.in, p.out, p.blockSize, inputs, opts.sourceAccuracyLevel ?? 4, outs);
+    }
     const q = opts.q4;
-    if (!q) return op('MatMul', [x, f32(`${name}_t`, [p.in, p.out], transpose(p.data, p.out, p.in))], outs)[0];
-    const qw = quantizeQ4(p.data, p.in, p.out, q.blockSize, true);
+    if (!q) return op('MatMul', [x, lazyF32(`${name}_t`, [p.in, p.out], () => transpose(p.rows.read(), p.out, p.in))], outs)[0];
+    if (p.in % q.blockSize !== 0) throw new Error(`${name}: K = ${p.in} is not a multiple of the block size ${q.blockSize}`);
     const blocks = p.in / q.blockSize;
-    const packed = init(`${name}_Q4`, 'uint8', [p.out, blocks, q.blockSize / 2], qw.packed);
-    const scales = f32(`${name}_scales`, [p.out * blocks], qw.scales);
-    const attrs: Record<string, number> = { K: p.in, N: p.out, bits: 4, block_size: q.blockSize };
-    if (q.accuracyLevel !== undefined) attrs.accuracy_level = q.accuracyLevel;
-    return op('MatMulNBits', [x, packed, scales], outs, attrs, ms)[0];
+    const once = quantizedOnce(() => quantizeQ4(p.rows.read(), p.in, p.out, q.blockSize, true));
+    const packed = init(`${name}_Q4`, 'uint8', [p.out, blocks, q.blockSize / 2], { length: p.out * blocks * q.blockSize / 2, make: once.packed });
+    const scales = lazyF32(`${name}_scales`, [p.out * blocks], once.scales);
+    return nbits(x, name, p.in, p.out, q.blockSize, [packed, scales], q.accuracyLevel, outs);
   };
 
   const timeMajor = opts.cache === 'time-major';
@@ -167,7 +253,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
   const cosCache = f32('cos_cache', [s.maxPositions, half], cos);
   const sinCache = f32('sin_cache', [s.maxPositions, half], sin);
 
-  const embed = f32('model.embed_tokens.weight', [s.vocab, s.hidden], w.embed);
+  const embed = lazyF32('model.embed_tokens.weight', [s.vocab, s.hidden], () => w.embed.read());
   let h = op('Gather', [embed, 'input_ids'], 1, { axis: 0 })[0];
   const eps = { float: s.eps };
   let pending: string | null = null; // the sub-layer output not yet added to the residual stream h
@@ -183,23 +269,23 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
   for (let l = 0; l < s.layers; l++) {
     const p = `model.layers.${l}`;
     const L = w.layers[l];
-    const x = norm(f32(`${p}.input_layernorm.weight`, [s.hidden], L.inputNorm));
-    // Q|K|V rows stacked → one operand [hidden][q + k + v].
+    const x = norm(lazyF32(`${p}.input_layernorm.weight`, [s.hidden], () => L.inputNorm.read()));
+    // Q|K|V stacked → one operand [hidden][q + k + v].
     const q = L.proj['self_attn/q_proj'];
     const k = L.proj['self_attn/k_proj'];
     const v = L.proj['self_attn/v_proj'];
-    const stacked = new Float32Array(qkvWidth * s.hidden);
-    stacked.set(q.data, 0);
-    stacked.set(k.data, q.data.length);
-    stacked.set(v.data, q.data.length + k.data.length);
-    let qkv = linear(x, `${p}.self_attn.qkv_proj.weight`, { data: stacked, out: qkvWidth, in: s.hidden });
+    let qkv = linear(x, `${p}.self_attn.qkv_proj.weight`, stackProjections([q, k, v]));
     const qb = L.bias['self_attn/q_proj'];
     if (qb) {
-      const b = new Float32Array(qkvWidth);
-      b.set(qb, 0);
-      b.set(L.bias['self_attn/k_proj'] ?? new Float32Array(k.out), q.out);
-      b.set(L.bias['self_attn/v_proj'] ?? new Float32Array(v.out), q.out + k.out);
-      qkv = op('Add', [qkv, f32(`${p}.self_attn.qkv_proj.bias`, [qkvWidth], b)], 1)[0];
+      const kb = L.bias['self_attn/k_proj'];
+      const vb = L.bias['self_attn/v_proj'];
+      qkv = op('Add', [qkv, lazyF32(`${p}.self_attn.qkv_proj.bias`, [qkvWidth], () => {
+        const b = new Float32Array(qkvWidth);
+        b.set(qb.read(), 0);
+        if (kb) b.set(kb.read(), q.out);
+        if (vb) b.set(vb.read(), q.out + k.out);
+        return b;
+      })], 1)[0];
     }
     const [attn] = op(
       'GroupQueryAttention',
@@ -215,7 +301,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
       }
     }
     pending = linear(attn, `${p}.self_attn.o_proj.weight`, L.proj['self_attn/o_proj']);
-    const x2 = norm(f32(`${p}.post_attention_layernorm.weight`, [s.hidden], L.postNorm));
+    const x2 = norm(lazyF32(`${p}.post_attention_layernorm.weight`, [s.hidden], () => L.postNorm.read()));
     const gate = linear(x2, `${p}.mlp.gate_proj.weight`, L.proj['mlp/gate_proj']);
     const up = linear(x2, `${p}.mlp.up_proj.weight`, L.proj['mlp/up_proj']);
     const [silu] = op('Mul', [gate, op('Sigmoid', [gate], 1)[0]], 1);
@@ -223,8 +309,8 @@ export function buildFusedGraph(s: FusedShape, w: DecoderWeights, opts: FusedOpt
     pending = linear(prod, `${p}.mlp.down_proj.weight`, L.proj['mlp/down_proj']);
   }
   if (headMajor) op('Concat', newRows, ['present_rows'], { axis: 0 });
-  const last = norm(f32('model.norm.weight', [s.hidden], w.norm));
-  const head = w.head ?? { data: w.embed, out: s.vocab, in: s.hidden };
+  const last = norm(lazyF32('model.norm.weight', [s.hidden], () => w.norm.read()));
+  const head: SourceProjection = w.head ?? { kind: 'float', out: s.vocab, in: s.hidden, rows: w.embed };
   linear(last, 'lm_head.weight', head, 'logits');
   return {
     graphName: 'main_graph',

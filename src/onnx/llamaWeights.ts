@@ -1,8 +1,9 @@
 /**
  * The weights of a Llama- or Qwen2-shaped decoder found in an ONNX graph read by onnxWeights.ts, by the names
  * exporters give them: named `…weight` initializers ([out, in]), `…weight_t` ones ([in, out]), or the operands of the
- * MatMul nodes a torch export leaves (`/model/layers.{i}/self_attn/q_proj/MatMul`, [in, out]). Used by the GGUF
- * converter (bench/peer) and the fused-graph exporter (fusedGraph.ts).
+ * MatMul nodes a torch export leaves (`/model/layers.{i}/self_attn/q_proj/MatMul`, [in, out]). The locate* functions
+ * name the initializer (for the streaming reader, decoderSource.ts); the find* ones return its data (for the GGUF
+ * converter in bench/peer, which reads a whole fp32 file).
  */
 import { OnnxWeights } from './onnxWeights';
 
@@ -45,80 +46,76 @@ export function transpose(a: Float32Array, rows: number, cols: number): Float32A
   return out;
 }
 
-/** Weight [out][in] of layer `layer`'s projection `proj` ('self_attn/q_proj'…), or of `lm_head` (layer −1). */
-export function findWeight(w: OnnxWeights, layer: number, proj: string): Projection | null {
+/** What the finders below need of a graph: its initializers' shapes by name, and its nodes (OnnxWeights and OnnxIndex). */
+export interface TensorTable {
+  tensors: Map<string, { dims: number[] }>;
+  nodes: readonly { opType: string; name: string; inputs: string[] }[];
+}
+
+/** Where a projection's weight is: an initializer stored [out][in] (`inOut` false) or as the MatMul operand [in][out]. */
+export interface WeightLocation {
+  name: string;
+  out: number;
+  in: number;
+  inOut: boolean;
+}
+
+/** Layer `layer`'s projection `proj` ('self_attn/q_proj'…), or `lm_head` (layer −1), as a float initializer. */
+export function locateWeight(w: TensorTable, layer: number, proj: string): WeightLocation | null {
   const dotted = proj.replace('/', '.');
   const stem = layer < 0 ? 'lm_head' : `layers.${layer}.${dotted}`;
   const named = (n: string, suffix: string) => n === `${stem}.${suffix}` || n.endsWith(`.${stem}.${suffix}`);
   for (const [name, t] of w.tensors) {
     if (t.dims.length !== 2) continue;
-    if (named(name, 'weight')) return { data: t.data, out: t.dims[0], in: t.dims[1] };
+    if (named(name, 'weight')) return { name, out: t.dims[0], in: t.dims[1], inOut: false };
     // Exports that store the MatMul operand, [in, out], under the layer's name (e.g. `…q_proj.weight_t`).
-    if (named(name, 'weight_t')) return { data: transpose(t.data, t.dims[0], t.dims[1]), out: t.dims[1], in: t.dims[0] };
+    if (named(name, 'weight_t')) return { name, out: t.dims[1], in: t.dims[0], inOut: true };
   }
   const node = layer < 0 ? '/lm_head/MatMul' : `/layers.${layer}/${proj}/MatMul`;
   for (const n of w.nodes) {
     if (n.opType !== 'MatMul' || !n.name.endsWith(node)) continue;
-    const t = n.inputs.map((i) => w.tensors.get(i)).find((x) => x !== undefined && x.dims.length === 2);
-    if (t) return { data: transpose(t.data, t.dims[0], t.dims[1]), out: t.dims[1], in: t.dims[0] };
+    const name = n.inputs.find((i) => w.tensors.get(i)?.dims.length === 2);
+    if (name !== undefined) {
+      const dims = w.tensors.get(name)!.dims;
+      return { name, out: dims[1], in: dims[0], inOut: true };
+    }
   }
   return null;
 }
 
-/** The bias of a projection (Qwen2's q/k/v), or null. */
-export function findBias(w: OnnxWeights, layer: number, proj: string): Float32Array | null {
+/** The name of a projection's bias initializer (Qwen2's q/k/v), or null. */
+export function locateBias(w: TensorTable, layer: number, proj: string): string | null {
   const stem = `layers.${layer}.${proj.replace('/', '.')}.bias`;
-  for (const [name, t] of w.tensors) if ((name === stem || name.endsWith(`.${stem}`)) && t.dims.length === 1) return t.data;
+  for (const [name, t] of w.tensors) if ((name === stem || name.endsWith(`.${stem}`)) && t.dims.length === 1) return name;
   for (const n of w.nodes) {
     if (n.opType !== 'Add' || !n.name.endsWith(`/layers.${layer}/${proj}/Add`)) continue;
-    const t = n.inputs.map((i) => w.tensors.get(i)).find((x) => x !== undefined && x.dims.length === 1);
-    if (t) return t.data;
+    const name = n.inputs.find((i) => w.tensors.get(i)?.dims.length === 1);
+    if (name !== undefined) return name;
   }
   return null;
 }
 
 /** The initializer named `suffix` or `<prefix>.<suffix>` (a dotted boundary: `norm.weight` is not `layernorm.weight`). */
-export function findNamed(w: OnnxWeights, suffix: string): Float32Array {
-  for (const [name, t] of w.tensors) if (name === suffix || name.endsWith(`.${suffix}`)) return t.data;
+export function locateNamed(w: TensorTable, suffix: string): string {
+  for (const name of w.tensors.keys()) if (name === suffix || name.endsWith(`.${suffix}`)) return name;
   throw new Error(`no initializer named *${suffix}`);
 }
 
-export interface LayerWeights {
-  inputNorm: Float32Array;
-  postNorm: Float32Array;
-  proj: Record<ProjectionName, Projection>;
-  /** q/k/v biases (Qwen2), absent for Llama. */
-  bias: Partial<Record<ProjectionName, Float32Array>>;
+/** Weight [out][in] of layer `layer`'s projection `proj` ('self_attn/q_proj'…), or of `lm_head` (layer −1). */
+export function findWeight(w: OnnxWeights, layer: number, proj: string): Projection | null {
+  const at = locateWeight(w, layer, proj);
+  if (!at) return null;
+  const data = w.tensors.get(at.name)!.data;
+  return { data: at.inOut ? transpose(data, at.in, at.out) : data, out: at.out, in: at.in };
 }
 
-export interface DecoderWeights {
-  /** [vocab][hidden]. */
-  embed: Float32Array;
-  layers: LayerWeights[];
-  norm: Float32Array;
-  /** The output layer [vocab][hidden] when the graph has one of its own (else the embedding is tied). */
-  head: Projection | null;
+/** The bias of a projection (Qwen2's q/k/v), or null. */
+export function findBias(w: OnnxWeights, layer: number, proj: string): Float32Array | null {
+  const name = locateBias(w, layer, proj);
+  return name === null ? null : w.tensors.get(name)!.data;
 }
 
-/** Every weight of the decoder described by `c`; throws naming the first one missing. */
-export function decoderWeights(w: OnnxWeights, c: HfConfig): DecoderWeights {
-  const layers: LayerWeights[] = [];
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const proj = {} as Record<ProjectionName, Projection>;
-    const bias: Partial<Record<ProjectionName, Float32Array>> = {};
-    for (const p of PROJECTIONS) {
-      const m = findWeight(w, l, p);
-      if (!m) throw new Error(`layer ${l}: no weight for ${p}`);
-      proj[p] = m;
-      const b = findBias(w, l, p);
-      if (b) bias[p] = b;
-    }
-    layers.push({
-      inputNorm: findNamed(w, `layers.${l}.input_layernorm.weight`),
-      postNorm: findNamed(w, `layers.${l}.post_attention_layernorm.weight`),
-      proj,
-      bias,
-    });
-  }
-  return { embed: findNamed(w, 'embed_tokens.weight'), layers, norm: findNamed(w, 'norm.weight'), head: findWeight(w, -1, 'lm_head') };
+/** The initializer named `suffix` or `<prefix>.<suffix>`. */
+export function findNamed(w: OnnxWeights, suffix: string): Float32Array {
+  return w.tensors.get(locateNamed(w, suffix))!.data;
 }

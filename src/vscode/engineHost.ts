@@ -200,6 +200,15 @@ export class EngineHost {
           if (gen === this.generation) this.engineFailed(reason);
         },
         onStderr: (line) => this.log.debug(`engine: ${line}`),
+        onFused: (e) => {
+          if (gen !== this.generation) return;
+          if (e.type === 'fused-progress') {
+            this.onState({ kind: 'ready', device: client.engineInfo?.device, optimizing: (100 * e.done) / e.total });
+            return;
+          }
+          this.log.info(e.type === 'fused-ready' ? `${e.file}: fused-operator copy made; swapping it in` : e.note);
+          if (e.type !== 'fused-ready') this.onState({ kind: 'ready', device: client.engineInfo?.device });
+        },
       });
     } catch (e) {
       this.readyPromise = Promise.reject(e as Error);

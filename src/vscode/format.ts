@@ -7,7 +7,7 @@ import { deviceSummary } from './deviceNotice';
 export type EngineState =
   | { kind: 'loading'; target: string }
   /** `device`: where the loaded engine runs (absent only for engines that do not say). */
-  | { kind: 'ready'; device?: DeviceOutcome }
+  | { kind: 'ready'; device?: DeviceOutcome; optimizing?: number }
   | { kind: 'downloading'; model: string; percent?: number }
   | { kind: 'error'; message: string };
 
@@ -58,6 +58,7 @@ export function statusBarText(info: StatusInfo): string {
   if (!info.enabled) return '$(circle-slash) Lockstep: off';
   const icon = info.busy ? '$(sync~spin)' : '$(sparkle)';
   const parts = [`${icon} Lockstep`];
+  if (s.optimizing !== undefined) parts.push(`optimizing ${Math.floor(s.optimizing)}%`);
   if (info.last) parts.push(formatRate(info.last.tokensPerSecond), formatAcceptance(info.last));
   parts.push(info.drafter, `seed ${info.seed}`);
   return parts.join(' · ');
@@ -70,6 +71,9 @@ export function statusTooltip(info: StatusInfo): string {
     ? `downloading ${s.model}${s.percent === undefined ? '' : ` (${Math.floor(s.percent)}%)`}`
     : s.kind === 'error' ? `error: ${s.message}` : info.enabled ? 'ready' : 'inline completions off';
   lines.push(`Lockstep — ${state}`);
+  if (s.kind === 'ready' && s.optimizing !== undefined) {
+    lines.push(`Making the model's fused-operator copy: ${Math.floor(s.optimizing)}% (completions come from the downloaded file meanwhile; the copy is used when ready)`);
+  }
   lines.push(`Target: ${info.target}`);
   lines.push(`Drafter: ${info.drafter}`);
   if (info.device) lines.push(`Device: ${deviceSummary(info.device)}`);

@@ -1,0 +1,134 @@
+/**
+ * The fused copy made from the file a user actually downloads (src/onnx/decoderSource.ts, src/engine/fusedModel.ts):
+ * a q4 file keeps its own 4-bit blocks (no fp32 original), fp16 and q4f16 files are widened; every copy gives its
+ * original's logits and is exact under the padded rule; copies are keyed by content; a half-made copy is never loaded;
+ * the engine process's background mode serves from the original and swaps the copy in when it is ready.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Engine } from '../src/engine/engine';
+import { FusedEvent } from '../src/engine/fusedUpgrade';
+import { fusedFile, fusedKey, runFusedJob } from '../src/engine/fusedModel';
+import { CausalLM } from '../src/engine/model';
+import { indexOnnx, readTensorBytes } from '../src/onnx/onnxIndex';
+import { assertGroupingsExact, rowsByGrouping, seededIds } from './helpers/models';
+import { ciStandin } from './helpers/standin';
+
+const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-fused-src-'));
+process.on('exit', () => fs.rmSync(cache, { recursive: true, force: true }));
+
+async function maxDiff(a: CausalLM, b: CausalLM, ids: number[]): Promise<number> {
+  const ra = await rowsByGrouping(a, ids, [ids.length]);
+  const rb = await rowsByGrouping(b, ids, [ids.length]);
+  let d = 0;
+  for (let r = 0; r < ids.length; r++) for (let i = 0; i < ra[r].length; i++) d = Math.max(d, Math.abs(ra[r][i] - rb[r][i]));
+  return d;
+}
+
+for (const [variant, tolerance] of [['q4', 1e-2], ['fp16', 0.05], ['q4f16', 0.4]] as const) {
+  test(`ci stand-in ${variant}: fused copy made from the ${variant} file itself, its logits within ${tolerance}, exact under the padded rule`, async () => {
+    const ci = ciStandin();
+    const original = await CausalLM.load(ci.target, { threads: 1, variant, fusedOps: false, fastQuantizedKernels: variant.startsWith('q4'), cacheDir: cache });
+    const copy = await CausalLM.load(ci.target, { threads: 1, variant, cacheDir: cache });
+    assert.ok(copy.loadedFile.startsWith(path.join(cache, 'fused')), copy.loadedFile);
+    assert.match(copy.loadNote ?? '', /fused-operator copy/);
+    const ix = indexOnnx(copy.loadedFile);
+    assert.ok(ix.nodes.some((n) => n.opType === 'GroupQueryAttention'));
+    if (variant.startsWith('q4')) {
+      // The source's own blocks, not a requantization: Q|K|V of layer 0 is the three packed weights end to end.
+      const src = indexOnnx(path.join(ci.target, 'onnx', `model_${variant}.onnx`));
+      const packed = (stem: string) => readTensorBytes(src.tensors.get(`model.layers.0.self_attn.${stem}.MatMul.weight_Q4`)!);
+      const qkv = readTensorBytes(ix.tensors.get('model.layers.0.self_attn.qkv_proj.weight_Q4')!);
+      assert.deepEqual(Buffer.from(qkv), Buffer.concat([packed('q_proj'), packed('k_proj'), packed('v_proj')]));
+      const nbits = ix.nodes.filter((n) => n.opType === 'MatMulNBits');
+      assert.ok(nbits.length > 0 && nbits.every((n) => n.ints.accuracy_level === 4));
+    } else {
+      assert.ok(!ix.nodes.some((n) => n.opType === 'Cast' && n.outputs[0] === 'logits'));
+    }
+    const ids = seededIds(24, copy.config.vocabSize, 21);
+    const d = await maxDiff(copy, original, ids);
+    assert.ok(d <= tolerance, `${variant}: max |copy − original| = ${d}`);
+    const reference = await rowsByGrouping(copy, ids, [ids.length]);
+    await assertGroupingsExact(copy, ids, reference, [[1], [1, 4, 2, 7], [5, 1, 1, 9]], `${variant} copy: `);
+    await copy.dispose();
+    await original.dispose();
+  });
+}
+
+test('fused copies are keyed by content: the same download in another folder reuses the copy; a changed config makes a new one', () => {
+  const ci = ciStandin();
+  const file = path.join(ci.target, 'onnx', 'model_q4.onnx');
+  const first = fusedFile(ci.target, file, cache);
+  assert.ok(first.file.startsWith(path.join(cache, 'fused')));
+  const other = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-fused-moved-'));
+  try {
+    fs.cpSync(ci.target, other, { recursive: true });
+    const moved = fusedFile(other, path.join(other, 'onnx', 'model_q4.onnx'), cache);
+    assert.equal(moved.file, first.file);
+    assert.match(moved.note ?? '', /cached/);
+    assert.equal(moved.madeFrom, undefined, 'nothing made');
+    const cfg = path.join(other, 'config.json');
+    fs.writeFileSync(cfg, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfg, 'utf8')), rms_norm_eps: 1e-5 }));
+    assert.notEqual(fusedKey(other, path.join(other, 'onnx', 'model_q4.onnx')), fusedKey(ci.target, file));
+  } finally {
+    fs.rmSync(other, { recursive: true, force: true });
+  }
+});
+
+test('a copy killed halfway is never loaded: its temporary folder is removed, the copy made again; a cancelled job leaves nothing', async () => {
+  const ci = ciStandin();
+  const own = path.join(cache, 'killed');
+  const file = path.join(ci.target, 'onnx', 'model_fp16.onnx');
+  const key = fusedKey(ci.target, file);
+  // What a process killed during the export leaves: a temporary folder with part of a model, named after its pid.
+  const dead = path.join(own, 'fused', '.tmp-999999999-abc');
+  fs.mkdirSync(dead, { recursive: true });
+  fs.writeFileSync(path.join(dead, 'model.onnx'), Buffer.alloc(1000, 7));
+  const job = { dir: ci.target, file, copy: path.join(own, 'fused', key, 'model.onnx'), bytes: fs.statSync(file).size };
+  const cancelled = runFusedJob(job);
+  await cancelled.cancel();
+  await assert.rejects(cancelled.done, /cancelled|exit/);
+  assert.ok(!fs.existsSync(job.copy), 'a cancelled job leaves no copy');
+  assert.deepEqual(fs.readdirSync(path.join(own, 'fused')).filter((n) => n.startsWith(`.tmp-${process.pid}`)), []);
+  const progress: number[] = [];
+  const nodes = await runFusedJob(job, (p) => progress.push(p.done / p.total)).done;
+  assert.ok(nodes > 0 && fs.existsSync(job.copy));
+  assert.ok(!fs.existsSync(dead), 'the dead process\'s folder is gone');
+  assert.ok(progress.length > 0 && progress[progress.length - 1] === 1, `progress ${progress.join(',')}`);
+  const m = await CausalLM.load(ci.target, { threads: 1, variant: 'fp16', cacheDir: own });
+  assert.equal(m.loadedFile, job.copy);
+  await m.dispose();
+});
+
+test('background mode: the engine serves from the original at once, makes the copy in a worker, then swaps it in; drafters still agree', async () => {
+  const ci = ciStandin();
+  const own = path.join(cache, 'background');
+  const events: FusedEvent[] = [];
+  const engine = await Engine.create({ target: ci.target, variant: 'q4', threads: 1, cacheDir: own, fusedMode: 'background' });
+  engine.onEvent((e) => events.push(e));
+  assert.ok(!engine.target.loadedFile.includes(`${path.sep}fused${path.sep}`), engine.target.loadedFile);
+  assert.match(engine.info().loadNotes.join('; '), /while its fused-operator copy is made in the background/);
+  const req = (drafter: string) => ({
+    before: 'function add(a, b) {\n  return', after: '\n}\n', maxTokens: 12, seed: 7, drafter, coupling: 'gumbel' as const,
+    sampling: { temperature: 0.7, topK: 0, topP: 1 }, gamma: 4, mode: 'free' as const,
+  });
+  const before = await engine.complete(req('none'));
+  assert.ok(before.tokens > 0);
+  await engine.fusedReady();
+  const texts = [];
+  for (const d of ['none', 'prompt-lookup', 'none']) texts.push((await engine.complete(req(d))).text);
+  assert.ok(engine.target.loadedFile.startsWith(path.join(own, 'fused')), engine.target.loadedFile);
+  assert.deepEqual(new Set(texts).size, 1, JSON.stringify(texts));
+  assert.ok(events.some((e) => e.type === 'fused-progress'));
+  assert.ok(events.some((e) => e.type === 'fused-applied'), JSON.stringify(events.map((e) => e.type)));
+  assert.match(engine.info().loadNotes[0], /^target: .*using its fused-operator copy \(made in the background/);
+  assert.equal(engine.exactness.exact, true);
+  await engine.dispose();
+  // The next start loads the copy straight away.
+  const again = await Engine.create({ target: ci.target, variant: 'q4', threads: 1, cacheDir: own, fusedMode: 'background' });
+  assert.ok(again.target.loadedFile.startsWith(path.join(own, 'fused')));
+  await again.dispose();
+});
