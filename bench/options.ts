@@ -140,7 +140,7 @@ export const reportDefs = {
 export const peerDefs = {
   ...common,
   threads: A.repeated(A.threads, 'N', 'thread counts, each run for both systems (repeatable or comma list; 0 = the machine\'s logical CPUs; default 1 and the machine\'s; --quick 1)'),
-  'drafter-a': A.single(A.str, 'MODEL', 'Lockstep\'s second model drafter (default lockstep-drafter-a)'),
+  'drafter-a': A.single(A.str, 'MODEL', 'Lockstep\'s second model drafter (default lockstep-drafter-a; none: only --drafter-b)'),
   'drafter-b': A.single(A.str, 'MODEL', 'the drafter both systems use (default lockstep-drafter-b)'),
   prompts: A.single(A.positiveInt, 'N', `held-out prompts timed per thread count (default ${PEER_DEFAULTS.prompts}; --quick 2)`),
   'max-tokens': A.single(A.maxTokens, 'N', `tokens per completion (default ${PEER_DEFAULTS.maxTokens}; --quick 12)`),

@@ -1,8 +1,11 @@
 /**
- * `lockstep bench peer` — Lockstep against llama.cpp (node-llama-cpp) on the same weights: the shipped models are
- * converted to GGUF by the project's own writer (bench/peer/), every conversion must give Lockstep's greedy token ids
- * on held-out prompts before anything is timed, then both systems decode the same FIM prompt ids, interleaved per
- * prompt, at each thread count. Reported: decode tokens/s and prefill time per arm, same-run ratios (Lockstep ÷
+ * `lockstep bench peer` — Lockstep against llama.cpp (node-llama-cpp) on the same weights. Lockstep runs each folder
+ * as a user gets it by default (the folder's preferred variant on the CPU — q4 when it has one — through its automatic
+ * fused copy); llama.cpp gets the same weights at the same precision class, converted by the project's own GGUF writer
+ * (bench/peer/) from the fp32 file: F32 against an fp32 default, Q4_0 against a 4-bit one. Before anything is timed
+ * the conversion is validated like against like: Lockstep's fp32 file and llama.cpp's F32 GGUF must give the same
+ * greedy ids on held-out prompts (4-bit texts are reported, not required: the two quantize differently). Then both
+ * systems decode the same FIM prompt ids, interleaved per prompt, at each thread count. Reported: decode tokens/s and prefill time per arm, same-run ratios (Lockstep ÷
  * llama.cpp: plain vs plain, best vs best), and invariance at T > 0 (text with a drafter or predictor = text without).
  * llama.cpp's predictors run at their defaults and at the best settings a small sweep found.
  */
@@ -20,6 +23,9 @@ export type PeerSystem = 'lockstep' | 'llama.cpp';
 
 export interface PeerRow {
   system: PeerSystem;
+  /** The weights this row ran: Lockstep's variant (fp32, q4 …) and the file onnxruntime loaded; llama.cpp's GGUF type and file. */
+  variant: string;
+  file: string;
   /** Lockstep's drafter, or llama.cpp's predictor with its settings. */
   arm: string;
   threads: number;
@@ -43,6 +49,11 @@ export interface Invariance {
 
 export interface PeerReport extends ReportHead {
   target: string;
+  /** The target's variant as Lockstep loads it by default, and the file onnxruntime runs. */
+  variant: string;
+  loadedFile: string;
+  /** llama.cpp's weights for the timed rows: F32 or Q4_0. */
+  llamaType: string;
   drafter: string;
   temperature: number;
   invarianceTemperature: number;
@@ -131,13 +142,25 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
   const threadList = o.threadList ?? (quick ? [1] : [...new Set([1, os.cpus().length])]);
   const invT = PEER_DEFAULTS.invarianceTemperature;
   const lookupB = `prompt-lookup+${drafterB}`;
+  // `--drafter-a none`: one model drafter only (a stand-in folder has one).
+  const drafterList = drafterA === 'none' ? [drafterB, lookupB] : [drafterA, drafterB, lookupB];
 
-  let setup = await openEngine({ ...o, threads: threadList[0] }, [drafterA, drafterB, lookupB], cwd);
+  let setup = await openEngine({ ...o, threads: threadList[0] }, drafterList, cwd);
   const dirOf = (name: string) => setup.drafters.find((d) => d.load?.name === name)?.load?.dir ?? '';
-  const dirs = { target: setup.targetDir, [drafterA]: dirOf(drafterA), [drafterB]: dirOf(drafterB) };
+  const dirs: Record<string, string> = { target: setup.targetDir, [drafterB]: dirOf(drafterB), ...(drafterA === 'none' ? {} : { [drafterA]: dirOf(drafterA) }) };
+  const loaded = setup.engine.info().models;
+  const loadedOf = (name: string) => loaded.find((m) => m.name === name) ?? loaded[0];
+  // Same precision class for both systems: a 4-bit default in Lockstep is timed against Q4_0, fp32 against F32.
+  const typeOf = (name: string): 'q4_0' | 'f32' => (loadedOf(name).variant.startsWith('q4') ? 'q4_0' : 'f32');
   fs.mkdirSync(o.ggufDir, { recursive: true });
+  const ggufOf = (dir: string, type: 'q4_0' | 'f32') =>
+    convertToGguf(dir, path.join(o.ggufDir, `${path.basename(dir)}${type === 'f32' ? '' : `-${type}`}.gguf`), type).file;
   const gguf: Record<string, string> = {};
-  for (const [name, dir] of Object.entries(dirs)) gguf[name] = convertToGguf(dir, path.join(o.ggufDir, `${path.basename(dir)}.gguf`)).file;
+  const ggufF32: Record<string, string> = {};
+  for (const [name, dir] of Object.entries(dirs)) {
+    ggufF32[name] = ggufOf(dir, 'f32');
+    gguf[name] = typeOf(name) === 'f32' ? ggufF32[name] : ggufOf(dir, typeOf(name));
+  }
   const stopIds = setupStopIds(setup);
   const vocab = setup.engine.tokenizer.vocabSize;
   // llama.cpp allocates the whole context per sequence: the held-out prompts fit in 4 096 positions.
@@ -157,10 +180,12 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
   // 1. validation: greedy ids must agree for every converted model, or nothing is timed.
   const validation: ValidationRow[] = [];
   for (const [name, dir] of Object.entries(dirs)) {
-    const peer = await LlamaPeer.load(gguf[name], 1, ctxSize);
+    const peer = await LlamaPeer.load(ggufF32[name], 1, ctxSize);
     try {
       const ids = validatePrompts.map((p) => setup.engine.promptFor(request(p, 'none', 0, 0, maxTokens)));
-      validation.push(await validateModel(name, dir, peer, ids, maxTokens, stopIds, vocab));
+      // Like against like: the GGUF is converted from the fp32 file, so the fp32 file is what is compared (a folder that
+      // also holds model_q4.onnx would otherwise load its preferred q4 file here).
+      validation.push(await validateModel(name, dir, peer, ids, maxTokens, stopIds, vocab, 'fp32'));
     } finally {
       await peer.dispose();
     }
@@ -185,7 +210,7 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
     const threads = threadList[ti];
     if (ti > 0) {
       await setup.engine.dispose();
-      setup = await openEngine({ ...o, threads }, [drafterA, drafterB, lookupB], cwd);
+      setup = await openEngine({ ...o, threads }, drafterList, cwd);
     }
     const target = await LlamaPeer.load(gguf.target, threads, ctxSize);
     const draft = await LlamaPeer.load(gguf[drafterB], threads, ctxSize);
@@ -212,7 +237,7 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
         best = { draft: pick[0], lookup: pick[1] };
       }
       const arms: Arm[] = [
-        ...['none', 'prompt-lookup', drafterA, drafterB, lookupB].map((d): Arm => ({ system: 'lockstep', label: d, drafter: d })),
+        ...['none', 'prompt-lookup', ...drafterList].map((d): Arm => ({ system: 'lockstep', label: d, drafter: d })),
       ];
       // The same target on the Optimum graph, plain, in the same run (the engine loads the fused copy by default).
       await optimum?.engine.dispose();
@@ -235,8 +260,13 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
       const thisRows = arms.map((a, k): PeerRow => {
         const s = samples[k];
         const plain = own(a.system);
+        const weights = a.system === 'llama.cpp' ? { variant: typeOf('target').toUpperCase(), file: gguf.target }
+          : (() => {
+            const m = (a.setup ?? setup).engine.info().models[0];
+            return { variant: m.variant, file: m.loadedFile };
+          })();
         return {
-          system: a.system, arm: a.label, threads, runs: s.length,
+          system: a.system, arm: a.label, ...weights, threads, runs: s.length,
           tokensPerSecond: median(s.map((x) => x.tps)),
           vsLlamaPlain: median(s.map((x, i) => x.tps / llamaPlain[i].tps)),
           vsOwnPlain: median(s.map((x, i) => x.tps / plain[i].tps)),
@@ -289,7 +319,8 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
   const r0 = ratiosByThreads[0];
   return {
     ...reportHead('peer', o.argv ?? ['bench', 'peer'], threadList[0], dirs, t0),
-    target: setup.targetSpec, drafter: drafterB, temperature: 0, invarianceTemperature: invT, prompts: nPrompts, maxTokens,
+    target: setup.targetSpec, variant: loadedOf('target').variant, loadedFile: loadedOf('target').loadedFile, llamaType: typeOf('target').toUpperCase(),
+    drafter: drafterB, temperature: 0, invarianceTemperature: invT, prompts: nPrompts, maxTokens,
     threads: threadList, validation, sweep, best: { draft: predictorLabel(best.draft), lookup: predictorLabel(best.lookup) },
     rows, ratios: { ...r0 }, ratiosByThreads,
     invariance: { lockstep: sum('lockstep'), 'llama.cpp': sum('llama.cpp') }, invarianceByArm: [...inv.values()],

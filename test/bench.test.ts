@@ -189,6 +189,33 @@ describe('lockstep bench (smoke)', () => {
     assert.deepEqual(r.figures.map((f: string) => path.basename(f)), ['peer.svg']);
   });
 
+  it('peer --target on a folder holding fp32 and q4 (the stand-in a user downloads): Lockstep as it loads by default (q4 through its fused copy) against llama.cpp Q4_0, validated fp32 against F32', async () => {
+    const standin = path.join(tmp, 'standin-peer');
+    const s = generateStandin({ size: 'ci', variants: ['fp32', 'q4'], out: standin, seed: 0 });
+    const r = await bench('peer', [
+      '--target', s.target, '--drafter-b', s.drafter!, '--drafter-a', 'none', '--prompts', '1', '--max-tokens', '8', '--cases', '1',
+      '--validate-prompts', '1', '--gguf-dir', path.join(tmp, 'gguf-standin'),
+    ]);
+    // Like against like: both folders' fp32 files against their F32 conversions (not the preferred q4 file).
+    assert.deepEqual(r.validation.map((v: any) => v.identical === v.prompts), [true, true]);
+    assert.equal(r.variant, 'q4');
+    assert.equal(r.llamaType, 'Q4_0');
+    assert.match(r.loadedFile, /[/\\]fused[/\\]/);
+    const lock = r.rows.filter((x: any) => x.system === 'lockstep');
+    // One model drafter (--drafter-a none): plain, prompt lookup, the drafter, both, and the file as it is (no fused copy).
+    assert.equal(lock.length, 5);
+    assert.deepEqual([lock[0].arm, lock[1].arm, lock[4].arm], ['none', 'prompt-lookup', 'none (Optimum graph)']);
+    assert.match(lock[3].arm, /^prompt-lookup\+/);
+    assert.doesNotMatch(lock[4].file, /[/\\]fused[/\\]/);
+    assert.equal(lock[0].variant, 'q4');
+    assert.equal(lock[0].file, r.loadedFile);
+    for (const row of r.rows.filter((x: any) => x.system === 'llama.cpp')) {
+      assert.equal(row.variant, 'Q4_0');
+      assert.match(row.file, /-q4_0\.gguf$/);
+    }
+    assert.equal(r.invariance.lockstep.identical, r.invariance.lockstep.cases);
+  });
+
   it('breakdown: the parts of a target call add up, the profile names operators', async () => {
     const r = await bench('breakdown', ['--max-tokens', '4']);
     const part = (p: string) => r.rows.find((x: any) => x.part.trim().startsWith(p)).msPerCall;

@@ -104,7 +104,7 @@ test('no copy can be made (cache not writable): the original is loaded and the n
 
 test('the patched q4 is bitwise exact across groupings [1],[2],[3],[1,4,2,7] and equals a file written with accuracy_level 4', async () => {
   const cache = path.join(tmp, 'c3');
-  const m = await CausalLM.load(ci.target, { variant: 'q4', cacheDir: cache, threads: 1 });
+  const m = await CausalLM.load(ci.target, { variant: 'q4', cacheDir: cache, threads: 1, fusedOps: false });
   assert.match(m.loadNote ?? '', /accuracy_level 4/);
   assert.ok(m.loadedFile.startsWith(cache));
   const ids = seededIds(24, m.config.vocabSize, 5);
@@ -114,11 +114,11 @@ test('the patched q4 is bitwise exact across groupings [1],[2],[3],[1,4,2,7] and
     rows.forEach((r, i) => assert.ok(rowsEqualBitwise(r, reference[i]), `grouping ${sizes}: row ${i} differs from one prefill`));
   }
   const al4 = generateStandin({ size: 'ci', variants: ['q4'], out: path.join(tmp, 'al4'), seed: 0, accuracyLevel: 4 });
-  const written = await CausalLM.load(al4.target, { variant: 'q4', cacheDir: cache, threads: 1 });
+  const written = await CausalLM.load(al4.target, { variant: 'q4', cacheDir: cache, threads: 1, fusedOps: false });
   assert.equal(written.loadNote, null);
   const rows = await rowsByGrouping(written, ids, [ids.length]);
   rows.forEach((r, i) => assert.ok(rowsEqualBitwise(r, reference[i]), `row ${i} differs from the accuracy_level-4 file`));
-  const off = await CausalLM.load(ci.target, { variant: 'q4', cacheDir: cache, threads: 1, fastQuantizedKernels: false });
+  const off = await CausalLM.load(ci.target, { variant: 'q4', cacheDir: cache, threads: 1, fusedOps: false, fastQuantizedKernels: false });
   assert.equal(off.loadedFile, q4);
   assert.equal(off.loadNote, null);
   const slow = await rowsByGrouping(off, ids, [ids.length]);
@@ -134,10 +134,10 @@ test('external data is found: hard-linked next to the copy, and relinked when th
   const spec = buildGraph(shape, { variant: 'q4', layers: shape.layers }, (name) => weight(shape, 0, name));
   writeModel(path.join(dir, 'onnx', 'model_q4.onnx'), spec, { externalData: 'model_q4.onnx_data' });
   const cache = path.join(tmp, 'c4');
-  const m = await CausalLM.load(dir, { variant: 'q4', cacheDir: cache, threads: 1 });
+  const m = await CausalLM.load(dir, { variant: 'q4', cacheDir: cache, threads: 1, fusedOps: false });
   const linked = path.join(path.dirname(m.loadedFile), 'model_q4.onnx_data');
   assert.equal(fs.statSync(linked).ino, fs.statSync(path.join(dir, 'onnx', 'model_q4.onnx_data')).ino);
-  const inline = await CausalLM.load(ci.target, { variant: 'q4', cacheDir: cache, threads: 1 });
+  const inline = await CausalLM.load(ci.target, { variant: 'q4', cacheDir: cache, threads: 1, fusedOps: false });
   const ids = seededIds(6, m.config.vocabSize, 9);
   const [a, b] = [await rowsByGrouping(m, ids, [6]), await rowsByGrouping(inline, ids, [6])];
   a.forEach((r, i) => assert.ok(rowsEqualBitwise(r, b[i]), `row ${i}`));
@@ -153,7 +153,7 @@ test('external data is found: hard-linked next to the copy, and relinked when th
 test('drafter invariance on the patched stand-in: the text with the drafter is the text without, and EngineInfo says why', async () => {
   const cache = path.join(tmp, 'c5');
   const e = await Engine.create({
-    target: ci.target, variant: 'q4', threads: 1, cacheDir: cache, drafters: [{ name: 'd', dir: ci.drafter!, variant: 'q4' }],
+    target: ci.target, variant: 'q4', threads: 1, cacheDir: cache, fusedOps: false, drafters: [{ name: 'd', dir: ci.drafter!, variant: 'q4' }],
   });
   const notes = e.info().loadNotes;
   assert.equal(notes.length, 2, notes.join('\n'));
@@ -176,7 +176,7 @@ test('drafter invariance on the patched stand-in: the text with the drafter is t
 
 test('lockstep complete: --debug prints the note, --no-fast-q4 loads the file as it is', async () => {
   const view = variantView(ci.target, 'q4');
-  const args = ['complete', '--target', view, '--drafter', 'none', '--prefix', PREFIX, '--suffix', SUFFIX, '--max-tokens', '4', '--debug'];
+  const args = ['complete', '--target', view, '--drafter', 'none', '--prefix', PREFIX, '--suffix', SUFFIX, '--max-tokens', '4', '--debug', '--no-fused'];
   const on = await run(...args);
   assert.equal(on.code, 0, on.stderr);
   assert.match(on.stderr, /lockstep: target: model\.onnx: \d+ MatMulNBits nodes have no accuracy_level/);

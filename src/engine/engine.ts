@@ -181,6 +181,11 @@ export class Engine {
       device: this.deviceOutcome,
       exactness: this.exactness,
       loadNotes: [...this.loadNotes],
+      models: [
+        { name: 'target', variant: this.target.variant, file: this.target.file, loadedFile: this.target.loadedFile },
+        ...[...this.drafters.values()].flatMap((d) => (d instanceof ModelDrafter
+          ? [{ name: d.name, variant: d.model.variant, file: d.model.file, loadedFile: d.model.loadedFile }] : [])),
+      ],
     };
   }
 

@@ -134,6 +134,16 @@ export interface EngineInfo {
   exactness: ExactnessVerdict;
   /** How the model files were loaded, when not as they are (e.g. a patched q4 copy, and why). */
   loadNotes: string[];
+  /** Each model's variant, its file, and the file onnxruntime loaded (a fused or patched copy): the target first. */
+  models: LoadedModel[];
+}
+
+export interface LoadedModel {
+  /** 'target', or the drafter's name. */
+  name: string;
+  variant: string;
+  file: string;
+  loadedFile: string;
 }
 
 /** The result of a request cancelled before it started: no tokenization, no model call. */

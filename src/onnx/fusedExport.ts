@@ -86,14 +86,15 @@ export function exportFusedFile(srcDir: string, srcFile: string, outFile: string
 }
 
 /**
- * The whole folder: onnx/model.onnx rebuilt (as onnx/model_q4.onnx, the folder's only file, with `opts.q4`), every
- * top-level file (config, tokenizer, …) copied, fused.json added.
+ * The whole folder: `srcFile` (default onnx/model.onnx; any fp32, fp16, q4 or q4f16 file of the folder) rebuilt as
+ * onnx/model.onnx, or onnx/model_q4.onnx when its weights are 4-bit (a q4 source, or `opts.q4`), every top-level file
+ * (config, tokenizer, …) copied, fused.json added.
  */
-export function exportFusedDir(srcDir: string, outDir: string, opts: FusedOptions = {}): FusedExportResult {
-  const srcFile = path.join(srcDir, 'onnx', 'model.onnx');
-  if (!fs.existsSync(srcFile)) throw new Error(`${srcDir}: no onnx/model.onnx (the fp32 file is what gets rebuilt)`);
+export function exportFusedDir(srcDir: string, outDir: string, opts: FusedOptions = {}, srcFile = path.join(srcDir, 'onnx', 'model.onnx'), progress?: ExportProgress): FusedExportResult {
+  if (!fs.existsSync(srcFile)) throw new Error(`${srcDir}: no ${path.relative(srcDir, srcFile)}`);
   if (path.resolve(srcDir) === path.resolve(outDir)) throw new Error('--out must be another folder');
-  const result = exportFusedFile(srcDir, srcFile, path.join(outDir, 'onnx', opts.q4 ? 'model_q4.onnx' : 'model.onnx'), opts);
+  const q4 = opts.q4 !== undefined || indexOnnx(srcFile).nodes.some((n) => n.opType === 'MatMulNBits');
+  const result = exportFusedFile(srcDir, srcFile, path.join(outDir, 'onnx', q4 ? 'model_q4.onnx' : 'model.onnx'), opts, progress);
   for (const e of fs.readdirSync(srcDir, { withFileTypes: true })) {
     if (e.isFile() && e.name !== FUSED_MARKER) fs.copyFileSync(path.join(srcDir, e.name), path.join(outDir, e.name));
   }
