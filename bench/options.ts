@@ -9,6 +9,7 @@ import { COUPLING_DEFAULTS } from './coupling';
 import { INVARIANCE_DEFAULTS } from './invariance';
 import { LATENCY_DEFAULTS } from './latency';
 import { BREAKDOWN_DEFAULTS } from './breakdown';
+import { CALLCOST_DEFAULTS } from './callCost';
 import { OVERHEAD_DEFAULTS } from './overhead';
 import { PEER_DEFAULTS } from './peer';
 import { QUALITY_DEFAULTS, QUALITY_QUICK } from './quality';
@@ -148,6 +149,15 @@ export const peerDefs = {
   'sweep-prompts': A.single(A.positiveInt, 'N', `prompts per setting in the sweep of llama.cpp's predictors (default ${PEER_DEFAULTS.sweepPrompts})`),
   cases: A.single(A.positiveInt, 'N', `(prompt, seed) invariance cases at T = ${PEER_DEFAULTS.invarianceTemperature} (default ${PEER_DEFAULTS.invarianceCases}; --quick 2)`),
   'gguf-dir': A.single(A.str, 'DIR', 'where the converted GGUF files go (default <out>/gguf)'),
+};
+
+export const callcostDefs = {
+  ...common,
+  threads: A.repeated(A.threads, 'N', 'thread counts (repeatable or comma list; 0 = the machine\'s logical CPUs; default 1)'),
+  past: A.single(A.positiveInt, 'N', `tokens in the cache before each call (default ${CALLCOST_DEFAULTS.past})`),
+  'max-k': A.single(A.numberIn({ min: 2, max: 64, integer: true, describe: 'an integer from 2 to 64' }), 'K', `largest call measured (default ${CALLCOST_DEFAULTS.maxK})`),
+  repeats: A.single(A.positiveInt, 'N', `timed calls per k, after one warm-up (default ${CALLCOST_DEFAULTS.repeats}; --quick 1)`),
+  'gguf-dir': A.single(A.str, 'DIR', 'where the converted GGUF goes (default <out>/gguf)'),
 };
 
 export const breakdownDefs = {

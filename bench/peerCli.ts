@@ -10,7 +10,8 @@ import { UsageError } from '../src/cli/args';
 import type { CliIo } from '../src/cli/io';
 import { BreakdownReport, formatBreakdown, runBreakdown } from './breakdown';
 import { progress, writeJson } from './common';
-import { breakdownDefs, peerDefs } from './options';
+import { breakdownDefs, callcostDefs, peerDefs } from './options';
+import { CallCostReport, formatCallCost, runCallCost } from './callCost';
 import { PeerReport, runPeer } from './peer';
 import { formatPeer, peerFigure } from './peerFormat';
 import { VegaLiteSpec, writeFigure } from './plot';
@@ -24,10 +25,16 @@ const HEADS = {
     'llama.cpp\'s predictors at their defaults and best swept settings, and invariance at T = 0.7 for both systems.',
   breakdown: 'lockstep bench breakdown [options] — where a target call\'s time goes: onnxruntime\'s profiler (kernels by\n' +
     'operator, its own overhead), JS time around run(), feed tensors, KV cut, output handling, padding, sampling.',
+  callcost: 'lockstep bench callcost [options] — the cost of a call of k tokens against one, T(k)/T(1) for k = 1…16, for\n' +
+    'Lockstep\'s default path on --target and for llama.cpp on the same weights (Q4_0 or F32), every row\'s logits\n' +
+    'computed; and the speed-up speculative decoding can give with a free drafter at acceptance 0.5–0.9.',
 };
 
-export function peerHelp(sub: 'peer' | 'breakdown'): string {
-  return `${HEADS[sub]}\n\nOptions:\n${A.describeOptions(sub === 'peer' ? peerDefs : breakdownDefs)}`;
+export type PeerSub = 'peer' | 'breakdown' | 'callcost';
+const DEFS = { peer: peerDefs, breakdown: breakdownDefs, callcost: callcostDefs };
+
+export function peerHelp(sub: PeerSub): string {
+  return `${HEADS[sub]}\n\nOptions:\n${A.describeOptions(DEFS[sub])}`;
 }
 
 function dirs(o: Opts, io: CliIo): { out: string; media: string | null } {
@@ -53,8 +60,8 @@ async function publish(io: CliIo, o: Opts, name: string, report: { rows: unknown
   else io.stdout(`${text}results: ${rel}${shown.length > 0 ? `\nfigures: ${shown.join(', ')}` : ''}\n`);
 }
 
-export async function peerCommand(sub: 'peer' | 'breakdown', argv: string[], io: CliIo): Promise<number> {
-  const { options, positionals } = A.parseArgs(argv, sub === 'peer' ? peerDefs : breakdownDefs);
+export async function peerCommand(sub: PeerSub, argv: string[], io: CliIo): Promise<number> {
+  const { options, positionals } = A.parseArgs(argv, DEFS[sub]);
   const o = options as Opts;
   if (o.help) {
     io.stdout(`${peerHelp(sub)}\n`);
@@ -78,6 +85,17 @@ export async function peerCommand(sub: 'peer' | 'breakdown', argv: string[], io:
       ggufDir: path.resolve(io.cwd, (o['gguf-dir'] as string | undefined) ?? path.join(dirs(o, io).out, 'gguf')),
     }, io.cwd);
     await publish(io, o, 'peer', r, formatPeer(r), [['peer', peerFigure(r, (o.note as string | undefined) ?? '')]]);
+    return 0;
+  }
+  if (sub === 'callcost') {
+    const threads = o.threads as number[];
+    const r: CallCostReport = await runCallCost({
+      ...common, threadList: threads.length > 0 ? [...new Set(threads.map((t) => (t === 0 ? os.cpus().length : t)))] : [1],
+      past: o.past as number | undefined, maxK: (o['max-k'] as number | undefined) ?? (quick ? 4 : undefined),
+      repeats: (o.repeats as number | undefined) ?? (quick ? 1 : undefined),
+      ggufDir: path.resolve(io.cwd, (o['gguf-dir'] as string | undefined) ?? path.join(dirs(o, io).out, 'gguf')),
+    }, io.cwd);
+    await publish(io, o, 'callcost', r, formatCallCost(r), []);
     return 0;
   }
   const r: BreakdownReport = await runBreakdown({

@@ -68,10 +68,10 @@ describe('targets', () => {
 });
 
 describe('drafters', () => {
-  test('auto = the first recommended available drafter', () => {
+  test('auto = the engine\'s auto drafter, with the first recommended available drafter model loaded for it', () => {
     const d = autoDrafter(target, env);
-    assert.equal(d.request, catalog.models.find((m) => m.id === 'lockstep-target')!.recommendedDrafters![0]);
-    assert.ok(d.load);
+    assert.equal(d.request, 'auto');
+    assert.equal(d.load?.name, catalog.models.find((m) => m.id === 'lockstep-target')!.recommendedDrafters![0]);
   });
   test('builtin drafters need no model', () => {
     assert.deepEqual(resolveDrafter('none', target, env), { spec: 'none', request: 'none', label: 'none' });

@@ -88,6 +88,31 @@ export class LlamaPeer {
     return new PeerSequence(ctx.getSequence(tokenPredictor ? { tokenPredictor } : {}), lookup);
   }
 
+  /**
+   * Median ms of one batch decode carrying k tokens after `prefix`, each position's logits computed and a token sampled
+   * from each (what verifying k drafts needs), for every k in `ks`; the k tokens are erased again after each call.
+   */
+  async callTimes(prefix: readonly number[], ks: readonly number[], repeats: number, tick?: () => void): Promise<Map<number, number>> {
+    const seq = (await this.context()).getSequence();
+    await seq.evaluateWithoutGeneratingNewTokens([...prefix] as Token[]);
+    const out = new Map<number, number>();
+    for (const k of ks) {
+      const toks = Array.from({ length: k }, (_, i) => prefix[(i * 13 + 5) % prefix.length] as Token);
+      const samples: number[] = [];
+      for (let r = 0; r <= repeats; r++) {
+        const t = performance.now();
+        await seq.controlledEvaluate(toks.map((tok) => [tok, { generateNext: { token: true, options: { temperature: 0 } } }]));
+        const ms = performance.now() - t;
+        await seq.eraseContextTokenRanges([{ start: prefix.length, end: prefix.length + k }]);
+        if (r > 0) samples.push(ms);
+      }
+      samples.sort((a, b) => a - b);
+      out.set(k, samples[samples.length >> 1]);
+      tick?.();
+    }
+    return out;
+  }
+
   private async context(): Promise<LlamaContext> {
     const ctx = await this.model.createContext({
       contextSize: this.contextSize, threads: this.threads, sequences: 1, flashAttention: false, batchSize: this.contextSize,

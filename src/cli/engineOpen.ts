@@ -58,7 +58,7 @@ export function setupStopIds({ engine }: EngineSetup): Set<number> {
   return new Set<number>([...engine.target.config.eosTokenIds, ...fimStopTokenIds(engine.tokenizer, engine.fim)]);
 }
 
-const BUILTIN_DRAFTERS = new Set(['none', 'prompt-lookup']);
+const BUILTIN_DRAFTERS = new Set(['none', 'prompt-lookup', 'auto']);
 
 /**
  * The catalog: --catalog FILE (an error when it cannot be used at all), else the package's models.json (the shipped
@@ -165,7 +165,12 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
   }
   const targetDir = target.dir;
   const targetEntry = entryFor(catalog, targetSpec, targetDir);
-  const plans = drafterSpecs.map((s) => planDrafter(s, catalog, cwd, opts['drafter-variant']));
+  // `auto` drafts with whichever loaded drafter the engine measures to pay (autoDrafter.ts): it loads the target's
+  // first recommended available drafter model as a candidate, as the extension's `auto` does.
+  const autoModel = recommendedDrafters(catalog, targetEntry)[0];
+  const plans = drafterSpecs.map((s) => (s === 'auto' && autoModel !== undefined
+    ? { ...planDrafter(autoModel, catalog, cwd, opts['drafter-variant']), spec: 'auto', requestName: 'auto' }
+    : planDrafter(s, catalog, cwd, opts['drafter-variant'])));
   // Catalog families settle tokenizer compatibility before anything loads; the engine checks the vocabulary itself.
   for (const p of plans) {
     if (!p.load || !targetEntry) continue;

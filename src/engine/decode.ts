@@ -112,18 +112,25 @@ export class TargetState {
   }
 }
 
-/** Leviathan et al.'s expected tokens per unit of target time: (1 − α^{γ+1}) / ((1 − α)(γc + 1)). */
-export function predictedSpeedup(alpha: number, gamma: number, costRatio: number): number {
+/**
+ * Leviathan et al.'s expected tokens per unit of target time, (1 − α^{γ+1}) / ((1 − α)(γc + T(γ+1)/T(1))): γ drafts
+ * at c target-calls each, then one verification call of γ + 1 tokens, which at the real size costs more than a call
+ * of one but far less than γ + 1 of them (`verifyRatio`, measured: callCosts.ts; 1 when unknown).
+ */
+export function predictedSpeedup(alpha: number, gamma: number, costRatio: number, verifyRatio = 1): number {
   const a = Math.min(Math.max(alpha, 0), 0.999999);
-  return (1 - a ** (gamma + 1)) / ((1 - a) * (gamma * costRatio + 1));
+  return (1 - a ** (gamma + 1)) / ((1 - a) * (gamma * costRatio + verifyRatio));
 }
 
+/** T(k)/T(1) of the target's calls, by k (CallCosts.ratio). */
+export type VerifyCost = (tokens: number) => number;
+
 /** Adaptive γ: the γ in [1, max] that maximises the predicted speedup for the acceptance seen so far. */
-export function chooseGamma(alpha: number, costRatio: number, maxGamma: number): number {
+export function chooseGamma(alpha: number, costRatio: number, maxGamma: number, verify: VerifyCost = () => 1): number {
   let best = 1;
   let bestValue = -1;
   for (let g = 1; g <= maxGamma; g++) {
-    const v = predictedSpeedup(alpha, g, costRatio);
+    const v = predictedSpeedup(alpha, g, costRatio, verify(g + 1));
     if (v > bestValue + 1e-9) {
       bestValue = v;
       best = g;
@@ -173,7 +180,7 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
     const n = context.length;
     const room = Math.min(maxPos - n, opts.maxTokens - stats.tokens.length);
     if (room <= 0) break;
-    let gamma = opts.gamma === 'auto' ? chooseGamma(alpha, costRatio(drafter, targetCallSeconds), maxGamma) : opts.gamma;
+    let gamma = opts.gamma === 'auto' ? chooseGamma(alpha, costRatio(drafter, model.callCosts.secondsFor(1) || targetCallSeconds), maxGamma, (k) => model.callCosts.ratio(k)) : opts.gamma;
     gamma = Math.max(0, Math.min(gamma, room - 1));
     const drafts: Drafts = drafter.name === 'none' || gamma === 0 ? { tokens: [], calls: 0 } : await drafter.draft(context, gamma, policy);
     stats.drafterCalls += drafts.calls;

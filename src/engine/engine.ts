@@ -9,6 +9,7 @@ import { type ContextPrompt, buildContextPrompt } from './contextPrompt';
 import { FimTemplate, detectFimTemplate } from './fim';
 import { CausalLM, LoadOptions } from './model';
 import { FusedEvent, FusedUpgrade } from './fusedUpgrade';
+import { AutoDrafter } from './autoDrafter';
 import { RunningFusedJob, runFusedJob } from './fusedModel';
 import { CALL_RULES, Device, DeviceOutcome, deviceCandidates } from './device';
 import { CANDIDATE_RULES, CandidateRule, ExactnessVerdict, probeExactness } from './exactness';
@@ -44,6 +45,11 @@ export class Engine {
     if (target.loadNote) this.loadNotes.push(`target: ${target.loadNote}`);
     this.drafters.set('none', new NoDrafter());
     this.drafters.set('prompt-lookup', new PromptLookupDrafter());
+    // Chooses among the others (those loaded later too) by measured acceptance and call costs (autoDrafter.ts).
+    this.drafters.set('auto', new AutoDrafter(
+      () => [...this.drafters.entries()].filter(([n]) => n !== 'auto' && n !== 'none').map(([, d]) => d),
+      () => this.target.callCosts,
+    ));
   }
 
   /**

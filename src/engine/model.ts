@@ -18,6 +18,7 @@ import { KvType, RowsCache, rowsCache, validateGraph } from './kvLayout';
 import { KvPair, KvSlicer } from './kvSlicer';
 import { FusedJob, FusedMode, FusedProgress, cpuModelFile, fusedMismatch, rejectFusedCopy } from './fusedModel';
 import { LogitsRows, logitsRows } from './logitsRows';
+import { CallCosts } from './callCosts';
 import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig } from './modelDir';
 
 export type { LogitsRows } from './logitsRows';
@@ -97,6 +98,8 @@ export class CausalLM {
   /** float16 logits are widened into this buffer, reused across calls (grown when a call returns more). */
   private readonly halfScratch = { buffer: new Float32Array(0) };
   readonly timing: ForwardTiming = { cut: 0, feeds: 0, run: 0, outputs: 0 };
+  /** Measured cost of a call by its number of tokens (adaptive γ and the auto drafter read T(k)/T(1)). */
+  readonly callCosts = new CallCosts();
   /** Set when a patched copy of the file was loaded (or could not be made): for EngineInfo's notes. */
   loadNote: string | null = null;
   /** The .onnx file the session was created from (the patched copy when there is one; the probe keys on it). */
@@ -221,8 +224,10 @@ export class CausalLM {
    * within its call and after an aligned past (what WebGPU's tiled kernels need to give the same bits).
    */
   async forward(tokens: readonly number[]): Promise<LogitsRows> {
+    const start = performance.now();
     const out = await this.call(tokens, true);
     const t0 = performance.now();
+    this.callCosts.record(tokens.length, (t0 - start) / 1000);
     const rows = logitsRows(out.logits, out.refeed, tokens.length, out.padded, this.halfScratch);
     this.timing.outputs += (performance.now() - t0) / 1000;
     return rows;

@@ -161,13 +161,17 @@ export interface ResolvedDrafter {
   problem?: string;
 }
 
-/** The automatic drafter: the target's first recommended available drafter, else prompt lookup. */
+/**
+ * The automatic drafter: the engine's `auto` (autoDrafter.ts), which drafts each round with whichever loaded drafter
+ * its measurements say pays — prompt lookup, and the target's first recommended available drafter model (loaded here),
+ * alone or after a lookup miss — or with none.
+ */
 export function autoDrafter(target: ResolvedTarget, env: ModelEnv): ResolvedDrafter {
   const first = availableDrafters(target, env)[0];
   if (first && (target.entry?.recommendedDrafters ?? []).includes(first.id)) {
-    return { spec: 'auto', request: first.id, label: first.id, load: drafterLoad(first.id, first.dir, first.variant, first.variants) };
+    return { spec: 'auto', request: 'auto', label: `auto (${first.id})`, load: drafterLoad(first.id, first.dir, first.variant, first.variants) };
   }
-  return { spec: 'auto', request: 'prompt-lookup', label: 'prompt-lookup' };
+  return { spec: 'auto', request: 'auto', label: 'auto (prompt-lookup)' };
 }
 
 /**
@@ -329,7 +333,7 @@ export function drafterChoices(target: ResolvedTarget, env: ModelEnv, current?: 
   const auto = autoDrafter(target, env);
   const models = availableDrafters(target, env);
   const out: ModelChoice[] = [
-    { spec: 'auto', label: 'auto', description: `the target's recommended drafter (now: ${auto.label})`, available: true },
+    { spec: 'auto', label: 'auto', description: `whichever drafter measures fastest, round by round (candidates: ${auto.label.replace(/^auto \((.*)\)$/, '$1')}${auto.load ? ', prompt lookup' : ''})`, available: true },
     { spec: 'none', label: 'none', description: 'no drafter: plain autoregressive decoding', available: true },
     { spec: 'prompt-lookup', label: 'prompt-lookup', description: 'copies continuations of earlier text (free)', available: true },
   ];
