@@ -116,6 +116,9 @@ export function syntheticRow(kind: 'flat' | 'peaked', vocab = 151936): Float32Ar
 
 function runChild(job: VariantJob): VariantRow {
   const script = path.join(__dirname, 'realsizeChild.js');
+  // A first start in a process of its own makes any missing fused copy; the measured start is the second one.
+  const prep = spawnSync(process.execPath, [script, JSON.stringify({ ...job, prepareOnly: true })], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (prep.status !== 0) throw new Error(`variant ${job.label} failed to load: ${(prep.stderr || prep.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
   const r = spawnSync(process.execPath, [script, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`variant ${job.label} failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as VariantRow;
@@ -182,10 +185,10 @@ export function formatRealsize(r: RealsizeReport): string {
   const drafters = r.variants.find((v) => v.decode.length > 0)?.decode.map((x) => x.drafter) ?? [];
   const lines = [headLines(r).trimEnd(), `stand-in ${r.modelDir} ${JSON.stringify(r.standin)}`, ''];
   lines.push(table(
-    ['variant', 'file MiB', 'load s', 'RSS MiB', 'peak MiB', 'target call ms', 'prefill ms (logits / none)', 'drafter call ms', 'c',
+    ['variant', 'file MiB', 'loaded MiB', 'load s', 'RSS MiB', 'RSS ÷ loaded', 'peak MiB', 'target call ms', 'prefill ms (logits / none)', 'drafter call ms', 'c',
       ...drafters.map((x) => `tok/s ${x}`), 'acceptance'],
     r.variants.map((v) => [
-      v.label, f(v.fileMiB, 0), f(v.loadSeconds, 2), f(v.rssAfterLoadMiB, 0), f(v.peakRssMiB, 0), f(v.targetCallMs),
+      v.label, f(v.fileMiB, 0), f(v.loadedFileMiB, 0), f(v.loadSeconds, 2), f(v.rssAfterLoadMiB, 0), f(v.rssOverLoadedFile, 2), f(v.peakRssMiB, 0), f(v.targetCallMs),
       `${f(v.prefillWithLogitsMs, 0)} / ${f(v.prefillNoLogitsMs, 0)}`, f(v.drafterCallMs),
       v.drafterCallMs === null ? '—' : (v.drafterCallMs / v.targetCallMs).toFixed(2),
       ...drafters.map((name) => v.decode.find((x) => x.drafter === name)?.tokensPerSecond.toFixed(1) ?? '—'),

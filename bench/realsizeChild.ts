@@ -26,6 +26,11 @@ export interface VariantJob {
   skipDecode?: boolean;
   /** Let the engine load q4 files through its accuracy_level-4 copy (default true; src/engine/fastQ4.ts). */
   fastQ4?: boolean;
+  /**
+   * Only load the models (making a missing fused copy) and exit: run first in a process of its own, so that the
+   * measured load is a second start's (the copy's making is not in its load time or RSS).
+   */
+  prepareOnly?: boolean;
 }
 
 export interface DecodeRow {
@@ -44,6 +49,11 @@ export interface VariantRow {
   peakRssAfterLoadMiB: number;
   /** Set when the target was loaded through a patched copy (or could not be): CausalLM.loadNote. */
   loadNote: string | null;
+  /** The file onnxruntime loaded (the fused copy by default) and its size with its external data. */
+  loadedFile: string;
+  loadedFileMiB: number;
+  /** rssAfterLoadMiB ÷ loadedFileMiB (the goal: at most about 1.3). */
+  rssOverLoadedFile: number;
   /** [last token, one draft] at past length `past`, padded by the call rule: the target's verification unit. */
   targetCallMs: number;
   /** A `past`-token prefill as one call: fetching the logits (forward) and not (prefill). */
@@ -58,7 +68,10 @@ export interface VariantRow {
 const MiB = 1024 * 1024;
 
 function fileMiB(dir: string, variant: string): number {
-  const f = path.join(dir, 'onnx', onnxFileFor(variant));
+  return bytesMiB(path.join(dir, 'onnx', onnxFileFor(variant)));
+}
+
+function bytesMiB(f: string): number {
   let bytes = fs.statSync(f).size;
   if (fs.existsSync(`${f}_data`)) bytes += fs.statSync(`${f}_data`).size;
   return bytes / MiB;
@@ -101,6 +114,7 @@ async function measureModel(job: VariantJob): Promise<Omit<VariantRow, 'decode' 
   await m.dispose();
   return {
     label: job.label, variant: job.variant, fileMiB: fileMiB(job.target, job.variant), loadSeconds, rssAfterLoadMiB,
+    loadedFile: m.loadedFile, loadedFileMiB: bytesMiB(m.loadedFile), rssOverLoadedFile: rssAfterLoadMiB / bytesMiB(m.loadedFile),
     peakRssAfterLoadMiB, loadNote, targetCallMs: median(calls), prefillWithLogitsMs: median(withLogits), prefillNoLogitsMs: median(noLogits),
   };
 }
@@ -151,6 +165,13 @@ async function decode(job: VariantJob): Promise<DecodeRow[]> {
   });
 }
 
+/** Loads the target and drafter once, as a first start does (making their fused copies), and lets them go. */
+async function prepare(job: VariantJob): Promise<void> {
+  const m = await CausalLM.load(job.target, { variant: job.variant, threads: job.threads, fastQuantizedKernels: job.fastQ4 });
+  await m.dispose();
+  if (job.drafter) await (await CausalLM.load(job.drafter, { variant: job.drafterVariant, threads: job.threads, minTokensPerCall: 1, fastQuantizedKernels: job.fastQ4 })).dispose();
+}
+
 export async function runVariant(job: VariantJob): Promise<VariantRow> {
   const base = await measureModel(job);
   const drafterCallMs = job.skipDecode ? null : await drafterCall(job);
@@ -159,7 +180,8 @@ export async function runVariant(job: VariantJob): Promise<VariantRow> {
 }
 
 if (require.main === module) {
-  runVariant(JSON.parse(process.argv[2]) as VariantJob).then(
+  const job = JSON.parse(process.argv[2]) as VariantJob;
+  (job.prepareOnly ? prepare(job).then(() => ({})) : runVariant(job)).then(
     (row) => process.stdout.write(`${JSON.stringify(row)}\n`),
     (e: Error) => {
       process.stderr.write(`${e.stack ?? e.message}\n`);

@@ -145,10 +145,12 @@ describe('lockstep bench (smoke)', () => {
     assert.equal(report.bench, 'realsize');
     assert.deepEqual(report.variants.map((v: any) => v.label), ['fp32', 'q4']);
     for (const v of report.variants) {
-      for (const k of ['fileMiB', 'loadSeconds', 'peakRssMiB', 'targetCallMs', 'prefillWithLogitsMs', 'prefillNoLogitsMs', 'drafterCallMs']) {
+      for (const k of ['fileMiB', 'loadedFileMiB', 'rssOverLoadedFile', 'loadSeconds', 'peakRssMiB', 'targetCallMs', 'prefillWithLogitsMs', 'prefillNoLogitsMs', 'drafterCallMs']) {
         assert.ok(finite(v[k]) && v[k] > 0, `${v.label} ${k} = ${v[k]}`);
       }
       assert.deepEqual(v.decode.map((x: any) => x.drafter), ['none', 'prompt-lookup', 'standin-drafter']);
+      // The default path: the fused copy (made by a first start in a process of its own) is what was loaded and weighed.
+      assert.match(v.loadedFile, /[/\\]fused[/\\]/);
     }
     assert.equal(report.sampling.length, 2);
     assert.ok(report.tokenize[0].promptTokens > 1000 && report.tokenize[0].chunksReencodedPerKeystroke <= 2);
@@ -214,6 +216,23 @@ describe('lockstep bench (smoke)', () => {
       assert.match(row.file, /-q4_0\.gguf$/);
     }
     assert.equal(r.invariance.lockstep.identical, r.invariance.lockstep.cases);
+  });
+
+  it('callcost: T(k)/T(1) for both systems on the default path, and the speed-ups a free drafter would give', async () => {
+    const standin = path.join(tmp, 'standin-peer');
+    if (!fs.existsSync(standin)) generateStandin({ size: 'ci', variants: ['fp32', 'q4'], out: standin, seed: 0 });
+    const r = await bench('callcost', ['--target', path.join(standin, 'target'), '--past', '32', '--gguf-dir', path.join(tmp, 'gguf-standin')]);
+    assert.equal(r.variant, 'q4');
+    assert.equal(r.llamaType, 'Q4_0');
+    for (const system of ['lockstep', 'llama.cpp']) {
+      const rows = r.rows.filter((x: any) => x.system === system);
+      assert.deepEqual(rows.map((x: any) => x.k), [1, 2, 3, 4]);
+      assert.equal(rows[0].ratio, 1);
+      for (const row of rows) assert.ok(row.ms > 0 && finite(row.ratio), JSON.stringify(row));
+      const p = r.predictions.filter((x: any) => x.system === system);
+      assert.deepEqual(p.map((x: any) => x.acceptance), [0.5, 0.6, 0.7, 0.8, 0.9]);
+      for (const x of p) assert.ok(x.speedup >= 1 && x.gamma >= 0 && x.gamma <= 3, JSON.stringify(x));
+    }
   });
 
   it('breakdown: the parts of a target call add up, the profile names operators', async () => {

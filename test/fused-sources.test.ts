@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { Engine } from '../src/engine/engine';
 import { FusedEvent } from '../src/engine/fusedUpgrade';
 import { fusedFile, fusedKey, runFusedJob } from '../src/engine/fusedModel';
@@ -100,6 +101,37 @@ test('a copy killed halfway is never loaded: its temporary folder is removed, th
   assert.ok(progress.length > 0 && progress[progress.length - 1] === 1, `progress ${progress.join(',')}`);
   const m = await CausalLM.load(ci.target, { threads: 1, variant: 'fp16', cacheDir: own });
   assert.equal(m.loadedFile, job.copy);
+  await m.dispose();
+});
+
+test('a process killed (SIGKILL) in the middle of an export leaves no copy that loads; the next start makes a whole one', async () => {
+  const ci = ciStandin();
+  const own = path.join(cache, 'sigkill');
+  const file = path.join(ci.target, 'onnx', 'model.onnx');
+  const job = { dir: ci.target, file, copy: path.join(own, 'fused', fusedKey(ci.target, file), 'model.onnx'), bytes: fs.statSync(file).size };
+  // The child writes part of the copy, says so, then waits to be killed.
+  const script = `
+    const { makeFusedCopy } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'engine', 'fusedModel.js'))});
+    let told = false;
+    makeFusedCopy(${JSON.stringify(job)}, (done, total) => {
+      if (told || done < total / 4) return;
+      told = true;
+      process.stdout.write('halfway\\n');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
+    });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (b: Buffer) => { if (b.toString().includes('halfway')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`the child exited (${code}) before halfway`)));
+  });
+  const tmps = fs.readdirSync(path.join(own, 'fused')).filter((n) => n.startsWith(`.tmp-${child.pid}-`));
+  assert.equal(tmps.length, 1, 'a temporary folder is being written');
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  assert.ok(!fs.existsSync(job.copy), 'no copy at the key');
+  const m = await CausalLM.load(ci.target, { threads: 1, variant: 'fp32', cacheDir: own });
+  assert.equal(m.loadedFile, job.copy, 'the next start made a whole copy');
+  assert.ok(!fs.existsSync(path.join(own, 'fused', tmps[0])), 'the killed process\'s folder is gone');
   await m.dispose();
 });
 

@@ -28,6 +28,8 @@ export interface ValidationRow {
   /** Prompts whose greedy ids are identical in both systems. */
   identical: number;
   tokens: number;
+  /** Prompts compared only up to a token llama.cpp picked from the vocabulary's padding rows (ids ≥ the tokenizer's). */
+  cutAtPadding?: number;
   /** The first disagreement, for the error message. */
   firstMismatch?: { prompt: number; position: number; lockstep: number; llama: number };
 }
@@ -43,7 +45,16 @@ export async function validateModel(
   try {
     for (let i = 0; i < prompts.length; i++) {
       const a = await lockstepGreedy(model, prompts[i], maxTokens, stopIds, vocabLimit);
-      const b = (await seq.generate(prompts[i], { maxTokens, temperature: 0, seed: 0, stopIds })).ids;
+      let b = (await seq.generate(prompts[i], { maxTokens, temperature: 0, seed: 0, stopIds })).ids;
+      // llama.cpp samples over the whole output layer, Lockstep over the tokenizer's ids: a row past them (vocabulary
+      // padding, 151 665 … 151 935 in Qwen's) never stands for text, but random weights can make it the argmax. The
+      // texts are compared up to such a token.
+      const pad = b.findIndex((t) => t >= vocabLimit);
+      if (pad >= 0) {
+        b = b.slice(0, pad);
+        a.length = Math.min(a.length, pad);
+        row.cutAtPadding = (row.cutAtPadding ?? 0) + 1;
+      }
       row.tokens += a.length;
       const n = Math.max(a.length, b.length);
       let k = 0;
