@@ -79,6 +79,17 @@ test('fused copies are keyed by content: the same download in another folder reu
   }
 });
 
+test('a file that is not rebuilt (dynamic int8) is told apart from its structure: never announced as being copied, marked once', () => {
+  const ci = ciStandin();
+  const own = path.join(cache, 'int8');
+  const file = path.join(ci.target, 'onnx', 'model_int8.onnx');
+  const r = fusedFile(ci.target, file, own, 'background');
+  assert.deepEqual([r.file, r.note, r.pending], [file, null, undefined]);
+  const marks = fs.readdirSync(path.join(own, 'fused')).filter((n) => n.endsWith('.skip'));
+  assert.equal(marks.length, 1);
+  assert.match(fs.readFileSync(path.join(own, 'fused', marks[0]), 'utf8'), /quantized with (MatMulInteger|DequantizeLinear|DynamicQuantizeLinear)/);
+});
+
 test('a copy killed halfway is never loaded: its temporary folder is removed, the copy made again; a cancelled job leaves nothing', async () => {
   const ci = ciStandin();
   const own = path.join(cache, 'killed');

@@ -13,7 +13,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lockstepCacheDir } from './cacheDir';
 import { fastQ4File } from './fastQ4';
-import { ExportProgress, FUSED_EXPORT_VERSION, NotConvertibleError, exportFusedFile } from '../onnx/fusedExport';
+import { ExportProgress, FUSED_EXPORT_VERSION, NotConvertibleError, exportFusedFile, notConvertible } from '../onnx/fusedExport';
+import type { HfConfig } from '../onnx/llamaWeights';
 import { indexOnnx } from '../onnx/onnxIndex';
 
 export interface FusedFileResult {
@@ -109,6 +110,13 @@ export function fusedFile(
   if (fs.existsSync(copy)) return { file: copy, note: `${path.basename(file)}: using its fused-operator copy (cached: ${copy})` };
   // A file found not to be a candidate once (int8, already fused, another architecture) is not read again.
   if (fs.existsSync(path.join(root, `${key}.skip`))) return { file, note: null };
+  // Whether it is a candidate at all is read off the graph's structure (no weights), so a file that is not (int8,
+  // already fused) is never announced as being copied.
+  const why = whyNotCandidate(dir, file);
+  if (why !== null) {
+    markSkipped(path.join(root, key), why);
+    return { file, note: null };
+  }
   const job: FusedJob = { dir, file, copy, bytes: modelFiles(file).reduce((n, f) => n + fs.statSync(f).size, 0) };
   if (mode === 'background') {
     return { file, note: `${path.basename(file)}: loaded as it is while its fused-operator copy is made in the background`, pending: job };
@@ -139,14 +147,27 @@ export function makeFusedCopy(job: FusedJob, progress?: ExportProgress, tmp = te
     return r.nodes;
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    if (e instanceof NotConvertibleError) {
-      try {
-        fs.writeFileSync(`${keyDir}.skip`, `${e.message}\n`);
-      } catch {
-        // read again next time
-      }
-    }
+    if (e instanceof NotConvertibleError) markSkipped(keyDir, e.message);
     throw e;
+  }
+}
+
+function markSkipped(keyDir: string, why: string): void {
+  try {
+    fs.mkdirSync(path.dirname(keyDir), { recursive: true });
+    fs.writeFileSync(`${keyDir}.skip`, `${why}\n`);
+  } catch {
+    // read again next time
+  }
+}
+
+/** Why `file` is not rebuilt (int8, already fused, another architecture), or null; an unreadable file is left to onnxruntime. */
+function whyNotCandidate(dir: string, file: string): string | null {
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as HfConfig;
+    return notConvertible(indexOnnx(file), config);
+  } catch (e) {
+    return `not readable as an ONNX decoder (${(e as Error).message.split('\n')[0]})`;
   }
 }
 
