@@ -17,6 +17,7 @@ import { CausalLM } from '../src/engine/model';
 import { indexOnnx, readTensorBytes } from '../src/onnx/onnxIndex';
 import { assertGroupingsExact, rowsByGrouping, seededIds } from './helpers/models';
 import { ciStandin } from './helpers/standin';
+import { run } from './helpers/cli';
 
 const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-fused-src-'));
 process.on('exit', () => fs.rmSync(cache, { recursive: true, force: true }));
@@ -174,4 +175,21 @@ test('background mode: the engine serves from the original at once, makes the co
   const again = await Engine.create({ target: ci.target, variant: 'q4', threads: 1, cacheDir: own, fusedMode: 'background' });
   assert.ok(again.target.loadedFile.startsWith(path.join(own, 'fused')));
   await again.dispose();
+});
+
+test('lockstep export-fused --variant q4 keeps the blocks; --q4 --block-size 64 --compare requantizes the fp32 file and reports its error', async () => {
+  const ci = ciStandin();
+  const out = path.join(cache, 'export-q4');
+  const kept = await run('export-fused', '--model', ci.target, '--out', out, '--variant', 'q4');
+  assert.equal(kept.code, 0, kept.stderr);
+  assert.ok(fs.existsSync(path.join(out, 'onnx', 'model_q4.onnx')));
+  const out64 = path.join(cache, 'export-q4-64');
+  const r = await run('export-fused', '--model', ci.target, '--out', out64, '--q4', '--block-size', '64', '--compare');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /against the source: max \|Δlogit\| [\d.e-]+, RMS [\d.]+ % of the source's, argmax equal on \d+\/64 tokens/);
+  const nodes = indexOnnx(path.join(out64, 'onnx', 'model_q4.onnx')).nodes.filter((n) => n.opType === 'MatMulNBits');
+  assert.ok(nodes.length > 0 && nodes.every((n) => n.ints.block_size === 64));
+  const bad = await run('export-fused', '--model', ci.target, '--out', path.join(cache, 'x'), '--q4', '--block-size', '48');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--block-size takes a power of two/);
 });

@@ -51,7 +51,7 @@ async function runCommand(argv: string[], out: CliIo): Promise<number> {
       case 'download':
         return await downloadCommand(rest, out);
       case 'export-fused':
-        return exportFusedCommand(rest, out);
+        return await exportFusedCommand(rest, out);
       default:
         if (cmd.startsWith('-')) throw new UsageError(`expected a command before ${cmd} (commands: complete, verify, bench, download, export-fused)`);
         throw new UsageError(`unknown command '${cmd}' (commands: complete, verify, bench, download, export-fused; see 'lockstep --help')`);

@@ -19,7 +19,7 @@ import { KvPair, KvSlicer } from './kvSlicer';
 import { FusedJob, FusedMode, FusedProgress, cpuModelFile, fusedMismatch, rejectFusedCopy } from './fusedModel';
 import { LogitsRows, logitsRows } from './logitsRows';
 import { CallCosts } from './callCosts';
-import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig } from './modelDir';
+import { ModelConfig, ModelDirError, OnnxChoice, chooseOnnxFile, readModelConfig, variantOfFile } from './modelDir';
 
 export type { LogitsRows } from './logitsRows';
 
@@ -31,6 +31,8 @@ export interface LoadOptions {
   threads?: number;
   /** onnx/ variant, e.g. fp32 (model.onnx), fp16, q4f16 (default: the only file, else the device's preferred one). */
   variant?: string;
+  /** An explicit .onnx file to load with the folder's config and tokenizer (a copy made elsewhere; wins over `variant`). */
+  file?: string;
   /** Execution device (default cpu); its CallRule gives the padding and where the KV cache lives. */
   device?: Device;
   /** Pad every call to at least this many tokens (default: the device's rule; 1 disables padding, e.g. for a drafter). */
@@ -143,7 +145,7 @@ export class CausalLM {
   static async load(dir: string, opts: LoadOptions = {}): Promise<CausalLM> {
     const config = readModelConfig(dir);
     const device = opts.device ?? 'cpu';
-    const choice = chooseOnnxFile(dir, opts.variant, device);
+    const choice: OnnxChoice = opts.file !== undefined ? { file: opts.file, variant: variantOfFile(path.basename(opts.file)) } : chooseOnnxFile(dir, opts.variant, device);
     const { file, note: loadNote, madeFrom, pending } = device === 'cpu' ? cpuModelFile(dir, choice.file, opts) : { file: choice.file, note: null };
     const onDevice = CALL_RULES[device].kvLocation === 'gpu-buffer';
     const providers = executionProviders(device);
