@@ -196,7 +196,7 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
     throw new Error(`refusing to time: the GGUF conversion disagrees with Lockstep's greedy ids: ${bad.map((v) => `${v.model} ${v.identical}/${v.prompts} prompts (first at ${JSON.stringify(v.firstMismatch)})`).join('; ')}`);
   }
 
-  const total = nSweep * (DRAFT_SWEEP.length + LOOKUP_SWEEP.length) * (quick ? 0 : 1) + threadList.length * nPrompts * 11 + nInv * 10;
+  const total = nSweep * (DRAFT_SWEEP.length + LOOKUP_SWEEP.length) * (quick ? 0 : 1) + threadList.length * nPrompts * 12 + nInv * 11;
   let done = 0;
   const tick = () => o.onProgress?.(++done, total);
   const rows: PeerRow[] = [];
@@ -237,7 +237,8 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
         best = { draft: pick[0], lookup: pick[1] };
       }
       const arms: Arm[] = [
-        ...['none', 'prompt-lookup', ...drafterList].map((d): Arm => ({ system: 'lockstep', label: d, drafter: d })),
+        // `auto` last: the extension's default drafter (autoDrafter.ts), choosing among the others by measurement.
+        ...['none', 'prompt-lookup', ...drafterList, 'auto'].map((d): Arm => ({ system: 'lockstep', label: d, drafter: d })),
       ];
       // The same target on the Optimum graph, plain, in the same run (the engine loads the fused copy by default).
       await optimum?.engine.dispose();

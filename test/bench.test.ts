@@ -176,7 +176,7 @@ describe('lockstep bench (smoke)', () => {
     const r = await bench('peer', ['--prompts', '1', '--max-tokens', '8', '--cases', '1', '--validate-prompts', '1', '--gguf-dir', path.join(tmp, 'gguf')]);
     assert.deepEqual(r.validation.map((v: any) => v.identical === v.prompts), [true, true, true]);
     assert.deepEqual(r.rows.filter((x: any) => x.system === 'lockstep').map((x: any) => x.arm),
-      ['none', 'prompt-lookup', 'lockstep-drafter-a', 'lockstep-drafter-b', 'prompt-lookup+lockstep-drafter-b', 'none (Optimum graph)']);
+      ['none', 'prompt-lookup', 'lockstep-drafter-a', 'lockstep-drafter-b', 'prompt-lookup+lockstep-drafter-b', 'auto', 'none (Optimum graph)']);
     assert.equal(r.rows.filter((x: any) => x.system === 'llama.cpp').length, 5);
     for (const row of r.rows) {
       assert.ok(row.tokensPerSecond > 0 && finite(row.vsLlamaPlain) && finite(row.prefillMs), JSON.stringify(row));
@@ -204,11 +204,11 @@ describe('lockstep bench (smoke)', () => {
     assert.equal(r.llamaType, 'Q4_0');
     assert.match(r.loadedFile, /[/\\]fused[/\\]/);
     const lock = r.rows.filter((x: any) => x.system === 'lockstep');
-    // One model drafter (--drafter-a none): plain, prompt lookup, the drafter, both, and the file as it is (no fused copy).
-    assert.equal(lock.length, 5);
-    assert.deepEqual([lock[0].arm, lock[1].arm, lock[4].arm], ['none', 'prompt-lookup', 'none (Optimum graph)']);
+    // One model drafter (--drafter-a none): plain, prompt lookup, the drafter, both, auto, and the file as it is (no fused copy).
+    assert.equal(lock.length, 6);
+    assert.deepEqual([lock[0].arm, lock[1].arm, lock[4].arm, lock[5].arm], ['none', 'prompt-lookup', 'auto', 'none (Optimum graph)']);
     assert.match(lock[3].arm, /^prompt-lookup\+/);
-    assert.doesNotMatch(lock[4].file, /[/\\]fused[/\\]/);
+    assert.doesNotMatch(lock[5].file, /[/\\]fused[/\\]/);
     assert.equal(lock[0].variant, 'q4');
     assert.equal(lock[0].file, r.loadedFile);
     for (const row of r.rows.filter((x: any) => x.system === 'llama.cpp')) {

@@ -151,7 +151,8 @@ test('background mode: the engine serves from the original at once, makes the co
   const ci = ciStandin();
   const own = path.join(cache, 'background');
   const events: FusedEvent[] = [];
-  const engine = await Engine.create({ target: ci.target, variant: 'q4', threads: 1, cacheDir: own, fusedMode: 'background' });
+  // The ci stand-in is small (its copy would be made before loading): the threshold is lowered to see the background path.
+  const engine = await Engine.create({ target: ci.target, variant: 'q4', threads: 1, cacheDir: own, fusedMode: 'background', fusedWaitMaxBytes: 0 });
   engine.onEvent((e) => events.push(e));
   assert.ok(!engine.target.loadedFile.includes(`${path.sep}fused${path.sep}`), engine.target.loadedFile);
   assert.match(engine.info().loadNotes.join('; '), /while its fused-operator copy is made in the background/);
@@ -172,7 +173,7 @@ test('background mode: the engine serves from the original at once, makes the co
   assert.equal(engine.exactness.exact, true);
   await engine.dispose();
   // The next start loads the copy straight away.
-  const again = await Engine.create({ target: ci.target, variant: 'q4', threads: 1, cacheDir: own, fusedMode: 'background' });
+  const again = await Engine.create({ target: ci.target, variant: 'q4', threads: 1, cacheDir: own, fusedMode: 'background', fusedWaitMaxBytes: 0 });
   assert.ok(again.target.loadedFile.startsWith(path.join(own, 'fused')));
   await again.dispose();
 });
@@ -192,4 +193,13 @@ test('lockstep export-fused --variant q4 keeps the blocks; --q4 --block-size 64 
   const bad = await run('export-fused', '--model', ci.target, '--out', path.join(cache, 'x'), '--q4', '--block-size', '48');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--block-size takes a power of two/);
+});
+
+test('background mode, a small file (the shipped models): the copy is made before the first completion, so one file serves the session', async () => {
+  const ci = ciStandin();
+  const own = path.join(cache, 'small-first');
+  const engine = await Engine.create({ target: ci.target, variant: 'fp16', threads: 1, cacheDir: own, fusedMode: 'background' });
+  assert.ok(engine.target.loadedFile.startsWith(path.join(own, 'fused')), engine.target.loadedFile);
+  await engine.fusedReady();
+  await engine.dispose();
 });

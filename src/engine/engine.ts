@@ -71,7 +71,7 @@ export class Engine {
         if (missing !== undefined) throw new Error(missing);
         const load: LoadOptions = {
           threads: options.threads, variant, device, ...options.callRule, fastQuantizedKernels: options.fastQuantizedKernels, fusedOps: options.fusedOps,
-          cacheDir: options.cacheDir, fusedMode: options.fusedMode, onFusedProgress: options.onFusedProgress,
+          cacheDir: options.cacheDir, fusedMode: options.fusedMode, onFusedProgress: options.onFusedProgress, fusedWaitMaxBytes: options.fusedWaitMaxBytes,
         };
         const target = await CausalLM.load(options.target, load);
         const verdict = await establishExactness(target, options, device, notes);
@@ -84,7 +84,10 @@ export class Engine {
         for (const d of options.drafters ?? []) await engine.addDrafter(d);
         if (target.pendingFused) {
           const e = engine;
-          e.upgrade = new FusedUpgrade(target.pendingFused, options.target, load, (copy) => establishExactness(copy, options, device, []), (ev) => e.emit(ev));
+          e.upgrade = new FusedUpgrade(target.pendingFused, options.target, load, (copy) => establishExactness(copy, options, device, []), (ev) => {
+            if (ev.type === 'fused-failed') e.replaceTargetNote(ev.note);
+            e.emit(ev);
+          });
         }
         return engine;
       } catch (e) {
@@ -113,7 +116,7 @@ export class Engine {
     const model = await CausalLM.load(dir, {
       threads: this.options.threads, variant, device: this.target.device, minTokensPerCall: 1, tokenMultiple: 1, align: 1,
       fastQuantizedKernels: this.options.fastQuantizedKernels, fusedOps: this.options.fusedOps, cacheDir: this.options.cacheDir,
-      fusedMode: this.options.fusedMode, onFusedProgress: this.options.onFusedProgress,
+      fusedMode: this.options.fusedMode, onFusedProgress: this.options.onFusedProgress, fusedWaitMaxBytes: this.options.fusedWaitMaxBytes,
     });
     if (model.loadNote) this.loadNotes.push(`drafter ${name}: ${model.loadNote}`);
     // A drafter's copy made in the background is used from the next start (a drafter never changes the bytes, only speed).
@@ -144,7 +147,11 @@ export class Engine {
    */
   async applyFusedCopy(): Promise<string | null> {
     const prepared = this.upgrade?.take();
-    if (!prepared || !this.upgrade) return null;
+    if (!prepared || !this.upgrade) {
+      if (this.upgrade?.settled === false) return null;
+      this.upgrade = null; // it failed (and said so): nothing will come
+      return null;
+    }
     const file = this.upgrade.job.file;
     this.upgrade = null;
     const why = await FusedUpgrade.check(prepared, this.target);

@@ -51,6 +51,9 @@ export interface FusedProgress {
  */
 export type FusedMode = 'wait' | 'background';
 
+/** Files up to this size (graph + external data) get their copy before loading even in 'background' mode. */
+export const FUSED_WAIT_MAX_BYTES = 256 * 1024 * 1024;
+
 /** Where the copies of a source live: one folder per content key (fusedKey), plus `<key>.skip` for non-candidates. */
 function fusedRoot(cacheDir: string): string {
   return path.join(cacheDir, 'fused');
@@ -97,6 +100,7 @@ export function fusedKey(dir: string, file: string): string {
 /** The cached fused copy of `file` (a decoder .onnx in `dir`/onnx), made now ('wait') or left to runFusedJob ('background'). */
 export function fusedFile(
   dir: string, file: string, cacheDir: string = lockstepCacheDir(), mode: FusedMode = 'wait', onProgress?: (p: FusedProgress) => void,
+  waitMaxBytes = FUSED_WAIT_MAX_BYTES,
 ): FusedFileResult {
   if (!fs.existsSync(path.join(dir, 'config.json'))) return { file, note: null };
   const root = fusedRoot(cacheDir);
@@ -118,7 +122,9 @@ export function fusedFile(
     return { file, note: null };
   }
   const job: FusedJob = { dir, file, copy, bytes: modelFiles(file).reduce((n, f) => n + fs.statSync(f).size, 0) };
-  if (mode === 'background') {
+  // A small file's copy takes well under a second (the shipped target's 0.3 s): made before the first completion, so
+  // that a session's completions all come from one file; a big one is made while the original serves.
+  if (mode === 'background' && job.bytes > waitMaxBytes) {
     return { file, note: `${path.basename(file)}: loaded as it is while its fused-operator copy is made in the background`, pending: job };
   }
   try {
@@ -333,11 +339,14 @@ export function rejectFusedCopy(copy: string, why: string): void {
  */
 export function cpuModelFile(
   dir: string, file: string,
-  opts: { fastQuantizedKernels?: boolean; fusedOps?: boolean; cacheDir?: string; fusedMode?: FusedMode; onFusedProgress?: (p: FusedProgress) => void },
+  opts: {
+    fastQuantizedKernels?: boolean; fusedOps?: boolean; cacheDir?: string; fusedMode?: FusedMode; onFusedProgress?: (p: FusedProgress) => void;
+    fusedWaitMaxBytes?: number;
+  },
 ): FusedFileResult {
   let fused: FusedFileResult = { file, note: null };
   if (opts.fusedOps !== false) {
-    fused = fusedFile(dir, file, opts.cacheDir, opts.fusedMode ?? 'wait', opts.onFusedProgress);
+    fused = fusedFile(dir, file, opts.cacheDir, opts.fusedMode ?? 'wait', opts.onFusedProgress, opts.fusedWaitMaxBytes);
     if (fused.file !== file) return fused;
   }
   let out: FusedFileResult = { file, note: null };

@@ -51,6 +51,8 @@ export interface LoadOptions {
   fusedMode?: FusedMode;
   /** Progress of a copy made now ('wait'). */
   onFusedProgress?: (p: FusedProgress) => void;
+  /** With 'background', files up to this size still get their copy first (default fusedModel.ts FUSED_WAIT_MAX_BYTES). */
+  fusedWaitMaxBytes?: number;
   /** Cache root for those copies (default lockstepCacheDir()). */
   cacheDir?: string;
 }

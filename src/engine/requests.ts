@@ -49,6 +49,8 @@ export interface EngineOptions {
   fusedMode?: FusedMode;
   /** Progress of a copy made with 'wait' (the CLI's progress line). */
   onFusedProgress?: (p: FusedProgress) => void;
+  /** With 'background', files up to this size still get their copy before the engine is ready (default 256 MiB). */
+  fusedWaitMaxBytes?: number;
   /** Cache root for the exactness verdicts and those copies (default: lockstepCacheDir(), see cacheDir.ts). */
   cacheDir?: string;
 }

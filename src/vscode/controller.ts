@@ -62,7 +62,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
       if (s.kind === 'ready') this.deviceReady(s.device);
       else if (s.kind !== 'downloading') this.status.device = undefined;
       this.status.update();
-    }, { onNotice: (message) => this.engineNotice(message) });
+    }, { onNotice: (message) => this.engineNotice(message), onModelSwapped: () => this.provider.cache.clear() });
     this.provider = new LockstepInlineProvider(this);
     this.settings = this.readSettings();
     this.seeds = new SeedState(this.settings.seed);

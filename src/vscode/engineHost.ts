@@ -36,6 +36,11 @@ export interface EngineHostOptions {
   requestErrorsBeforeRestart?: number;
   /** A message for the user (shown once per text by the controller). */
   onNotice?: (message: string) => void;
+  /**
+   * The engine swapped in the target's fused copy: its logits differ from the original file's in the last bits, so
+   * completions made before may not be what a request gives now (the controller drops its completion cache).
+   */
+  onModelSwapped?: () => void;
 }
 
 export const DEFAULT_RESTART_DELAYS_MS = [500, 2000, 8000] as const;
@@ -207,6 +212,7 @@ export class EngineHost {
             return;
           }
           this.log.info(e.type === 'fused-ready' ? `${e.file}: fused-operator copy made; swapping it in` : e.note);
+          if (e.type === 'fused-applied') this.hostOptions.onModelSwapped?.();
           if (e.type !== 'fused-ready') this.onState({ kind: 'ready', device: client.engineInfo?.device });
         },
       });
