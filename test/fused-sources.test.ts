@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Engine } from '../src/engine/engine';
 import { FusedEvent } from '../src/engine/fusedUpgrade';
-import { fusedFile, fusedKey, runFusedJob } from '../src/engine/fusedModel';
+import { fusedFile, runFusedJob } from '../src/engine/fusedModel';
+import { fusedKey } from '../src/engine/fusedCache';
 import { CausalLM } from '../src/engine/model';
 import { indexOnnx, readTensorBytes } from '../src/onnx/onnxIndex';
 import { assertGroupingsExact, rowsByGrouping, seededIds } from './helpers/models';
@@ -75,6 +76,15 @@ test('fused copies are keyed by content: the same download in another folder reu
     const cfg = path.join(other, 'config.json');
     fs.writeFileSync(cfg, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfg, 'utf8')), rms_norm_eps: 1e-5 }));
     assert.notEqual(fusedKey(other, path.join(other, 'onnx', 'model_q4.onnx')), fusedKey(ci.target, file));
+    // A copy for the changed folder replaces the copies that served only that folder; the first folder's stays.
+    const changed = fusedFile(other, path.join(other, 'onnx', 'model_q4.onnx'), cache);
+    assert.ok(changed.madeFrom && changed.file !== first.file);
+    assert.ok(fs.existsSync(first.file), 'still serves the first folder');
+    const otherOnly = fusedFile(other, path.join(other, 'onnx', 'model_fp16.onnx'), cache);
+    fs.writeFileSync(cfg, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfg, 'utf8')), rms_norm_eps: 1e-4 }));
+    const replaced = fusedFile(other, path.join(other, 'onnx', 'model_fp16.onnx'), cache);
+    assert.ok(replaced.madeFrom && fs.existsSync(replaced.file));
+    assert.ok(!fs.existsSync(otherOnly.file), 'the copy of the file since replaced is pruned');
   } finally {
     fs.rmSync(other, { recursive: true, force: true });
   }

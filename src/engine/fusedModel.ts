@@ -7,15 +7,16 @@
  * its logits differ from the original's in the last bits, so the exactness probe keys its verdict on the copy. A file
  * that is not a decoder we know (int8, already fused) is loaded as it is.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lockstepCacheDir } from './cacheDir';
 import { fastQ4File } from './fastQ4';
-import { ExportProgress, FUSED_EXPORT_VERSION, NotConvertibleError, exportFusedFile, notConvertible } from '../onnx/fusedExport';
+import { ExportProgress, NotConvertibleError, exportFusedFile, notConvertible } from '../onnx/fusedExport';
 import type { HfConfig } from '../onnx/llamaWeights';
 import { indexOnnx } from '../onnx/onnxIndex';
+import { fusedKey, fusedRoot, markSkipped, modelFiles, pruneReplaced, recordSource, removeAbandoned } from './fusedCache';
 
 export interface FusedFileResult {
   /** The file to load: the fused copy, or the original. */
@@ -54,49 +55,6 @@ export type FusedMode = 'wait' | 'background';
 /** Files up to this size (graph + external data) get their copy before loading even in 'background' mode. */
 export const FUSED_WAIT_MAX_BYTES = 256 * 1024 * 1024;
 
-/** Where the copies of a source live: one folder per content key (fusedKey), plus `<key>.skip` for non-candidates. */
-function fusedRoot(cacheDir: string): string {
-  return path.join(cacheDir, 'fused');
-}
-
-/**
- * The cache key of a model file and its config: the export's version, config.json's bytes, and for each file (graph,
- * external data) its sha256 when it is a Hugging Face cache blob (the blob is named after it), else its size and a
- * sample of its bytes (first and last MiB, 64 spread 64 KiB windows). So a copy follows the content, not the path or
- * the modification time: a second folder holding the same download shares it, a changed file gets a new one.
- */
-export function fusedKey(dir: string, file: string): string {
-  const h = createHash('sha256');
-  h.update(`${FUSED_EXPORT_VERSION}\0`);
-  h.update(fs.readFileSync(path.join(dir, 'config.json')));
-  for (const f of modelFiles(file)) {
-    const real = fs.realpathSync(f);
-    const blob = path.basename(real);
-    const st = fs.statSync(real);
-    h.update(`\0${path.basename(f)}:${st.size}:`);
-    if (/^[0-9a-f]{64}$/.test(blob)) {
-      h.update(`blob:${blob}`);
-      continue;
-    }
-    const fd = fs.openSync(real, 'r');
-    try {
-      const win = Buffer.alloc(1 << 16);
-      const at = (pos: number, n: number) => {
-        const b = n === win.length ? win : Buffer.alloc(n);
-        const got = fs.readSync(fd, b, 0, n, pos);
-        h.update(b.subarray(0, got));
-      };
-      const edge = Math.min(1 << 20, st.size);
-      at(0, edge);
-      at(st.size - edge, edge);
-      for (let i = 1; i < 64; i++) at(Math.floor((st.size * i) / 64), Math.min(win.length, st.size));
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-  return h.digest('hex').slice(0, 20);
-}
-
 /** The cached fused copy of `file` (a decoder .onnx in `dir`/onnx), made now ('wait') or left to runFusedJob ('background'). */
 export function fusedFile(
   dir: string, file: string, cacheDir: string = lockstepCacheDir(), mode: FusedMode = 'wait', onProgress?: (p: FusedProgress) => void,
@@ -111,7 +69,10 @@ export function fusedFile(
     return { file, note: `${path.basename(file)}: loaded as it is, no fused-operator copy (${(e as Error).message.split('\n')[0]})` };
   }
   const copy = path.join(root, key, 'model.onnx');
-  if (fs.existsSync(copy)) return { file: copy, note: `${path.basename(file)}: using its fused-operator copy (cached: ${copy})` };
+  if (fs.existsSync(copy)) {
+    recordSource(path.dirname(copy), file);
+    return { file: copy, note: `${path.basename(file)}: using its fused-operator copy (cached: ${copy})` };
+  }
   // A file found not to be a candidate once (int8, already fused, another architecture) is not read again.
   if (fs.existsSync(path.join(root, `${key}.skip`))) return { file, note: null };
   // Whether it is a candidate at all is read off the graph's structure (no weights), so a file that is not (int8,
@@ -150,20 +111,13 @@ export function makeFusedCopy(job: FusedJob, progress?: ExportProgress, tmp = te
     const r = exportFusedFile(job.dir, job.file, path.join(tmp, 'model.onnx'), {}, progress);
     fs.rmSync(keyDir, { recursive: true, force: true });
     fs.renameSync(tmp, keyDir);
+    recordSource(keyDir, job.file);
+    pruneReplaced(root, keyDir, job.file);
     return r.nodes;
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     if (e instanceof NotConvertibleError) markSkipped(keyDir, e.message);
     throw e;
-  }
-}
-
-function markSkipped(keyDir: string, why: string): void {
-  try {
-    fs.mkdirSync(path.dirname(keyDir), { recursive: true });
-    fs.writeFileSync(`${keyDir}.skip`, `${why}\n`);
-  } catch {
-    // read again next time
   }
 }
 
@@ -222,32 +176,6 @@ export function runFusedJob(job: FusedJob, onProgress?: (p: FusedProgress) => vo
       fs.rmSync(tmp, { recursive: true, force: true });
     },
   };
-}
-
-/** Removes temporary folders of processes that no longer run (killed during an export). */
-function removeAbandoned(root: string): void {
-  for (const name of fs.readdirSync(root)) {
-    const m = /^\.tmp-(\d+)-/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    let alive = pid === process.pid;
-    if (!alive) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch (e) {
-        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    }
-    if (!alive) fs.rmSync(path.join(root, name), { recursive: true, force: true });
-  }
-}
-
-/** The graph file and its external data (files next to it named after it: model.onnx_data, model.onnx.data). */
-function modelFiles(file: string): string[] {
-  const base = path.basename(file);
-  const d = path.dirname(file);
-  return fs.readdirSync(d).filter((f) => f === base || f.startsWith(`${base}_`) || f.startsWith(`${base}.`)).sort().map((f) => path.join(d, f));
 }
 
 /** What fusedMismatch needs of a loaded model (CausalLM has it; typed here so this module does not import model.ts). */

@@ -32,7 +32,7 @@ export class FusedUpgrade {
     dir: string,
     load: LoadOptions,
     probe: (copy: CausalLM) => Promise<ExactnessVerdict>,
-    private readonly emit: (e: FusedEvent) => void,
+    emit: (e: FusedEvent) => void,
   ) {
     this.running = runFusedJob(job, (p: FusedProgress) => emit({ type: 'fused-progress', ...p }));
     this.ready = this.running.done.then(async () => {
