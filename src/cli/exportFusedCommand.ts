@@ -47,7 +47,8 @@ export async function exportFusedCommand(argv: string[], io: CliIo): Promise<num
   if (o['block-size'] !== undefined && (!o.q4 || (block & (block - 1)) !== 0)) throw new UsageError('--block-size takes a power of two from 16 to 256, with --q4');
   const r = exportFusedDir(dir, path.resolve(io.cwd, o.out), { cache: o.cache ?? 'head-major', ...(o.q4 ? { q4: { blockSize: block, accuracyLevel: 4 } } : {}) }, src);
   const s = ((performance.now() - t0) / 1000).toFixed(1);
-  io.stderr(`${r.nodes} nodes, ${(r.bytes / 1e6).toFixed(1)} MB, ${s} s\n`);
+  // Peak RSS of this process: the export streams one tensor at a time (before --compare loads any model).
+  io.stderr(`${r.nodes} nodes, ${(r.bytes / 1e6).toFixed(1)} MB, ${s} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
   if (o.compare) io.stderr(`${formatComparison(await compareLogits(src, r.file, dir))}\n`);
   io.stdout(`${path.dirname(path.dirname(r.file))}\n`);
   return 0;

@@ -38,7 +38,7 @@ export interface LockstepSettings {
   threads: number;
   /** On the CPU, load q4 files lacking MatMulNBits accuracy_level through a cached copy with level 4 (engine/fastQ4.ts). */
   fastQuantizedKernels: boolean;
-  /** On the CPU, load fp32 Llama/Qwen2 files through a cached copy on onnxruntime's fused operators (engine/fusedModel.ts). */
+  /** On the CPU, load Llama/Qwen2 files (fp32, fp16, q4, q4f16) through a cached copy on onnxruntime's fused operators (engine/fusedModel.ts). */
   fusedOperators: boolean;
   /** '' = LOCKSTEP_MODELS_DIR, else the Hugging Face cache (~/.cache/huggingface/hub). */
   modelsDir: string;
