@@ -34,12 +34,13 @@ test('adaptive γ: a verification call that costs more per token shortens the dr
 });
 
 /** A drafter that proposes the continuation of `truth` (right `hit` of the time: the rest of its drafts are wrong). */
-function fake(name: string, truth: number[], hit: number, seconds = 0): Drafter {
+function fake(name: string, truth: number[], hit: number, seconds = 0, delayMs = 0): Drafter {
   let n = 0;
   return {
     name,
     secondsPerCall: seconds,
     async draft(context: readonly number[], gamma: number): Promise<Drafts> {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       const tokens: number[] = [];
       for (let i = 0; i < gamma; i++) {
         n++;
@@ -86,6 +87,20 @@ test('auto drafter: settles on the drafter that is accepted, and drafts nothing 
   const usedAlone = await rounds(alone, truth, 200);
   const plain = usedAlone.slice(50).filter((u) => u === 'none').length;
   assert.ok(plain > 0.9 * usedAlone.slice(50).length, usedAlone.slice(50).join(','));
+});
+
+test('auto drafter: a drafter that says it is free but takes long to draft (a model catching up on a prompt) is measured and left', async () => {
+  const truth = Array.from({ length: 5000 }, (_, i) => (i * 31) % 97);
+  const costs = new CallCosts();
+  costs.record(1, 0.002);
+  costs.record(5, 0.0025);
+  const slowModel = fake('slow-model', truth, 0.5, 0, 20);
+  const lookup = fake('lookup', truth, 0.7);
+  const auto = new AutoDrafter(() => [slowModel, lookup], () => costs);
+  const used = await rounds(auto, truth, 120);
+  const late = used.slice(20);
+  assert.ok(late.filter((u) => u === 'slow-model').length <= 4, late.join(','));
+  assert.ok(late.filter((u) => u === 'lookup').length > 0.8 * late.length, late.join(','));
 });
 
 test('auto drafter in the engine: the same bytes as plain decoding at T = 0 and 0.7, drafting when it pays', async () => {

@@ -12,15 +12,27 @@ import type { CallCosts } from './callCosts';
 
 /** Acceptance assumed for a drafter not tried yet: optimistic, so that each is tried. */
 const PRIOR_ACCEPTANCE = 0.6;
-/** Every this many rounds the least recently used drafter drafts once, so that its figures stay current. */
+/**
+ * Every this many rounds the least recently used drafter drafts once, so that its figures stay current; one measured
+ * to cost more than a target call per drafted token (a model drafter catching up on a new prompt: its prefill) only
+ * every EXPENSIVE_REVISIT_EVERY rounds, since each revisit pays that again.
+ */
 const REVISIT_EVERY = 32;
+const EXPENSIVE_REVISIT_EVERY = 256;
 const WEIGHT = 0.3;
 
 interface Figures {
+  /** Per-token acceptance: decayed counts of accepted drafts and of rejections (a round ends at its first rejection). */
+  accepted: number;
+  rejected: number;
   alpha: number;
   rounds: number;
   lastRound: number;
+  /** Measured seconds per drafted token, everything the drafter did for its drafts included (0: not measured). */
+  secondsPerToken: number;
 }
+
+const fresh = (): Figures => ({ accepted: 0, rejected: 0, alpha: PRIOR_ACCEPTANCE, rounds: 0, lastRound: 0, secondsPerToken: 0 });
 
 export class AutoDrafter implements Drafter {
   readonly name = 'auto';
@@ -54,7 +66,13 @@ export class AutoDrafter implements Drafter {
       this.last = null;
       return { tokens: [], calls: 0 };
     }
+    const t0 = performance.now();
     const out = await d.draft(context, gamma, policy);
+    // The round's whole cost, a model drafter's catching up on a new prompt included: what choosing it really costs.
+    const f = this.figures.get(d.name) ?? fresh();
+    const perToken = (performance.now() - t0) / 1000 / Math.max(1, out.tokens.length);
+    f.secondsPerToken = f.secondsPerToken === 0 ? perToken : (1 - WEIGHT) * f.secondsPerToken + WEIGHT * perToken;
+    this.figures.set(d.name, f);
     this.last = { name: d.name, tokens: out.tokens, length: context.length, tail: context[context.length - 1] };
     return out;
   }
@@ -64,14 +82,21 @@ export class AutoDrafter implements Drafter {
     const costs = this.costs();
     const one = costs.secondsFor(1);
     return this.candidates().map((d) => {
+      const c = this.costRatio(d, one);
       const f = this.figures.get(d.name);
       const alpha = f && f.rounds > 0 ? f.alpha : PRIOR_ACCEPTANCE;
-      // A drafter's cost per draft call relative to a target call; free ones still widen the verification call.
-      const c = d.secondsPerCall === 0 ? 0.02 : one > 0 ? d.secondsPerCall / one : 0.3;
       let score = 0;
       for (let g = 1; g <= maxGamma; g++) score = Math.max(score, predictedSpeedup(alpha, g, c, costs.ratio(g + 1)));
       return { name: d.name, score };
     });
+  }
+
+  /** A drafter's cost per drafted token relative to a target call (measured when it was used); free ones still widen the verification call. */
+  private costRatio(d: Drafter, targetCall: number): number {
+    const measured = this.figures.get(d.name)?.secondsPerToken ?? 0;
+    if (targetCall > 0 && measured > 0) return Math.max(0.02, measured / targetCall);
+    if (d.secondsPerCall === 0) return 0.02;
+    return targetCall > 0 ? d.secondsPerCall / targetCall : 0.3;
   }
 
   /** The acceptance of the last round's drafts, read off the context that grew from them (the same request only). */
@@ -81,9 +106,12 @@ export class AutoDrafter implements Drafter {
     if (!l || l.tokens.length === 0 || context.length <= l.length || context[l.length - 1] !== l.tail) return;
     let accepted = 0;
     while (accepted < l.tokens.length && l.length + accepted < context.length && context[l.length + accepted] === l.tokens[accepted]) accepted++;
-    const f = this.figures.get(l.name) ?? { alpha: PRIOR_ACCEPTANCE, rounds: 0, lastRound: 0 };
-    const rate = accepted / l.tokens.length;
-    f.alpha = f.rounds === 0 ? rate : (1 - WEIGHT) * f.alpha + WEIGHT * rate;
+    const f = this.figures.get(l.name) ?? fresh();
+    // Drafts are accepted up to the first rejection: a round is `accepted` successes and, unless all were accepted, one
+    // failure, so the per-token acceptance is successes ÷ trials (counts decayed so that recent rounds weigh more).
+    f.accepted = (1 - WEIGHT) * f.accepted + accepted;
+    f.rejected = (1 - WEIGHT) * f.rejected + (accepted < l.tokens.length ? 1 : 0);
+    f.alpha = f.accepted + f.rejected > 0 ? f.accepted / (f.accepted + f.rejected) : PRIOR_ACCEPTANCE;
     f.rounds++;
     this.figures.set(l.name, f);
   }
@@ -92,14 +120,18 @@ export class AutoDrafter implements Drafter {
     const list = this.candidates();
     if (list.length === 0) return null;
     const mark = (d: Drafter): Drafter => {
-      const f = this.figures.get(d.name) ?? { alpha: PRIOR_ACCEPTANCE, rounds: 0, lastRound: 0 };
+      const f = this.figures.get(d.name) ?? fresh();
       f.lastRound = this.round;
       this.figures.set(d.name, f);
       return d;
     };
     if (this.round % REVISIT_EVERY === 0) {
-      const stale = list.reduce((a, b) => ((this.figures.get(a.name)?.lastRound ?? 0) <= (this.figures.get(b.name)?.lastRound ?? 0) ? a : b));
-      return mark(stale);
+      const one = this.costs().secondsFor(1);
+      const due = list.filter((d) => this.round % EXPENSIVE_REVISIT_EVERY === 0 || this.costRatio(d, one) < 1);
+      if (due.length > 0) {
+        const stale = due.reduce((a, b) => ((this.figures.get(a.name)?.lastRound ?? 0) <= (this.figures.get(b.name)?.lastRound ?? 0) ? a : b));
+        return mark(stale);
+      }
     }
     const scored = this.scores(maxGamma);
     let best = -1;
