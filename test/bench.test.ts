@@ -183,8 +183,9 @@ describe('lockstep bench (smoke)', () => {
       assert.equal(row.threads, 1);
     }
     assert.ok(finite(r.ratios.plain) && finite(r.ratios.best));
-    for (const k of ['lockstep', 'llama.cpp']) {
-      assert.ok(Number.isInteger(r.invariance[k].identical) && r.invariance[k].cases === 4, k);
+    // One case each: Lockstep's five arms that draft (prompt lookup, A, B, lookup + B, auto), llama.cpp's four predictors.
+    for (const [k, arms] of [['lockstep', 5], ['llama.cpp', 4]] as const) {
+      assert.ok(Number.isInteger(r.invariance[k].identical) && r.invariance[k].cases === arms, `${k}: ${JSON.stringify(r.invariance[k])}`);
     }
     // Lockstep's text never depends on the drafter.
     assert.equal(r.invariance.lockstep.identical, r.invariance.lockstep.cases);

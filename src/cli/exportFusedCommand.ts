@@ -20,6 +20,7 @@ export const exportFusedDefs = {
   cache: A.single(A.choice(['head-major', 'time-major', 'bnsh'] as const), 'LAYOUT', 'KV cache: head-major (default; what the engine loads: the whole buffer in, only the new rows out), time-major (the earlier layout: a Transpose per layer and kind) or bnsh (Optimum\'s inputs and outputs)'),
   q4: A.flag('4-bit weights: MatMulNBits, blocks of 32, accuracy_level 4 (written as onnx/model_q4.onnx; the embedding stays fp32)'),
   'block-size': A.single(A.numberIn({ min: 16, max: 256, integer: true, describe: 'one of 16, 32, 64, 128, 256' }), 'N', 'with --q4: the 4-bit block size (default 32); other weights than the q4 download, so other text'),
+  'q4-head': A.flag('quantize only a float head to 4 bits (MatMulNBits, blocks of --block-size, accuracy_level 4): other weights, so other text'),
   compare: A.flag('after the export, compare the copy\'s logits with the source file\'s on 64 fixed tokens: max |Δ|, RMS, argmax agreement'),
 };
 
@@ -44,8 +45,13 @@ export async function exportFusedCommand(argv: string[], io: CliIo): Promise<num
   const dir = path.resolve(io.cwd, o.model);
   const src = findOnnxFile(dir, o.variant ?? 'fp32');
   const block = o['block-size'] ?? 32;
-  if (o['block-size'] !== undefined && (!o.q4 || (block & (block - 1)) !== 0)) throw new UsageError('--block-size takes a power of two from 16 to 256, with --q4');
-  const r = exportFusedDir(dir, path.resolve(io.cwd, o.out), { cache: o.cache ?? 'head-major', ...(o.q4 ? { q4: { blockSize: block, accuracyLevel: 4 } } : {}) }, src);
+  if (o['block-size'] !== undefined && ((!o.q4 && !o['q4-head']) || (block & (block - 1)) !== 0)) {
+    throw new UsageError('--block-size takes a power of two from 16 to 256, with --q4 or --q4-head');
+  }
+  const q4 = { blockSize: block, accuracyLevel: 4 };
+  const r = exportFusedDir(dir, path.resolve(io.cwd, o.out), {
+    cache: o.cache ?? 'head-major', ...(o.q4 ? { q4 } : {}), ...(o['q4-head'] ? { q4Head: q4 } : {}),
+  }, src);
   const s = ((performance.now() - t0) / 1000).toFixed(1);
   // Peak RSS of this process: the export streams one tensor at a time (before --compare loads any model).
   io.stderr(`${r.nodes} nodes, ${(r.bytes / 1e6).toFixed(1)} MB, ${s} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);

@@ -70,6 +70,11 @@ export interface FusedOptions {
   q4?: { blockSize: number; accuracyLevel?: number };
   /** accuracy_level of the MatMulNBits nodes carried over from a 4-bit source (default 4: int8 activations, the fast CPU path). */
   sourceAccuracyLevel?: number;
+  /**
+   * Only the head quantized to 4 bits (a float head, as the q4 files of tied-embedding models keep: the fp32 embedding
+   * read through a Transpose). Other weights, so other text: a choice, never the default.
+   */
+  q4Head?: { blockSize: number; accuracyLevel?: number };
 }
 
 /** Projections sharing their input, stacked along the output (Q|K|V into one MatMul); 4-bit blocks stack as bytes. */
@@ -166,7 +171,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderSource, opts: FusedOpti
     return op('MatMulNBits', [x, ...inputs], outs, attrs, ms)[0];
   };
   /** x × the projection's transpose: a MatMul on [in][out], or MatMulNBits on 4-bit blocks of its rows. */
-  const linear = (x: string, name: string, p: SourceProjection, out?: string): string => {
+  const linear = (x: string, name: string, p: SourceProjection, out?: string, quantize = opts.q4): string => {
     const outs = out ? [out] : 1;
     if (p.kind === 'q4') {
       const blocks = p.in / p.blockSize;
@@ -174,7 +179,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderSource, opts: FusedOpti
       if (p.zeroPoints) inputs.push(init(`${name}_zp`, 'uint8', [p.zeroPoints.length], p.zeroPoints));
       return nbits(x, name, p.in, p.out, p.blockSize, inputs, opts.sourceAccuracyLevel ?? 4, outs);
     }
-    const q = opts.q4;
+    const q = quantize;
     if (!q) return op('MatMul', [x, lazyF32(`${name}_t`, [p.in, p.out], () => transpose(p.rows.read(), p.out, p.in))], outs)[0];
     if (p.in % q.blockSize !== 0) throw new Error(`${name}: K = ${p.in} is not a multiple of the block size ${q.blockSize}`);
     const blocks = p.in / q.blockSize;
@@ -311,7 +316,7 @@ export function buildFusedGraph(s: FusedShape, w: DecoderSource, opts: FusedOpti
   if (headMajor) op('Concat', newRows, ['present_rows'], { axis: 0 });
   const last = norm(lazyF32('model.norm.weight', [s.hidden], () => w.norm.read()));
   const head: SourceProjection = w.head ?? { kind: 'float', out: s.vocab, in: s.hidden, rows: w.embed };
-  linear(last, 'lm_head.weight', head, 'logits');
+  linear(last, 'lm_head.weight', head, 'logits', opts.q4 ?? opts.q4Head);
   return {
     graphName: 'main_graph',
     producer: FUSED_PRODUCER,
