@@ -200,6 +200,13 @@ test('lockstep export-fused --variant q4 keeps the blocks; --q4 --block-size 64 
   assert.match(r.stderr, /against the source: max \|Δlogit\| [\d.e-]+, RMS [\d.]+ % of the source's, argmax equal on \d+\/64 tokens/);
   const nodes = indexOnnx(path.join(out64, 'onnx', 'model_q4.onnx')).nodes.filter((n) => n.opType === 'MatMulNBits');
   assert.ok(nodes.length > 0 && nodes.every((n) => n.ints.block_size === 64));
+  // --q4-head: only the head in 4 bits (the other projections stay float MatMul).
+  const outHead = path.join(cache, 'export-q4-head');
+  const h = await run('export-fused', '--model', ci.target, '--out', outHead, '--q4-head', '--compare');
+  assert.equal(h.code, 0, h.stderr);
+  const hx = indexOnnx(path.join(outHead, 'onnx', 'model.onnx'));
+  assert.deepEqual(hx.nodes.filter((n) => n.opType === 'MatMulNBits').map((n) => n.outputs[0]), ['logits']);
+  assert.ok(hx.nodes.some((n) => n.opType === 'MatMul'));
   const bad = await run('export-fused', '--model', ci.target, '--out', path.join(cache, 'x'), '--q4', '--block-size', '48');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--block-size takes a power of two/);
