@@ -21,6 +21,8 @@ export interface FloatProjection {
   out: number;
   in: number;
   rows: LazyF32;
+  /** The same weight as the MatMul operand [in][out], when the file stores it so (read without transposing twice). */
+  operand?: LazyF32;
 }
 
 /** A com.microsoft MatMulNBits weight, 4 bits: B [N, blocks, blockSize / 2] uint8, scales [N · blocks]. */
@@ -145,8 +147,8 @@ function projection(ix: OnnxIndex, layer: number, proj: string): SourceProjectio
   const at = locateWeight(ix, layer, proj);
   if (!at) return null;
   const f = lazyF32(tensor(ix, at.name));
-  const rows: LazyF32 = at.inOut ? { length: f.length, read: () => transpose(f.read(), at.in, at.out) } : f;
-  return { kind: 'float', out: at.out, in: at.in, rows };
+  if (!at.inOut) return { kind: 'float', out: at.out, in: at.in, rows: f };
+  return { kind: 'float', out: at.out, in: at.in, rows: { length: f.length, read: () => transpose(f.read(), at.in, at.out) }, operand: f };
 }
 
 /** Every weight of the decoder described by `c`, to be read when needed; throws naming the first one missing. */

@@ -180,7 +180,11 @@ export function buildFusedGraph(s: FusedShape, w: DecoderSource, opts: FusedOpti
       return nbits(x, name, p.in, p.out, p.blockSize, inputs, opts.sourceAccuracyLevel ?? 4, outs);
     }
     const q = quantize;
-    if (!q) return op('MatMul', [x, lazyF32(`${name}_t`, [p.in, p.out], () => transpose(p.rows.read(), p.out, p.in))], outs)[0];
+    if (!q) {
+      const operand = p.operand;
+      const read = operand ? () => operand.read() : () => transpose(p.rows.read(), p.out, p.in);
+      return op('MatMul', [x, lazyF32(`${name}_t`, [p.in, p.out], read)], outs)[0];
+    }
     if (p.in % q.blockSize !== 0) throw new Error(`${name}: K = ${p.in} is not a multiple of the block size ${q.blockSize}`);
     const blocks = p.in / q.blockSize;
     const once = quantizedOnce(() => quantizeQ4(p.rows.read(), p.in, p.out, q.blockSize, true));
