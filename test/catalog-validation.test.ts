@@ -227,6 +227,7 @@ describe('catalog validation', () => {
     assert.equal(defs.definitions.file.oneOf[0].pattern, PATTERNS.filePath);
     assert.equal(defs.definitions.file.oneOf[1].properties.path.pattern, PATTERNS.filePath);
     assert.equal(entry.bundled.pattern, PATTERNS.bundled);
+    assert.equal(entry.languages.items.pattern, PATTERNS.language);
     assert.equal(defs.definitions.file.oneOf[1].properties.sha256.pattern, PATTERNS.sha256);
     assert.equal(defs.definitions.variantName.pattern, PATTERNS.variant);
     // deviceVariants: the schema's keys, the loader's and the engine's devices are the same list.

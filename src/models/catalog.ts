@@ -56,19 +56,20 @@ export function loadCatalog(file?: string): Catalog {
  * The models shipped with Lockstep, as the shipped models.json lists them (test/catalog-loading.test.ts checks that
  * the two agree): what loadCatalogOrBundled falls back to when models.json cannot be used at all.
  */
+const DEMO_LANGUAGES = ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'];
 const BUNDLED_MODELS: readonly Record<string, unknown>[] = [
   {
     id: 'lockstep-target', name: 'Lockstep target (7.3M-parameter Llama, JavaScript/TypeScript)', role: 'target',
-    family: 'lockstep-bpe4096', fim: 'lockstep', parameters: 7344384, license: 'MIT', bundled: 'models/lockstep-target',
+    family: 'lockstep-bpe4096', fim: 'lockstep', parameters: 7344384, license: 'MIT', bundled: 'models/lockstep-target', demo: true, languages: DEMO_LANGUAGES,
     recommendedDrafters: ['lockstep-drafter-b', 'lockstep-drafter-a'],
   },
   {
     id: 'lockstep-drafter-a', name: 'Lockstep drafter A (0.3M parameters)', role: 'drafter', family: 'lockstep-bpe4096',
-    fim: 'lockstep', parameters: 311488, license: 'MIT', bundled: 'models/lockstep-drafter-a',
+    fim: 'lockstep', parameters: 311488, license: 'MIT', bundled: 'models/lockstep-drafter-a', demo: true, languages: DEMO_LANGUAGES,
   },
   {
     id: 'lockstep-drafter-b', name: 'Lockstep drafter B (0.9M parameters)', role: 'drafter', family: 'lockstep-bpe4096',
-    fim: 'lockstep', parameters: 901760, license: 'MIT', bundled: 'models/lockstep-drafter-b',
+    fim: 'lockstep', parameters: 901760, license: 'MIT', bundled: 'models/lockstep-drafter-b', demo: true, languages: DEMO_LANGUAGES,
   },
 ];
 

@@ -35,6 +35,13 @@ export interface CatalogEntry {
   defaultVariant?: string;
   /** The variant that suits each execution device (e.g. q4f16 on WebGPU, q4 on the CPU), used when downloaded. */
   deviceVariants?: DeviceVariants;
+  /** True for a model that only demonstrates the engine (the bundled 7M models): never a useful completion model. */
+  demo?: boolean;
+  /**
+   * VS Code language ids the model was trained on (e.g. ["javascript", "typescript"]); absent: any language. Outside
+   * them the editor says so once instead of showing what the model writes.
+   */
+  languages?: string[];
   /** "pinned": commit, sizes and hashes are known; "on-first-download": recorded from the Hub's answer. */
   verify?: 'pinned' | 'on-first-download';
   /** Any other field is kept as it was read. */

@@ -37,6 +37,8 @@ export const PATTERNS = {
   /** A branch, tag or commit; every "/"-separated part starts with a letter or digit (no "." or ".." parts). */
   revision: String.raw`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$`,
   variant: String.raw`^[a-z0-9][a-z0-9_]*$`,
+  /** A VS Code language id ("javascript", "typescriptreact", "c", "cpp", "objective-c" …). */
+  language: String.raw`^[a-z0-9][a-z0-9._+-]*$`,
   sha256: String.raw`^[0-9a-f]{64}$`,
   /**
    * A relative POSIX path: no empty parts, no part ending in "." or " " (so no "." or ".." parts, nor names Windows
@@ -51,6 +53,7 @@ const RE = {
   repo: new RegExp(PATTERNS.repo),
   revision: new RegExp(PATTERNS.revision),
   variant: new RegExp(PATTERNS.variant),
+  language: new RegExp(PATTERNS.language),
   sha256: new RegExp(PATTERNS.sha256),
   filePath: new RegExp(PATTERNS.filePath),
   bundled: new RegExp(PATTERNS.bundled),
@@ -247,6 +250,15 @@ function entryProblems(item: unknown, index: number, firstIndex: Map<string, num
   check(() => {
     const r = e.recommendedDrafters;
     if (r !== undefined && (!Array.isArray(r) || !r.every((x) => typeof x === 'string' && x !== ''))) fail('recommendedDrafters', 'must be an array of catalog ids', r);
+  });
+  check(() => {
+    if (e.demo !== undefined && typeof e.demo !== 'boolean') fail('demo', 'must be true or false', e.demo);
+  });
+  check(() => {
+    const l = e.languages;
+    if (l !== undefined && (!Array.isArray(l) || l.length === 0 || !l.every((x) => typeof x === 'string' && RE.language.test(x)))) {
+      fail('languages', 'must be a non-empty array of VS Code language ids (e.g. "javascript")', l);
+    }
   });
   check(() => {
     if (e.verify !== undefined && !(VERIFY_MODES as readonly unknown[]).includes(e.verify)) {
