@@ -29,23 +29,8 @@ export function formatBytes(n: number): string {
   return `${x >= 100 || i === 0 ? Math.round(x) : x.toFixed(1)} ${units[i]}`;
 }
 
-/** A rough download size for the picker, from the catalog's approxBytes / file sizes (undefined when unknown). */
-export function approximateSize(entry: CatalogEntry, variant?: string): number | undefined {
-  const v = variant ?? entry.defaultVariant ?? Object.keys(entry.variants ?? {})[0];
-  const spec = v !== undefined ? entry.variants?.[v] : undefined;
-  if (spec?.approxBytes !== undefined) return spec.approxBytes;
-  let total = 0;
-  let known = false;
-  for (const f of [...(entry.files ?? []), ...(spec?.files ?? [])]) {
-    if (typeof f === 'string') continue;
-    const size = f.size ?? f.approxBytes;
-    if (typeof size === 'number') {
-      total += size;
-      known = true;
-    }
-  }
-  return known ? total : undefined;
-}
+/** A rough download size for the picker (the recommendation's own measure). */
+export { variantBytes as approximateSize } from '../models/recommend';
 
 export interface DownloadOutcome {
   id: string;

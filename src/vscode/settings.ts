@@ -44,6 +44,8 @@ export interface LockstepSettings {
   modelsDir: string;
   /** '' = HF_ENDPOINT, else https://huggingface.co. */
   hubEndpoint: string;
+  /** A models.json-format file whose entries are added to the shipped catalog ('' = none). */
+  extraCatalog: string;
   /** Language ids (e.g. "markdown") with no inline completions. */
   disabledLanguages: string[];
   /** Cross-file context (`lockstep.context.enable`): snippets of other workspace files in the prompt. */
@@ -88,6 +90,7 @@ export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({
   fusedOperators: true,
   modelsDir: '',
   hubEndpoint: '',
+  extraCatalog: '',
   disabledLanguages: [] as string[],
   contextEnable: true,
   contextBudgetTokens: 512,
@@ -215,6 +218,7 @@ const SPECS: { [K in keyof LockstepSettings]: FieldSpec<LockstepSettings[K]> } =
   fusedOperators: bool,
   modelsDir: text({ allowEmpty: true, expect: 'a directory path (empty = the Hugging Face cache)' }),
   hubEndpoint: url,
+  extraCatalog: text({ allowEmpty: true, expect: 'the path of a models.json-format file (empty = none)' }),
   disabledLanguages: languages,
   contextEnable: bool,
   contextBudgetTokens: num({ min: 0, max: 16384, integer: true, expect: 'an integer from 0 to 16384' }),
