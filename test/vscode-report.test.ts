@@ -69,10 +69,10 @@ describe('status bar', () => {
     enabled: true, state: { kind: 'ready' }, target: 'lockstep-target', drafter: 'lockstep-drafter-b', seed: 7,
     seedOverridden: false, coupling: 'gumbel',
   };
-  test('ready: drafter and seed, then tokens/s and acceptance after a completion', () => {
-    assert.equal(statusBarText(base), '$(sparkle) Lockstep · lockstep-drafter-b · seed 7');
+  test('ready: target, drafter and seed, then tokens/s and acceptance after a completion', () => {
+    assert.equal(statusBarText(base), '$(sparkle) Lockstep: lockstep-target · lockstep-drafter-b · seed 7');
     const s = statusBarText({ ...base, last: { tokens: 20, tokensPerSecond: 123.4, drafted: 10, accepted: 8, acceptance: 0.8 } });
-    assert.equal(s, '$(sparkle) Lockstep · 123 tok/s · 80% · lockstep-drafter-b · seed 7');
+    assert.equal(s, '$(sparkle) Lockstep: lockstep-target · 123 tok/s · 80% · lockstep-drafter-b · seed 7');
     assert.match(statusBarText({ ...base, last: { tokens: 2, tokensPerSecond: 9.25, drafted: 0, accepted: 0, acceptance: 0 } }), /9\.3 tok\/s · —/);
   });
   test('loading, downloading, error, off', () => {

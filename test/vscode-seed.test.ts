@@ -1,7 +1,7 @@
 /** Seed handling (src/vscode/seed.ts). */
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { SeedState, nextSeed, parseSeed, randomSeed, seedFromArgument } from '../src/vscode/seed';
+import { SeedState, nextSeed, parseSeed, previousSeed, randomSeed, seedFromArgument } from '../src/vscode/seed';
 
 describe('parseSeed', () => {
   test('accepts decimal integers 0..2^53−1, with spaces and separators', () => {
@@ -36,6 +36,13 @@ test('nextSeed: +1, wrapping after the largest seed', () => {
   assert.equal(nextSeed(41), 42);
   assert.equal(nextSeed(Number.MAX_SAFE_INTEGER), 0);
   assert.equal(nextSeed(-3), 0);
+});
+
+test('previousSeed: −1, wrapping below 0 to the largest seed (Next Seed undone)', () => {
+  assert.equal(previousSeed(42), 41);
+  assert.equal(previousSeed(0), Number.MAX_SAFE_INTEGER);
+  assert.equal(previousSeed(-3), Number.MAX_SAFE_INTEGER);
+  for (const s of [0, 7, Number.MAX_SAFE_INTEGER]) assert.equal(previousSeed(nextSeed(s)), s);
 });
 
 test('seedFromArgument: numbers and numeric strings (command arguments)', () => {

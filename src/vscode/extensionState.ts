@@ -10,6 +10,7 @@ import type { DownloadFn } from './download';
 import type { EngineHost } from './engineHost';
 import type { EnginePlan, ModelEnv } from './models';
 import type { SeedState } from './seed';
+import type { SnoozeState } from './snooze';
 import type { LockstepSettings } from './settings';
 import type { StatusBar } from './statusBar';
 
@@ -22,6 +23,8 @@ export interface ExtensionState {
   readonly catalog: Catalog | undefined;
   readonly catalogError: string | undefined;
   readonly seeds: SeedState;
+  /** Snooze: no inline completions until a time (the menu's Snooze… / Resume). */
+  readonly snooze: SnoozeState;
   readonly download: DownloadFn;
   /** The extension's id (for "open settings" filters). */
   readonly extensionId: string;

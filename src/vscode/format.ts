@@ -2,6 +2,8 @@
 import type { DeviceOutcome } from '../engine/device';
 import type { CompletionResult } from '../engine/engine';
 import { describeVerdict, type ExactnessVerdict } from '../engine/exactness';
+import type { CatalogEntry } from '../models/catalogTypes';
+import { demoLabel, isDemoModel, languageMismatch } from '../models/modelNotices';
 import { deviceSummary } from './deviceNotice';
 
 export type EngineState =
@@ -36,7 +38,25 @@ export interface StatusInfo {
   device?: DeviceOutcome;
   /** The exactness probe's verdict on the loaded target. */
   exactness?: ExactnessVerdict;
+  /** The target is a demo model: modelNotices.demoLabel of its entry. */
+  demo?: string;
+  /** "snoozed until 14:05" while snoozed (snooze.ts). */
+  snoozed?: string;
+  /** Why the target does not complete the active editor's language (modelNotices.languageMismatch). */
+  languageNote?: string;
 }
+
+/** The status's words about the target's catalog entry: a demo model; a language it does not complete. */
+export function modelStatus(entry: CatalogEntry | undefined, activeLanguageId: string | undefined): Pick<StatusInfo, 'demo' | 'languageNote'> {
+  const languageNote = activeLanguageId === undefined ? undefined : languageMismatch(entry, activeLanguageId);
+  return {
+    ...(isDemoModel(entry) ? { demo: demoLabel(entry!) } : {}),
+    ...(languageNote === undefined ? {} : { languageNote }),
+  };
+}
+
+/** The command that sets up a real model (the first-run setup), named in the demo tooltip. */
+const SET_UP_A_MODEL = 'Set up a real model: Lockstep: Set Up a Model';
 
 export function formatAcceptance(s: Pick<LastCompletionStats, 'drafted' | 'accepted'>): string {
   return s.drafted > 0 ? `${Math.round((100 * s.accepted) / s.drafted)}%` : '—';
@@ -56,8 +76,9 @@ export function statusBarText(info: StatusInfo): string {
   if (s.kind === 'loading') return '$(loading~spin) Lockstep: loading';
   if (s.kind === 'error') return '$(error) Lockstep: error';
   if (!info.enabled) return '$(circle-slash) Lockstep: off';
+  if (info.snoozed !== undefined) return `$(bell-slash) Lockstep: ${info.snoozed}`;
   const icon = info.busy ? '$(sync~spin)' : '$(sparkle)';
-  const parts = [`${icon} Lockstep`];
+  const parts = [`${icon} Lockstep: ${info.target}${info.demo === undefined ? '' : ' (demo)'}`];
   if (s.optimizing !== undefined) parts.push(`optimizing ${Math.floor(s.optimizing)}%`);
   if (info.last) parts.push(formatRate(info.last.tokensPerSecond), formatAcceptance(info.last));
   parts.push(info.drafter, `seed ${info.seed}`);
@@ -69,12 +90,15 @@ export function statusTooltip(info: StatusInfo): string {
   const lines: string[] = [];
   const state = s.kind === 'loading' ? `loading ${s.target}` : s.kind === 'downloading'
     ? `downloading ${s.model}${s.percent === undefined ? '' : ` (${Math.floor(s.percent)}%)`}`
-    : s.kind === 'error' ? `error: ${s.message}` : info.enabled ? 'ready' : 'inline completions off';
+    : s.kind === 'error' ? `error: ${s.message}` : !info.enabled ? 'inline completions off'
+    : info.snoozed !== undefined ? `${info.snoozed} (Resume from the menu)` : 'ready';
   lines.push(`Lockstep — ${state}`);
+  if (info.languageNote !== undefined) lines.push(`Not completing this file: ${info.languageNote}`);
   if (s.kind === 'ready' && s.optimizing !== undefined) {
     lines.push(`Making the model's fused-operator copy: ${Math.floor(s.optimizing)}% (completions come from the downloaded file meanwhile; the copy is used when ready)`);
   }
-  lines.push(`Target: ${info.target}`);
+  lines.push(`Target: ${info.target}${info.demo === undefined ? '' : ` — ${info.demo}`}`);
+  if (info.demo !== undefined || info.languageNote !== undefined) lines.push(SET_UP_A_MODEL);
   lines.push(`Drafter: ${info.drafter}`);
   if (info.device) lines.push(`Device: ${deviceSummary(info.device)}`);
   if (info.exactness) lines.push(`Exactness: ${describeVerdict(info.exactness)}`);

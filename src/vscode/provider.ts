@@ -110,6 +110,10 @@ export interface CompletionContext {
   readonly settings: LockstepSettings;
   readonly plan: EnginePlan | undefined;
   readonly paused: boolean;
+  /** Snoozed from the menu: no completions until it ends. */
+  readonly snooze: { readonly active: boolean };
+  /** Why the target does not complete a language (undefined: it does); says so once per language (languageNotice.ts). */
+  readonly languages: { check(entry: EnginePlan['target']['entry'], languageId: string): string | undefined };
   readonly engine: EngineHost;
   readonly log: vscode.LogOutputChannel;
   request(before: string, after: string, mode: CompletionMode, context?: RequestContext): CompletionRequest;
@@ -144,11 +148,13 @@ export class LockstepInlineProvider implements vscode.InlineCompletionItemProvid
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const ctl = this.ctl;
     const s = ctl.settings;
-    if (!s.enable || ctl.paused || languageDisabled(s, document.languageId)) return undefined;
+    if (!s.enable || ctl.paused || ctl.snooze.active || languageDisabled(s, document.languageId)) return undefined;
     // While the suggest widget is open an inline completion must extend its selection; leave that moment to it.
     if (context.selectedCompletionInfo !== undefined) return undefined;
     const plan = ctl.plan;
     if (!plan) return undefined;
+    // A model trained on other languages would write the wrong language here (the demo models: JS/TS only).
+    if (ctl.languages.check(plan.target.entry, document.languageId) !== undefined) return undefined;
 
     const lines = linesOfDocument(document);
     const limits = windowChars(s.contextTokens);

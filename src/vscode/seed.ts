@@ -30,6 +30,11 @@ export function nextSeed(seed: number): number {
   return seed >= MAX_SEED || !Number.isSafeInteger(seed) || seed < 0 ? 0 : seed + 1;
 }
 
+/** seed − 1, wrapping to the largest seed below 0 (the seed Next Seed came from). */
+export function previousSeed(seed: number): number {
+  return !Number.isSafeInteger(seed) || seed <= 0 || seed > MAX_SEED ? MAX_SEED : seed - 1;
+}
+
 /** Accepts a seed given as a command argument (number or numeric string); undefined otherwise. */
 export function seedFromArgument(arg: unknown): number | undefined {
   if (typeof arg === 'number') return Number.isSafeInteger(arg) && arg >= 0 ? arg : undefined;
@@ -61,6 +66,11 @@ export class SeedState {
 
   next(): number {
     this.override = nextSeed(this.current);
+    return this.override;
+  }
+
+  previous(): number {
+    this.override = previousSeed(this.current);
     return this.override;
   }
 

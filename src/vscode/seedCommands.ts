@@ -1,4 +1,4 @@
-/** Regenerate with Seed… and Next Seed: choose the session's seed, then ask the editor for a fresh suggestion. */
+/** Regenerate with Seed…, Next Seed and Previous Seed: choose the session's seed, then ask the editor for a fresh suggestion. */
 import * as vscode from 'vscode';
 import type { ExtensionState } from './extensionState';
 import { parseSeed, randomSeed, seedFromArgument } from './seed';
@@ -49,6 +49,15 @@ export async function regenerateWithSeed(x: ExtensionState, arg?: unknown): Prom
 export async function nextSeed(x: ExtensionState): Promise<number> {
   const seed = x.seeds.next();
   x.log.info(`seed ${seed} (Next Seed)`);
+  x.status.update();
+  await retrigger();
+  return seed;
+}
+
+/** The seed before the current one: its completion, when it was shown before, comes back from the cache. */
+export async function previousSeed(x: ExtensionState): Promise<number> {
+  const seed = x.seeds.previous();
+  x.log.info(`seed ${seed} (Previous Seed)`);
   x.status.update();
   await retrigger();
   return seed;

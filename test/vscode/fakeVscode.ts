@@ -108,6 +108,8 @@ export class FakeVscode {
   /** What showQuickPick / showInputBox answer (undefined = dismissed). */
   quickPickAnswer: ((items: unknown[]) => unknown) | undefined;
   inputAnswer: string | undefined;
+  /** What a message's buttons answer (undefined = dismissed); `actions` are the buttons offered. */
+  messageAnswer: ((text: string, actions: string[]) => string | undefined) | undefined;
   private readonly configEmitter = new EventEmitter<{ affectsConfiguration(s: string): boolean }>();
   /** Workspace folders, open documents, editor tabs, trust and `files.*` settings (cross-file context). */
   folders: { uri: FakeUri; name: string; index: number }[] | undefined;
@@ -125,6 +127,12 @@ export class FakeVscode {
       else this.config[k] = v;
     }
     this.configEmitter.fire({ affectsConfiguration: (s) => s === 'lockstep' || Object.keys(values).some((k) => `lockstep.${k}` === s) });
+  }
+
+  /** Records a message; answers with messageAnswer (string buttons only; an options object is skipped). */
+  private message(level: 'info' | 'warn' | 'error', text: string, actions: unknown[]): string | undefined {
+    this.messages.push({ level, text });
+    return this.messageAnswer?.(text, actions.filter((a): a is string => typeof a === 'string'));
   }
 
   module(): Record<string, unknown> {
@@ -154,9 +162,9 @@ export class FakeVscode {
           show: () => undefined, dispose: () => undefined, appendLine: logFn('line'),
         }),
         createStatusBarItem: () => Object.assign(self.statusBar, { show: () => undefined, dispose: () => undefined }),
-        showInformationMessage: async (text: string) => void self.messages.push({ level: 'info', text }),
-        showWarningMessage: async (text: string) => void self.messages.push({ level: 'warn', text }),
-        showErrorMessage: async (text: string) => void self.messages.push({ level: 'error', text }),
+        showInformationMessage: async (text: string, ...actions: unknown[]) => self.message('info', text, actions),
+        showWarningMessage: async (text: string, ...actions: unknown[]) => self.message('warn', text, actions),
+        showErrorMessage: async (text: string, ...actions: unknown[]) => self.message('error', text, actions),
         showQuickPick: async (items: unknown[]) => self.quickPickAnswer?.(await items),
         showInputBox: async () => self.inputAnswer,
         showOpenDialog: async () => undefined,
