@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 /**
- * `npm run package [-- --target <t>[,<t>…] | all | universal] [--out-dir DIR]`: builds Lockstep's .vsix with
- * @vscode/vsce, one per VS Code target platform (default: this machine's, e.g. linux-x64).
+ * `npm run package [-- --target <t>[,<t>…] | all | universal] [--out-dir DIR] [--stage-dir DIR]`: builds Lockstep's
+ * .vsix with @vscode/vsce, one per VS Code target platform (default: this machine's, e.g. linux-x64), into --out-dir
+ * (default: the repository root), staging each in --stage-dir/<target> (default: out/vsix/<target>).
  *
- * Why a staging directory (out/vsix/<target>/) instead of `vsce package` at the repository root:
+ * Why a staging directory instead of `vsce package` at the repository root:
  *  - package.json's "files" list is the npm package's (the CLI), and vsce refuses a "files" list together with a
  *    .vscodeignore;
  *  - onnxruntime-node must ship inside the extension, but its npm package carries native binaries for every
  *    platform (~290 MB); a platform-specific .vsix holds only its own (linux-x64 ≈ 45 MB unpacked), and VS Code's
  *    marketplace serves each user the matching one. `--target universal` keeps them all (one big package);
- *  - only what the extension runs is copied: dist/extension.js and dist/engineProcess.js (esbuild bundles; everything but
- *    onnxruntime-node is inside them), models/ and models.json, media/, README, LICENSE/CHANGELOG when present, and
- *    node_modules/onnxruntime-node (+ onnxruntime-common) without their install scripts and sources.
+ *  - only what the extension runs is copied: dist/extension.js, dist/engineProcess.js and dist/fusedWorker.js (esbuild
+ *    bundles; everything but onnxruntime-node is inside them), models/ and models.json, media/icon.png and the
+ *    walkthrough's pages, LICENSE (required), CHANGELOG when present, and node_modules/onnxruntime-node (+
+ *    onnxruntime-common) without their install scripts and sources;
+ *  - the .vsix's README.md (its Marketplace page and the Extensions view's details) is docs/extension-README.md, the
+ *    short user-facing one (install, first run, keys, settings, privacy), not the repository's research README.
  * The repository's .vscodeignore is applied inside the stage too (plus the other platforms' binaries), so the
  * exclusions live in one place. Run `node esbuild.mjs` first (the npm script does).
  */
@@ -21,6 +25,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The .vsix's README.md: short and for users (the repository's README.md is the project's full documentation). */
+const EXTENSION_README = 'docs/extension-README.md';
 /** VS Code targets → onnxruntime-node's bin/napi-v6/<os>/<arch> folder (the platforms onnxruntime-node ships). */
 const TARGETS = {
   'linux-x64': 'linux/x64',
@@ -32,13 +38,14 @@ const TARGETS = {
 
 function usage(message) {
   if (message) console.error(`package-vsix: ${message}`);
-  console.error(`usage: node scripts/package-vsix.mjs [--target <${Object.keys(TARGETS).join('|')}|all|universal>[,…]] [--out-dir DIR]`);
+  console.error(`usage: node scripts/package-vsix.mjs [--target <${Object.keys(TARGETS).join('|')}|all|universal>[,…]] [--out-dir DIR] [--stage-dir DIR]`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
   let targets = [`${process.platform}-${process.arch}`];
   let outDir = ROOT;
+  let stageDir = path.join(ROOT, 'out', 'vsix');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--target' || a === '-t') {
@@ -47,6 +54,8 @@ function parseArgs(argv) {
       targets = v === 'all' ? Object.keys(TARGETS) : v.split(',').map((s) => s.trim()).filter(Boolean);
     } else if (a === '--out-dir') {
       outDir = path.resolve(argv[++i] ?? usage('--out-dir needs a value'));
+    } else if (a === '--stage-dir') {
+      stageDir = path.resolve(argv[++i] ?? usage('--stage-dir needs a value'));
     } else if (a === '--help' || a === '-h') {
       usage();
     } else {
@@ -54,7 +63,7 @@ function parseArgs(argv) {
     }
   }
   for (const t of targets) if (t !== 'universal' && !(t in TARGETS)) usage(`no onnxruntime-node binaries for target "${t}"`);
-  return { targets, outDir };
+  return { targets, outDir, stageDir };
 }
 
 function copy(rel, stage, filter = () => true) {
@@ -77,24 +86,48 @@ function writeJson(p, v) {
   fs.writeFileSync(p, `${JSON.stringify(v, null, 2)}\n`);
 }
 
-function stageTarget(target) {
-  const stage = path.join(ROOT, 'out', 'vsix', target);
+/** Every file a walkthrough step shows (markdown, image, svg; an image may be {light, dark, hc}). */
+function walkthroughMedia(pkg) {
+  const files = new Set();
+  for (const w of pkg.contributes?.walkthroughs ?? []) {
+    for (const step of w.steps ?? []) {
+      for (const v of Object.values(step.media ?? {})) {
+        for (const f of typeof v === 'string' ? [v] : Object.values(v ?? {})) {
+          if (typeof f === 'string' && !/^[a-z]+:/i.test(f)) files.add(path.posix.normalize(f));
+        }
+      }
+    }
+  }
+  return [...files];
+}
+
+function stageTarget(target, stageDir) {
+  const stage = path.join(stageDir, target);
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(stage, { recursive: true });
 
   // The extension manifest: the repository's package.json without the npm/CLI and development fields.
   const pkg = readJson(path.join(ROOT, 'package.json'));
-  for (const k of ['files', 'bin', 'scripts', 'devDependencies']) delete pkg[k];
+  for (const k of ['files', 'bin', 'scripts', 'devDependencies', 'allowScripts']) delete pkg[k];
   const ortVersion = pkg.dependencies?.['onnxruntime-node'];
   pkg.dependencies = { 'onnxruntime-node': ortVersion };
   writeJson(path.join(stage, 'package.json'), pkg);
 
-  for (const f of ['dist/extension.js', 'dist/engineProcess.js']) {
+  // fusedWorker.js: the worker thread in which the engine process makes a model's fused-operator copy.
+  for (const f of ['dist/extension.js', 'dist/engineProcess.js', 'dist/fusedWorker.js']) {
     if (!copy(f, stage)) throw new Error(`${f} is missing: run \`node esbuild.mjs\` first`);
   }
   copy('models', stage, (rel) => !/\/reference\.json$/.test(rel));
-  for (const f of ['models.json', 'models.schema.json', 'media/icon.png', 'README.md', 'CHANGELOG.md']) copy(f, stage);
-  const license = ['LICENSE', 'LICENSE.md', 'LICENSE.txt'].find((f) => copy(f, stage));
+  for (const f of ['models.json', 'models.schema.json', 'media/icon.png', 'CHANGELOG.md']) copy(f, stage);
+  if (!fs.existsSync(path.join(ROOT, EXTENSION_README))) throw new Error(`${EXTENSION_README} is missing (the .vsix's README)`);
+  fs.copyFileSync(path.join(ROOT, EXTENSION_README), path.join(stage, 'README.md'));
+  if (!copy('LICENSE', stage)) throw new Error('LICENSE is missing: the .vsix must carry the license');
+  // The walkthrough's pages (contributes.walkthroughs[].steps[].media), each folder whole (a page may link images
+  // next to it); a page the manifest names but the stage lacks fails the build rather than a blank step.
+  for (const rel of walkthroughMedia(pkg)) {
+    copy(path.posix.dirname(rel), stage);
+    if (!fs.existsSync(path.join(stage, rel))) throw new Error(`the walkthrough's ${rel} is missing`);
+  }
 
   // onnxruntime-node: its JavaScript, its package.json without the install script (which downloads CUDA on
   // Linux x64 and is not run inside VS Code) and install-only dependencies, and the binaries for `target`.
@@ -130,23 +163,19 @@ function stageTarget(target) {
     }
   }
   fs.writeFileSync(path.join(stage, '.vscodeignore'), ignore);
-  return { stage, pkg, license };
+  return { stage, pkg };
 }
 
 function main() {
-  const { targets, outDir } = parseArgs(process.argv.slice(2));
+  const { targets, outDir, stageDir } = parseArgs(process.argv.slice(2));
   const vsce = path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
   if (!fs.existsSync(vsce)) throw new Error('@vscode/vsce is not installed: run `npm ci`');
   fs.mkdirSync(outDir, { recursive: true });
   for (const target of targets) {
-    const { stage, pkg, license } = stageTarget(target);
+    const { stage, pkg } = stageTarget(target, stageDir);
     const out = path.join(outDir, `${pkg.name}-${target}-${pkg.version}.vsix`);
     const args = [vsce, 'package', '--out', out, '--allow-missing-repository', '--no-rewrite-relative-links'];
     if (target !== 'universal') args.push('--target', target);
-    if (!license) {
-      console.warn('package-vsix: no LICENSE file in the repository; packaging without one (--skip-license)');
-      args.push('--skip-license');
-    }
     console.log(`package-vsix: ${target} → ${path.relative(process.cwd(), out) || out}`);
     execFileSync(process.execPath, args, { cwd: stage, stdio: 'inherit' });
     const size = fs.statSync(out).size;
