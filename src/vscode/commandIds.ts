@@ -2,6 +2,7 @@
 export const COMMANDS = {
   regenerate: 'lockstep.regenerateWithSeed',
   nextSeed: 'lockstep.nextSeed',
+  previousSeed: 'lockstep.previousSeed',
   chooseDrafter: 'lockstep.chooseDrafter',
   chooseTarget: 'lockstep.chooseTarget',
   verify: 'lockstep.verifyDrafterInvariance',
@@ -11,4 +12,8 @@ export const COMMANDS = {
   toggle: 'lockstep.toggleEnable',
   restart: 'lockstep.restartEngine',
   accepted: 'lockstep.completionAccepted',
+  snooze: 'lockstep.snooze',
+  resume: 'lockstep.resume',
+  setupModel: 'lockstep.setupModel',
+  tryCompletion: 'lockstep.tryCompletion',
 } as const;

@@ -11,24 +11,32 @@ import { fitContext } from '../engine/contextFit';
 import type { DeviceOutcome } from '../engine/device';
 import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo } from '../engine/engine';
 import type { RequestContext } from '../engine/requests';
-import { Catalog, catalogSummary, loadCatalogOrBundled } from '../models/catalog';
+import type { Catalog } from '../models/catalog';
 import { defaultModelsDir } from '../models/hubCache';
 import type { LockstepApi } from './api';
 import { COMMANDS } from './commandIds';
 import { ContextCollector } from './context';
 import { deviceNotice, exactnessNotice } from './deviceNotice';
+import { loadEditorCatalog } from './editorCatalog';
 import type { DownloadFn } from './download';
 import { downloadModels } from './downloadCommands';
 import { EngineHost } from './engineHost';
+import { resumeCommand, snoozeCommand } from './everydayCommands';
 import type { ExtensionState } from './extensionState';
+import { modelStatus } from './format';
+import { FirstRun } from './firstRun';
+import { LanguageNotices } from './languageNotice';
 import { showMenu } from './menu';
 import { chooseDrafter, chooseTarget } from './modelCommands';
 import { EnginePlan, ModelEnv, expandHome, planEngine } from './models';
 import { LockstepInlineProvider } from './provider';
 import { SeedState } from './seed';
-import { nextSeed, regenerateWithSeed } from './seedCommands';
+import { nextSeed, previousSeed, regenerateWithSeed } from './seedCommands';
 import { LockstepSettings, SECTION, SettingsReader } from './settings';
+import { setupModel } from './setupModel';
+import { SnoozeState } from './snooze';
 import { StatusBar, type StatusContext } from './statusBar';
+import { tryCompletion } from './tryCompletion';
 import { verify, verifyCommand } from './verifyCommand';
 
 
@@ -38,6 +46,9 @@ export class Controller implements vscode.Disposable, ExtensionState {
   readonly status: StatusBar;
   readonly provider: LockstepInlineProvider;
   readonly seeds: SeedState;
+  readonly snooze: SnoozeState;
+  readonly languages: LanguageNotices;
+  private readonly firstRun: FirstRun;
   settings: LockstepSettings;
   plan: EnginePlan | undefined;
   catalog: Catalog | undefined;
@@ -56,6 +67,15 @@ export class Controller implements vscode.Disposable, ExtensionState {
     readonly download: DownloadFn,
   ) {
     this.log = vscode.window.createOutputChannel('Lockstep', { log: true });
+    this.snooze = new SnoozeState((on) => {
+      this.log.info(on ? `inline completions ${this.snooze.label}` : 'inline completions resumed');
+      this.status.update();
+    });
+    this.languages = new LanguageNotices(context.globalState, (m) => this.log.info(m));
+    this.firstRun = new FirstRun(context.globalState, {
+      inform: (message, ...buttons) => vscode.window.showInformationMessage(message, ...buttons),
+      command: (id, ...args) => vscode.commands.executeCommand(id, ...args),
+    }, context.extension.id, (m) => this.log.info(m));
     this.status = new StatusBar(() => this.statusContext());
     this.engine = new EngineHost(this.log, (s) => {
       this.status.state = s;
@@ -76,32 +96,22 @@ export class Controller implements vscode.Disposable, ExtensionState {
   start(): LockstepApi {
     const version = (this.context.extension.packageJSON as { version?: string }).version ?? '?';
     this.log.info(`Lockstep ${version} starting (VS Code ${vscode.version}, Node ${process.versions.node}, ${process.platform}-${process.arch})`);
-    // models.json: a bad entry is left out; a file that cannot be used at all leaves the shipped models. The log gets
-    // every line, and one notification at start-up sums them up.
-    const catalog = loadCatalogOrBundled();
-    this.catalog = catalog;
-    this.catalogError = catalog.error;
-    this.log.info(`model catalog ${catalog.file}: ${catalog.models.map((m) => m.id).join(', ')}`);
-    if (catalog.error !== undefined) this.log.error(`cannot use the model catalog: ${catalog.error}; only the models shipped with Lockstep are available`);
-    for (const w of catalog.warnings) this.log.warn(`model catalog: ${w}`);
-    const summary = catalogSummary(catalog);
-    if (summary !== undefined) {
-      const text = `Lockstep: ${summary}`;
-      const shown = catalog.error !== undefined ? vscode.window.showErrorMessage(text, 'Show Log') : vscode.window.showWarningMessage(text, 'Show Log');
-      void shown.then((a) => {
-        if (a === 'Show Log') this.log.show();
-      });
-    }
+    this.loadCatalog();
     this.providerRegistration = vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, this.provider);
     const reg = (id: string, f: (...args: unknown[]) => unknown): void => {
       this.disposables.push(vscode.commands.registerCommand(id, f));
     };
     reg(COMMANDS.regenerate, (arg) => regenerateWithSeed(this, arg));
     reg(COMMANDS.nextSeed, () => nextSeed(this));
+    reg(COMMANDS.previousSeed, () => previousSeed(this));
+    reg(COMMANDS.snooze, (minutes) => snoozeCommand(this, minutes));
+    reg(COMMANDS.resume, () => resumeCommand(this));
     reg(COMMANDS.chooseDrafter, (arg) => chooseDrafter(this, arg));
     reg(COMMANDS.chooseTarget, (arg) => chooseTarget(this, arg));
     reg(COMMANDS.verify, () => verifyCommand(this));
     reg(COMMANDS.download, (arg) => downloadModels(this, arg));
+    reg(COMMANDS.setupModel, (arg) => setupModel(this, arg));
+    reg(COMMANDS.tryCompletion, () => tryCompletion(this));
     reg(COMMANDS.showLog, () => this.log.show());
     reg(COMMANDS.menu, () => showMenu(this));
     reg(COMMANDS.toggle, () => this.updateSetting('enable', !this.settings.enable));
@@ -116,10 +126,17 @@ export class Controller implements vscode.Disposable, ExtensionState {
       }),
       vscode.workspace.onDidCloseTextDocument((d) => this.provider.cache.clear(d.uri.toString())),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.onSettingsChanged()),
+      vscode.window.onDidChangeActiveTextEditor(() => this.status.update()),
     );
     this.status.show();
     this.applyPlan();
+    this.firstRun.onActivation(this.plan?.target.entry);
     return this.api();
+  }
+
+  private loadCatalog(): void {
+    this.catalog = loadEditorCatalog(this.settings.extraCatalog, this.env().baseDir, this.log);
+    this.catalogError = this.catalog.error;
   }
 
   dispose(): void {
@@ -127,6 +144,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
     this.contextCollector.dispose();
     for (const d of this.disposables) d.dispose();
     this.status.dispose();
+    this.snooze.dispose();
     void this.engine.dispose();
     this.log.dispose();
   }
@@ -154,6 +172,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
     const before = this.settings;
     this.settings = this.readSettings();
     this.seeds.updateSetting(this.settings.seed);
+    if (before.extraCatalog !== this.settings.extraCatalog) this.loadCatalog();
     if (before.enable !== this.settings.enable) this.log.info(`inline completions ${this.settings.enable ? 'enabled' : 'disabled'}`);
     this.applyPlan();
   }
@@ -279,6 +298,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
   }
 
   completionStats(r: CompletionResult): void {
+    if (r.text !== '') this.firstRun.onCompletion(this.plan?.target.entry);
     if (r.contextNote !== undefined) this.note(r.contextNote, 'warn');
     this.status.completed(r);
   }
@@ -292,6 +312,8 @@ export class Controller implements vscode.Disposable, ExtensionState {
       seed: this.seeds.current,
       seedOverridden: this.seeds.overridden,
       coupling: this.settings.coupling,
+      snoozed: this.snooze.label,
+      ...modelStatus(this.plan?.target.entry, vscode.window.activeTextEditor?.document.languageId),
     };
   }
 

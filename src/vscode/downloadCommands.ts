@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { Device, hasGpuDeviceNode, likelyDevice } from '../engine/device';
 import type { CatalogEntry } from '../models/catalog';
+import { isDemoModel } from '../models/modelNotices';
 import { DownloadOutcome, approximateSize, downloadAll, downloadVariant, formatBytes } from './download';
 import type { ExtensionState } from './extensionState';
 import { downloadChoices } from './models';
@@ -38,7 +39,23 @@ export async function downloadModels(x: ExtensionState, arg?: unknown): Promise<
     if (!picks || picks.length === 0) return [];
     entries = picks.map((p) => p.entry);
   }
-  return runDownloads(x, entries);
+  const outcomes = await runDownloads(x, entries);
+  await offerSwitch(x, entries, outcomes);
+  return outcomes;
+}
+
+/**
+ * A target just downloaded while the demo model serves: offer to use it (Download Models used to leave the demo in
+ * place, so a user who downloaded Qwen still saw the demo's text).
+ */
+async function offerSwitch(x: ExtensionState, entries: CatalogEntry[], outcomes: DownloadOutcome[]): Promise<void> {
+  if (!isDemoModel(x.plan?.target.entry)) return;
+  const target = entries.find((e) => e.role !== 'drafter' && outcomes.some((o) => o.ok && o.id === e.id));
+  if (target === undefined) return;
+  const a = await vscode.window.showInformationMessage(`Lockstep: use ${target.id} as the target model instead of the demo?`, 'Use as Target', 'Not now');
+  if (a !== 'Use as Target') return;
+  await x.updateSetting('target', target.id);
+  x.log.info(`target setting → ${target.id} (after its download)`);
 }
 
 /** Offers to download a catalog model that a choice needs; true when it is there afterwards. */
@@ -53,9 +70,13 @@ export async function offerDownload(x: ExtensionState, entry: CatalogEntry): Pro
   return r?.ok === true;
 }
 
-async function runDownloads(x: ExtensionState, entries: CatalogEntry[]): Promise<DownloadOutcome[]> {
+/** Downloads entries with progress and cancel in a notification; the outcomes are logged and failures shown. */
+export async function runDownloads(
+  x: ExtensionState, entries: CatalogEntry[], variantOf?: (e: CatalogEntry) => string | undefined,
+): Promise<DownloadOutcome[]> {
   const env = x.env();
   const device = downloadDevice(x);
+  const variant = variantOf ?? ((e: CatalogEntry) => downloadVariant(e, device));
   const before = x.status.state;
   const outcomes = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Lockstep', cancellable: true },
@@ -70,14 +91,14 @@ async function runDownloads(x: ExtensionState, entries: CatalogEntry[]): Promise
           entries,
           {
             endpoint: x.settings.hubEndpoint || undefined, cacheDir: env.cacheDir, signal: ac.signal,
-            variantOf: (e) => downloadVariant(e, device),
+            variantOf: variant,
           },
           (index, entry, percent, detail) => {
             if (index !== lastIndex) {
               lastIndex = index;
               lastPercent = 0;
-              const variant = downloadVariant(entry, device);
-              x.log.info(`downloading ${entry.id} (${entry.repo}${variant ? `, variant ${variant} for ${device}` : ''}) into ${env.cacheDir}`);
+              const v = variant(entry);
+              x.log.info(`downloading ${entry.id} (${entry.repo}${v ? `, variant ${v}` : ''}) into ${env.cacheDir}`);
             }
             const p = percent ?? lastPercent;
             const which = entries.length > 1 ? ` (${index + 1}/${entries.length})` : '';

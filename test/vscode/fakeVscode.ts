@@ -67,6 +67,10 @@ export class FakeDocument {
   getText(): string {
     return this.lines.join('\n');
   }
+  positionAt(offset: number): Position {
+    const before = this.getText().slice(0, offset).split('\n');
+    return new Position(before.length - 1, before[before.length - 1].length);
+  }
   /** Inserts text at a position (returns the position after it). */
   insert(pos: Position, text: string): Position {
     this.version++;
@@ -141,7 +145,7 @@ export class FakeVscode {
     const logFn = (level: string) => (m: string) => void self.log.push(`${level} ${m}`);
     return {
       version: '1.90.0-fake',
-      Position, Range, InlineCompletionItem, ThemeColor, EventEmitter, CancellationTokenSource,
+      Position, Range, InlineCompletionItem, Selection: class { constructor(readonly anchor: Position, readonly active: Position) {} }, ThemeColor, EventEmitter, CancellationTokenSource,
       StatusBarAlignment: { Left: 1, Right: 2 },
       ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
       ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
@@ -168,7 +172,7 @@ export class FakeVscode {
         showQuickPick: async (items: unknown[]) => self.quickPickAnswer?.(await items),
         showInputBox: async () => self.inputAnswer,
         showOpenDialog: async () => undefined,
-        showTextDocument: async () => undefined,
+        showTextDocument: async (document: FakeDocument) => ({ document, selection: undefined as unknown }),
         withProgress: async (_o: unknown, task: (p: unknown, t: unknown) => Promise<unknown>) =>
           task({ report: () => undefined }, new CancellationTokenSource().token),
       },
@@ -195,7 +199,7 @@ export class FakeVscode {
         onDidGrantWorkspaceTrust: () => disposable,
         openTextDocument: async (o: { language?: string; content?: string }) => {
           self.opened.push(o);
-          return o;
+          return new FakeDocument({ toString: () => `untitled:Untitled-${self.opened.length}`, fsPath: `Untitled-${self.opened.length}`, scheme: 'untitled' }, o.content ?? '', o.language);
         },
       },
       languages: {
