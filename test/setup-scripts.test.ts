@@ -1,11 +1,12 @@
 /**
  * The set-up scripts CI runs on a fresh machine (test/e2e/setup.sh, test/webgpu/setup.sh), in the parts a warm cache
  * hides: the inner npm install of code-server must not inherit the outer `npm run`'s environment, and apt must wait
- * for a dpkg lock held by another apt instead of failing.
+ * for a dpkg lock held by another apt instead of failing. And the repository's own npm configuration: no warning on
+ * every npm command, and the install scripts `npm ci` runs declared the way npm 11 expects (package.json allowScripts).
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -69,4 +70,33 @@ test('apt waits for the dpkg lock (update and install)', () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Runs npm in the repository; stdout, stderr and the exit status. */
+function npmHere(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('npm', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+test("npm prints no warning about the project's own configuration", () => {
+  // An .npmrc key npm does not know (onnxruntime-node-install=skip used to be one) warns on every npm command.
+  const r = npmHere(['config', 'get', 'registry']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /project config|npmrc/i, r.stderr);
+});
+
+test('allowScripts covers every install script, and onnxruntime-node (CUDA download) is denied', (t) => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
+  // onnxruntime-node's postinstall downloads its CUDA libraries from NuGet on Linux x64; the CPU and WebGPU providers
+  // the engine uses are bundled, and CUDA is opt-in (README, "onnxruntime-node and CUDA").
+  assert.equal(pkg.allowScripts?.['onnxruntime-node'], false);
+  for (const name of ['esbuild', 'node-llama-cpp']) assert.equal(pkg.allowScripts?.[name], true, `${name}'s install script must run`);
+  const r = npmHere(['install-scripts', 'ls']);
+  if (r.status !== 0 && /unknown command|Usage/i.test(r.stderr + r.stdout)) {
+    t.skip(`this npm (${spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim()}) has no install-script policy`);
+    return;
+  }
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /No packages with unreviewed install scripts/, r.stdout);
+  assert.doesNotMatch(r.stderr, /npm warn/i, r.stderr);
 });
