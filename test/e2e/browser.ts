@@ -1,13 +1,15 @@
 /**
  * The browser: Debian's Chromium through playwright-core, and the workbench sessions it opens — a fresh context each,
- * loading code-server with this repository as the extension under development, its automation hooks (the extension
- * tests' output and exit code) wired to the runner.
+ * loading code-server with the harness extension under development (the installed .vsix is the Lockstep under test,
+ * checked for every session: packaged.ts), its automation hooks (the extension tests' output and exit code) wired to
+ * the runner.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { CodeServer } from './codeServer';
 import { ARTIFACTS, E2EError, LIMITS, ROOT, log, sleep } from './common';
+import { checkInstalled, clearHarnessReport, packaged } from './packaged';
 
 export async function launchBrowser(scratch: string): Promise<Browser> {
   const executablePath = process.env.LOCKSTEP_E2E_CHROMIUM || '/usr/bin/chromium';
@@ -80,14 +82,18 @@ export async function openSession(browser: Browser, server: CodeServer, name: st
   page.on('close', () => consoleLog.end());
   await page.addInitScript(ENABLE_SMOKE_TEST_DRIVER);
   const remote = (p: string): string => `vscode-remote://127.0.0.1:${server.port}${p}`;
+  // The extension under development is the harness when the packaged .vsix is installed (packaged.ts), so that the
+  // Lockstep under test is the installed one; else (LOCKSTEP_E2E_DEV=1) the repository itself.
   const payload = [
-    ['extensionDevelopmentPath', remote(ROOT)],
+    ['extensionDevelopmentPath', remote(packaged()?.harness ?? ROOT)],
     ['extensionTestsPath', remote(testsPath)],
   ];
   const url = `${server.url}/?folder=${encodeURIComponent(server.dirs.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  clearHarnessReport(server.dirs.control);
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: LIMITS.pageLoadMs });
   await page.waitForSelector('.monaco-workbench', { timeout: LIMITS.pageLoadMs });
   log(`${name}: workbench loaded`);
+  await checkInstalled(name, server.dirs.control, server.dirs.extensions);
   return { context, page, exit, output };
 }
 

@@ -1,6 +1,7 @@
 /**
  * code-server's lifecycle: the install setup.sh made, a free port, throwaway user-data / extensions / workspace / XDG
- * folders with quiet user settings, start, /healthz, and stopping its whole process group; the Lockstep logs it wrote.
+ * folders with quiet user settings, the packaged .vsix installed into them, start, /healthz, and stopping its whole
+ * process group; the Lockstep logs it wrote.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,6 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARTIFACTS, E2EError, LIMITS, ROOT, log, sleep, tail, waitUntil } from './common';
+import { installPackaged, packaged } from './packaged';
 
 const SETUP = path.join(ROOT, 'test', 'e2e', 'setup.sh');
 
@@ -140,6 +142,9 @@ export class CodeServer {
       NODE_OPTIONS: '',
     };
     delete env.VSCODE_IPC_HOOK_CLI;
+    // The extension under test: the packaged .vsix, installed here as a user would (packaged.ts).
+    const vsix = packaged();
+    if (vsix) installPackaged(vsix, install.node, install.entry, d, env);
     this.proc = spawn(install.node, [
       install.entry,
       '--auth', 'none',

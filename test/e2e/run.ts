@@ -3,14 +3,19 @@
  * host) driven by Debian's Chromium through playwright-core. Needs `bash test/e2e/setup.sh` first (the npm script
  * runs it), `tsc -p .` and `node esbuild.mjs`.
  *
- * Two sessions in one code-server, each a fresh browser context loading the workbench with this repository as the
- * extension under development:
+ * Two sessions in one code-server, each a fresh browser context loading the workbench with the packaged extension
+ * installed (below):
  *   1. suite — the shared integration suite (test/suite, mocha) inside the extension host, as @vscode/test-electron
  *      would run it; its output and exit code come back through the smoke-test driver hooks.
  *   2. ui    — keystrokes in the browser: ghost text appears in the DOM, Tab accepts it, Ctrl+S saves it, and the
  *      file on disk holds exactly the completion the extension generated; the same keystrokes with other drafters
  *      give byte-identical files; then ≥ 30 triggers measure keystroke → ghost text shown (p50/p95, printed, not
  *      asserted). test/e2e/host.ts, loaded as the extension tests, is the in-host partner.
+ *
+ * The extension under test is the packaged one: the .vsix scripts/package-vsix.mjs builds, installed into each
+ * code-server's throwaway extensions folder with `code-server --install-extension`; a generated harness extension is
+ * the payload's "extension under development" and every session checks that Lockstep runs from the installed folder
+ * (packaged.ts; LOCKSTEP_E2E_DEV=1 loads the repository as the extension under development instead).
  *
  * Every process it starts is killed at the end (code-server's process group; the browser), also on SIGINT/SIGTERM.
  * Artifacts (logs, screenshot, measurements) go to out/e2e/. Environment:
@@ -20,9 +25,11 @@
  *   LOCKSTEP_E2E_SCREENSHOT  also copy the screenshot of the ghost text there (e.g. media/screenshot.png)
  *   LOCKSTEP_E2E_CHROMIUM    browser executable (default /usr/bin/chromium)
  *   LOCKSTEP_SUITE_GREP      only the suite's tests matching this
+ *   LOCKSTEP_E2E_DEV         1: the repository as the extension under development, no .vsix
  *
  * This file is the pipeline; the parts, one job each:
  *   common.ts      paths, limits, the log line, waitUntil
+ *   packaged.ts    the .vsix under test: build, install into a code-server, the harness and its check
  *   codeServer.ts  code-server: install, port, throwaway folders and settings, start, /healthz, process-group stop
  *   browser.ts     Chromium; a workbench session with the extension under development and the automation hooks
  *   suite.ts       session 1: the shared suite in the extension host
@@ -42,6 +49,7 @@ import type { Browser } from 'playwright-core';
 import { closeBrowser, launchBrowser } from './browser';
 import { CodeServer, copyLockstepLogs, findInstall, freePort } from './codeServer';
 import { ARTIFACTS, E2EError, ROOT, log } from './common';
+import { buildPackaged } from './packaged';
 import { printLogTails, summary } from './report';
 import { armStopHandlers, exitWhenDone, setCleanup } from './shutdown';
 import { runSuite } from './suite';
@@ -67,6 +75,7 @@ async function main(): Promise<number> {
     fs.rmSync(root, { recursive: true, force: true });
   });
   try {
+    buildPackaged(path.join(root, 'vsix'));
     server.start(install);
     await server.ready();
     log('code-server healthy');
