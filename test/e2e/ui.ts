@@ -2,7 +2,8 @@
  * Session 2, ui: real keystrokes in the browser, with test/e2e/host.ts as the in-host partner. Readiness (the
  * extension activated, the engine loaded, the editor asks for inline completions), then: typing shows ghost text that
  * is exactly the generated completion, Tab inserts it and Ctrl+S saves exactly it; the same keystrokes with other
- * drafters save byte-identical files; then the latency loop. Keeps the screenshot with the most ghost text.
+ * drafters save byte-identical files; partial accept (a word, a line) keeps the rest and hits the cache; then the
+ * latency loop. Keeps the screenshot with the most ghost text.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,6 +15,7 @@ import { GHOST_SELECTOR, GHOST_TEXT, noSpace, typeAndWaitForGhost } from './ghos
 import { Host, type HostRecord } from './hostClient';
 import { measureLatency, type LatencySummary } from './latency';
 import { runContextCheck } from './contextCheck';
+import { runPartialAcceptCheck } from './partialAccept';
 import { ACCEPT_AT, ACCEPT_JS, SAMPLE_JS } from './workspace';
 
 export interface UiCheck {
@@ -164,10 +166,13 @@ export async function runUi(browser: Browser, server: CodeServer): Promise<UiRes
     await h.call('setSetting', { key: 'seed', value: 0 });
     await h.call('closeAll');
 
-    // -- 3. cross-file context: an imported / open file's definition reaches the prompt (contextCheck.ts) ----------
+    // -- 3. partial accept: Ctrl+Right a word, Shift+Tab a line; the next request hits the cache (partialAccept.ts) --
+    await runPartialAcceptCheck(page, h, ws, check);
+
+    // -- 4. cross-file context: an imported / open file's definition reaches the prompt (contextCheck.ts) ----------
     await runContextCheck(page, h, ws, check);
 
-    // -- 4. latency: keystroke → ghost text shown, over ≥ 30 triggers ------------------------------------------------
+    // -- 5. latency: keystroke → ghost text shown, over ≥ 30 triggers ------------------------------------------------
     const measured = await measureLatency(page, h, sampleFile, screenshotIfGood);
     latency = measured.latency;
     check(`latency loop: ghost text shown for ${measured.shown} of ${measured.triggers} triggers`, measured.shown > 0,
