@@ -73,6 +73,14 @@ describe('drafters', () => {
     assert.equal(d.request, 'auto');
     assert.equal(d.load?.name, catalog.models.find((m) => m.id === 'lockstep-target')!.recommendedDrafters![0]);
   });
+  test('auto without its recommended drafter model downloaded says so (for the log), instead of falling back silently', () => {
+    const qwen = cacheWith('auto-detail', { 'qwen2.5-coder-1.5b': ['q4'] });
+    const d = autoDrafter(resolveTarget('qwen2.5-coder-1.5b', qwen), qwen);
+    assert.equal(d.label, 'auto (prompt-lookup)');
+    assert.equal(d.load, undefined);
+    assert.match(d.detail ?? '', /prompt lookup only — qwen2\.5-coder-1\.5b's recommended drafter model qwen2\.5-coder-0\.5b-instruct is not downloaded/);
+    assert.equal(autoDrafter(target, env).detail, undefined);
+  });
   test('builtin drafters need no model', () => {
     assert.deepEqual(resolveDrafter('none', target, env), { spec: 'none', request: 'none', label: 'none' });
     assert.deepEqual(resolveDrafter('prompt-lookup', target, env), { spec: 'prompt-lookup', request: 'prompt-lookup', label: 'prompt-lookup' });

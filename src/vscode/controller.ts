@@ -283,6 +283,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
     }
     this.plan = plan;
     for (const n of plan.notes) this.note(n, 'warn');
+    if (plan.drafter.detail !== undefined) this.note(plan.drafter.detail, 'info');
     if (this.settings.coupling === 'standard') {
       this.note('coupling "standard" (Leviathan/Chen speculative sampling) is NOT drafter-invariant: the text depends on the drafter', 'warn');
     }

@@ -159,6 +159,8 @@ export interface ResolvedDrafter {
   load?: DrafterSpec;
   /** Why the setting was not used as written (the drafter actually used is the automatic one). */
   problem?: string;
+  /** For the log: what `auto` goes without (a recommended drafter model that is not downloaded). */
+  detail?: string;
 }
 
 /**
@@ -171,7 +173,10 @@ export function autoDrafter(target: ResolvedTarget, env: ModelEnv): ResolvedDraf
   if (first && (target.entry?.recommendedDrafters ?? []).includes(first.id)) {
     return { spec: 'auto', request: 'auto', label: `auto (${first.id})`, load: drafterLoad(first.id, first.dir, first.variant, first.variants) };
   }
-  return { spec: 'auto', request: 'auto', label: 'auto (prompt-lookup)' };
+  const missing = target.entry?.recommendedDrafters?.[0];
+  const detail = missing === undefined ? undefined
+    : `drafter auto: prompt lookup only — ${target.label}'s recommended drafter model ${missing} is not downloaded (Lockstep: Download Models)`;
+  return { spec: 'auto', request: 'auto', label: 'auto (prompt-lookup)', ...(detail === undefined ? {} : { detail }) };
 }
 
 /**
