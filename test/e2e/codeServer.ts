@@ -102,7 +102,8 @@ export class CodeServer {
   readonly port: number;
   readonly dirs: { root: string; userData: string; extensions: string; workspace: string; control: string; xdg: string };
 
-  constructor(port: number, root: string) {
+  /** `settings`: user settings on top of the quiet ones; `logName`: its log's name in out/e2e/ (a second server's). */
+  constructor(port: number, root: string, private readonly opts: { settings?: Record<string, unknown>; logName?: string } = {}) {
     this.port = port;
     this.dirs = {
       root,
@@ -124,8 +125,14 @@ export class CodeServer {
     for (const x of ['config', 'data', 'cache']) fs.mkdirSync(path.join(d.xdg, x), { recursive: true });
     fs.mkdirSync(path.join(d.root, 'tmp'), { recursive: true });
     fs.mkdirSync(path.join(d.userData, 'User'), { recursive: true });
-    fs.writeFileSync(path.join(d.userData, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
-    const out = fs.openSync(path.join(ARTIFACTS, 'code-server.log'), 'w');
+    fs.writeFileSync(path.join(d.userData, 'User', 'settings.json'), JSON.stringify({ ...USER_SETTINGS, ...this.opts.settings }, null, 2));
+    // Settings of "machine" scope (lockstep.modelsDir, hubEndpoint …) reach a remote extension host — code-server's —
+    // only from the machine's settings, not the user's.
+    if (this.opts.settings) {
+      fs.mkdirSync(path.join(d.userData, 'Machine'), { recursive: true });
+      fs.writeFileSync(path.join(d.userData, 'Machine', 'settings.json'), JSON.stringify(this.opts.settings, null, 2));
+    }
+    const out = fs.openSync(path.join(ARTIFACTS, this.opts.logName ?? 'code-server.log'), 'w');
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PATH: `${path.dirname(install.node)}${path.delimiter}${process.env.PATH ?? ''}`,
@@ -229,10 +236,10 @@ export function lockstepLogs(userData: string): string[] {
 }
 
 /** Copies the Lockstep logs to `dest`: one per extension host (a session each), named after its place under logs/ (…/exthost2/… → …exthost2…). */
-export function copyLockstepLogs(userData: string, dest: string): void {
+export function copyLockstepLogs(userData: string, dest: string, prefix = 'lockstep-'): void {
   const logs = path.join(userData, 'logs');
   for (const f of lockstepLogs(userData)) {
     const name = path.relative(logs, f).split(path.sep).slice(1).join('-').replace(/[^\w.-]+/g, '_');
-    fs.copyFileSync(f, path.join(dest, `lockstep-${name}`));
+    fs.copyFileSync(f, path.join(dest, `${prefix}${name}`));
   }
 }

@@ -7,7 +7,9 @@ import type { SuiteResult } from './suite';
 import type { UiResult } from './ui';
 
 /** The summary's text, and whether a session failed. */
-export function summary(codeServerVersion: string, browserVersion: string, suite: SuiteResult | undefined, ui: UiResult | undefined): { text: string; failed: boolean } {
+export function summary(
+  codeServerVersion: string, browserVersion: string, suite: SuiteResult | undefined, ui: UiResult | undefined, firstRun?: UiResult,
+): { text: string; failed: boolean } {
   const lines: string[] = ['', '=== Lockstep e2e (code-server ' + codeServerVersion + ', ' + browserVersion + ') ==='];
   if (suite) lines.push(`suite   ${suite.ok ? 'PASS' : 'FAIL'}  ${suite.passing ?? 0} passing, ${suite.failing ?? 0} failing  (${suite.seconds.toFixed(0)} s)`);
   if (ui) {
@@ -16,8 +18,13 @@ export function summary(codeServerVersion: string, browserVersion: string, suite
     for (const c of ui.checks.filter((x) => !x.ok)) lines.push(`  FAIL ${c.name}: ${c.detail}`);
     if (ui.latency) lines.push(...latencyReport(ui.latency));
   }
+  if (firstRun) {
+    const passed = firstRun.checks.filter((c) => c.ok).length;
+    lines.push(`firstrun ${firstRun.ok ? 'PASS' : 'FAIL'}  ${passed} of ${firstRun.checks.length} checks  (${firstRun.seconds.toFixed(0)} s)`);
+    for (const c of firstRun.checks.filter((x) => !x.ok)) lines.push(`  FAIL ${c.name}: ${c.detail}`);
+  }
   lines.push(`total ${((Date.now() - t0) / 1000).toFixed(0)} s; artifacts in ${path.relative(ROOT, ARTIFACTS)}/`);
-  const failed = Boolean((suite && !suite.ok) || (ui && !ui.ok));
+  const failed = Boolean((suite && !suite.ok) || (ui && !ui.ok) || (firstRun && !firstRun.ok));
   if (suite && !suite.ok) {
     const idx = suite.output.search(/\d+ failing/);
     lines.push('', '--- suite failures (mocha) ---', idx >= 0 ? suite.output.slice(idx) : suite.output.split('\n').slice(-60).join('\n'));

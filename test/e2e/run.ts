@@ -11,6 +11,8 @@
  *      file on disk holds exactly the completion the extension generated; the same keystrokes with other drafters
  *      give byte-identical files; then ≥ 30 triggers measure keystroke → ghost text shown (p50/p95, printed, not
  *      asserted). test/e2e/host.ts, loaded as the extension tests, is the in-host partner.
+ *   3. firstrun — in a second code-server with a clean profile: the demo names itself, Set Up a Model recommends,
+ *      downloads the ci stand-in from a local Hub stand-in, switches, probes, and its ghost text shows (firstRun.ts).
  *
  * The extension under test is the packaged one: the .vsix scripts/package-vsix.mjs builds, installed into each
  * code-server's throwaway extensions folder with `code-server --install-extension`; a generated harness extension is
@@ -20,7 +22,7 @@
  * Every process it starts is killed at the end (code-server's process group; the browser), also on SIGINT/SIGTERM.
  * Artifacts (logs, screenshot, measurements) go to out/e2e/. Environment:
  *   LOCKSTEP_E2E_CACHE       where setup.sh installed code-server (default ~/.cache/lockstep-e2e)
- *   LOCKSTEP_E2E_ONLY        `suite` or `ui`: run one session
+ *   LOCKSTEP_E2E_ONLY        `suite`, `ui` or `firstrun`: run one session
  *   LOCKSTEP_E2E_TRIGGERS    measured triggers (default 32)
  *   LOCKSTEP_E2E_SCREENSHOT  also copy the screenshot of the ghost text there (e.g. media/screenshot.png)
  *   LOCKSTEP_E2E_CHROMIUM    browser executable (default /usr/bin/chromium)
@@ -34,6 +36,7 @@
  *   browser.ts     Chromium; a workbench session with the extension under development and the automation hooks
  *   suite.ts       session 1: the shared suite in the extension host
  *   ui.ts          session 2: readiness, ghost text = completion, Tab + Ctrl+S, drafter invariance, screenshot
+ *   firstRun.ts    session 3: a clean profile from the demo notice through the setup to the downloaded model's ghost text
  *   contextCheck.ts  cross-file context: an imported / open file's snippet in the request and the prompt
  *   ghost.ts       ghost text in the DOM: probes, and one trigger (type, wait for ghost text or an empty completion)
  *   hostClient.ts  the runner's client of host.ts (the in-host partner)
@@ -53,7 +56,8 @@ import { buildPackaged } from './packaged';
 import { printLogTails, summary } from './report';
 import { armStopHandlers, exitWhenDone, setCleanup } from './shutdown';
 import { runSuite } from './suite';
-import { runUi } from './ui';
+import { runFirstRun } from './firstRun';
+import { runUi, type UiResult } from './ui';
 
 async function main(): Promise<number> {
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
@@ -62,7 +66,7 @@ async function main(): Promise<number> {
     if (!fs.existsSync(path.join(ROOT, f))) throw new E2EError(`${f} is missing: run \`npx tsc -p . && node esbuild.mjs\` first (npm run test:e2e does)`);
   }
   const only = process.env.LOCKSTEP_E2E_ONLY ?? '';
-  if (only && only !== 'suite' && only !== 'ui') throw new E2EError(`LOCKSTEP_E2E_ONLY must be suite or ui, not ${only}`);
+  if (only && !['suite', 'ui', 'firstrun'].includes(only)) throw new E2EError(`LOCKSTEP_E2E_ONLY must be suite, ui or firstrun, not ${only}`);
   const install = findInstall();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-e2e-'));
   const server = new CodeServer(await freePort(), root);
@@ -81,14 +85,21 @@ async function main(): Promise<number> {
     log('code-server healthy');
     browser = await launchBrowser(path.join(root, 'browser'));
     log(`browser ${browser.version()} launched`);
-    const suite = only === 'ui' ? undefined : await runSuite(browser, server);
+    const suite = only === '' || only === 'suite' ? await runSuite(browser, server) : undefined;
     if (suite) log(`suite: ${suite.ok ? 'passed' : 'FAILED'} — ${suite.passing ?? 0} passing, ${suite.failing ?? 0} failing, ${suite.seconds.toFixed(0)} s`);
-    const ui = only === 'suite' ? undefined : await runUi(browser, server);
+    const ui = only === '' || only === 'ui' ? await runUi(browser, server) : undefined;
     if (ui?.screenshot && process.env.LOCKSTEP_E2E_SCREENSHOT) {
       fs.copyFileSync(ui.screenshot, path.resolve(process.env.LOCKSTEP_E2E_SCREENSHOT));
       log(`screenshot copied to ${process.env.LOCKSTEP_E2E_SCREENSHOT}`);
     }
-    const { text, failed } = summary(install.version, browser.version(), suite, ui);
+    // The first run needs a clean profile: a code-server of its own, started when the shared one is stopped.
+    let firstRun: UiResult | undefined;
+    if (only === '' || only === 'firstrun') {
+      copyLockstepLogs(server.dirs.userData, ARTIFACTS);
+      await server.stop();
+      firstRun = await runFirstRun(browser, install);
+    }
+    const { text, failed } = summary(install.version, browser.version(), suite, ui, firstRun);
     if (failed) process.exitCode = 1;
     process.stdout.write(text);
     return failed ? 1 : 0;
