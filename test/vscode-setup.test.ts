@@ -68,7 +68,7 @@ describe('first-run setup (stand-in vscode, local Hub)', () => {
     assert.ok(!offered.some((i) => /lockstep-/.test(i.label)), 'the demo models are not offered');
     // Downloaded into the models folder, the settings switched, and the engine runs it.
     assert.equal(fake.config.target, STANDIN_ID);
-    assert.equal(fake.config.drafter, 'auto');
+    assert.equal(api.settings().drafter, 'auto');
     const info = await api.engineReady();
     assert.equal(info.exactness.exact, true);
     assert.ok(api.models()!.targetDir.startsWith(path.join(tmp, 'models')), api.models()!.targetDir);

@@ -94,7 +94,8 @@ async function install(x: ExtensionState, target: Candidate, drafter: Candidate 
   }
   const id = target.entry.id;
   if (x.settings.targetVariant !== '' && x.settings.targetVariant !== target.variant) await x.updateSetting('targetVariant', '');
-  await x.updateSetting('drafter', 'auto');
+  // Drafter first: a model drafter of the demo's vocabulary could not follow the new target (one warning fewer).
+  if (x.settings.drafter !== 'auto') await x.updateSetting('drafter', 'auto');
   await x.updateSetting('target', id);
   x.log.info(`set up a model: target setting → ${id}${drafter === undefined ? '' : ` (drafter model ${drafter.entry.id} downloaded for auto)`}`);
   try {
@@ -102,7 +103,12 @@ async function install(x: ExtensionState, target: Candidate, drafter: Candidate 
       { location: vscode.ProgressLocation.Notification, title: `Lockstep: loading ${id}`, cancellable: false },
       async (progress) => {
         progress.report({ message: 'starting the engine…' });
-        await waitFor(() => x.plan?.target.label === id, 30_000);
+        await waitFor(() => {
+          if (x.plan?.target.label === id) return true;
+          const st = x.status.state;
+          if (x.settings.target === id && st.kind === 'error') throw new Error(st.message);
+          return false;
+        }, 30_000);
         progress.report({ message: 'loading the model and checking that its logits are exact under any call grouping…' });
         return x.engine.ready();
       },
@@ -122,12 +128,19 @@ async function install(x: ExtensionState, target: Candidate, drafter: Candidate 
   return { target: id };
 }
 
-/** Resolves when `done()` holds (checked every 50 ms); rejects after `ms`. */
+/** Resolves when `done()` holds (checked every 50 ms); rejects when it throws, or after `ms`. */
 function waitFor(done: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;
   return new Promise((resolve, reject) => {
     const tick = () => {
-      if (done()) resolve();
+      let ok: boolean;
+      try {
+        ok = done();
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      if (ok) resolve();
       else if (Date.now() > until) reject(new Error('the new target setting was not applied'));
       else setTimeout(tick, 50);
     };
