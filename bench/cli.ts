@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as A from '../src/cli/args';
 import { UsageError } from '../src/cli/args';
 import { DeviceRequest } from '../src/engine/device';
-import type { CliIo } from '../src/cli/io';
+import { type CliIo, EXIT_STATUS_HELP } from '../src/cli/io';
 import { packageRoot } from '../src/models/catalog';
 import { BenchIo, modelDrafters, progress, writeJson } from './common';
 import { CouplingReport, couplingFigure, couplingSummaryFigure, formatCoupling, runCoupling } from './coupling';
@@ -72,7 +72,12 @@ const HEADS: Record<Sub | 'all' | 'report' | 'soak', string> = {
     'option goes to the benchmarks that take it.',
 };
 
+/** A bench command's help, with the exit statuses every command lists. */
 export function benchHelp(sub?: string): string {
+  return `${benchHelpBody(sub)}\n\n${EXIT_STATUS_HELP}`;
+}
+
+function benchHelpBody(sub?: string): string {
   if (sub === undefined || sub === 'speed') {
     return `${HEADS.speed}\n\nSub-commands: ${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost (see 'lockstep bench <sub> --help')\n\nOptions:\n${A.describeOptions(speedDefs)}`;
   }

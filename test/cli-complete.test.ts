@@ -49,12 +49,13 @@ describe('lockstep complete', () => {
     assert.equal(j.seed, 0);
   });
 
-  test('plain output: the text on stdout, one stats line on stderr; file positions work', async () => {
+  test('plain output: the text on stdout, one stats line on stderr (then the demo target\'s notice); file positions work', async () => {
     const r = await run('complete', fixturePos, '--max-tokens', '8', '--drafter', 'prompt-lookup', '--seed', '7');
     assert.equal(r.code, 0, r.stderr);
-    const stats = r.stderr.split('\n').filter((l) => l.trim() !== '');
-    assert.equal(stats.length, 1, r.stderr);
-    assert.match(stats[0], /\d+ tokens · [\d.]+ tokens\/s · acceptance .* · \d+ target calls · drafter prompt-lookup · seed 7/);
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0], /\d+ tokens · [\d.]+ tokens\/s · acceptance .* · \d+ target calls · target lockstep-target \(demo model.*\) · drafter prompt-lookup · seed 7/);
+    assert.match(lines[1], /^lockstep: lockstep-target is a .*demo/);
   });
 
   test('the same request gives the same bytes with every drafter form', async () => {

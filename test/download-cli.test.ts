@@ -58,7 +58,8 @@ describe('lockstep download', () => {
     const fails: [string[], number, RegExp][] = [
       [['download', 'nope', ...common], 2, /^lockstep: unknown model 'nope' \(downloadable: fake-drafter\)$/],
       [['download', ...common], 2, /name the model\(s\) to download: fake-drafter/],
-      [['download', 'fake-drafter', '--variant', 'int3', ...common], 1, /no variant "int3" \(variants: fp32, q4f16\)/],
+      // An unknown variant is a usage error, exit 2 as an unknown id is.
+      [['download', 'fake-drafter', '--variant', 'int3', ...common], 2, /^lockstep: --variant: .*no variant "int3" \(variants: fp32, q4f16\)$/],
       [['download', 'fake-drafter', '--variant', 'q4f16', ...common], 1, /^lockstep: cannot download lockstep-test\/fake-drafter\/onnx\/model_q4f16\.onnx: .*HTML page.* refused/],
     ];
     hub.addFault('onnx/model_q4f16.onnx', { kind: 'html' }, { server: 'cdn' });

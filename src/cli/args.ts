@@ -83,7 +83,8 @@ export function parseArgs<D extends OptionDefs>(argv: readonly string[], defs: D
       name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
       inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
       if (!Object.prototype.hasOwnProperty.call(defs, name)) throw new UsageError(`unknown option --${name}`);
-    } else if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) {
+    } else if (arg.startsWith('-') && arg.length > 1 && !/^-[\d:]/.test(arg)) {
+      // (-5 is a negative number and -:3:4 a position in stdin, not options.)
       const short = arg.slice(1);
       const long = byShort.get(short);
       if (long === undefined) throw new UsageError(`unknown option ${arg}`);

@@ -2,15 +2,18 @@
  * `lockstep complete (<file>:<line>:<col> | - | -:<line>:<col> | --prefix TEXT) [options]`: one completion at a cursor.
  * The text goes to stdout and a stats line to stderr (or one JSON object with --json).
  */
-import { CompletionRequest, CompletionResult } from '../engine/engine';
+import { CompletionRequest } from '../engine/engine';
 import { Catalog, CatalogEntry, findEntry, resolveModelDir } from '../models/catalog';
+import { languageMismatch } from '../models/modelNotices';
 import * as A from './args';
 import { UsageError } from './args';
+import { completeInput } from './completeInput';
+import { printCompletion } from './completeOutput';
 import { DEFAULT_CONTEXT_BUDGET, cliContext } from './contextFiles';
 import { engineNotices, entryFor, openCatalog, openEngine, recommendedDrafters } from './engineOpen';
-import { CliIo } from './io';
+import { CliIo, EXIT_STATUS_HELP } from './io';
+import { languageIdOf } from './language';
 import { COUPLINGS, commonDefs } from './options';
-import { PromptText, parsePosition, promptAtPosition, splitAtCursor } from './prompts';
 
 const completeDefs = {
   ...commonDefs,
@@ -19,15 +22,22 @@ const completeDefs = {
   temperature: A.single(A.temperature, 'T', 'sampling temperature; 0, or anything below 1e-6, = greedy (default 0.2)'),
   gamma: A.single(A.gamma, 'G', 'drafts per round, 0..32 or auto (default auto)'),
   coupling: A.single(A.choice(COUPLINGS), 'KIND', 'gumbel | wmh | standard (default gumbel)'),
-  prefix: A.single(A.str, 'TEXT', 'text before the cursor (instead of a file)'),
-  suffix: A.single(A.str, 'TEXT', 'text after the cursor (with --prefix or -)'),
+  prefix: A.single(A.str, 'TEXT', "text before the cursor, taken literally (\\n is a backslash and an n: write $'a\\nb' in bash/zsh, or use --prefix-file)"),
+  'prefix-file': A.single(A.str, 'FILE', 'read the text before the cursor from FILE (- = stdin): any size, any line breaks'),
+  suffix: A.single(A.str, 'TEXT', 'text after the cursor, taken literally (with --prefix, --prefix-file or -)'),
+  'suffix-file': A.single(A.str, 'FILE', 'read the text after the cursor from FILE (- = stdin)'),
   'context-file': A.repeated(A.str, 'PATH', 'another file of the project for cross-file context (repeatable; its best snippets, ranked as the extension ranks them)', false),
   'context-budget': A.single(A.numberIn({ min: 0, max: 16384, integer: true, describe: 'an integer from 0 to 16384' }), 'N', `most prompt tokens the context takes (default ${DEFAULT_CONTEXT_BUDGET}, as lockstep.context.budgetTokens)`),
-  path: A.single(A.str, 'PATH', 'the current file\'s path in the prompt with --prefix or - (default: untitled)'),
+  path: A.single(A.str, 'PATH', 'the current file\'s path in the prompt with --prefix, --prefix-file or - (default: the --prefix-file, else untitled)'),
 };
 
 export function completeHelp(): string {
-  return `Usage: lockstep complete (<file>:<line>:<col> | - | --prefix TEXT) [options]\n\nOptions:\n${A.describeOptions(completeDefs)}`;
+  return 'Usage: lockstep complete (<file>:<line>:<col> | - | -:<line>:<col> | --prefix TEXT | --prefix-file FILE) [options]\n\n' +
+    'The completion goes to stdout and a stats line to stderr; an empty completion prints (empty completion) on\n' +
+    'stderr. Input is read as UTF-8: a file, --prefix-file, --suffix-file or stdin that is not UTF-8 is refused (exit 1),\n' +
+    'never decoded with replacement characters. A file whose language the target was not trained on (catalog\n' +
+    '"languages") is completed with one warning on stderr.\n\n' +
+    `Options:\n${A.describeOptions(completeDefs)}\n\n${EXIT_STATUS_HELP}`;
 }
 
 function defaultDrafter(catalog: Catalog, targetSpec: string | undefined, cwd: string): string {
@@ -48,28 +58,8 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`complete takes one <file>:<line>:<col>, got ${positionals.length} arguments`);
-  let prompt: PromptText;
-  const pos = positionals[0];
-  let currentPath = o.path;
-  if (pos !== undefined) {
-    if (o.prefix !== undefined) throw new UsageError('give either <file>:<line>:<col> or --prefix, not both');
-    if (pos === '-') {
-      prompt = { label: 'stdin', before: await io.readStdin(), after: o.suffix ?? '' };
-    } else if (pos.startsWith('-:')) {
-      const p = parsePosition(`stdin${pos.slice(1)}`);
-      if (!p) throw new UsageError(`expected -:<line>:<col>, got '${pos}'`);
-      prompt = splitAtCursor(await io.readStdin(), p.line, p.col, `stdin:${p.line}:${p.col}`);
-    } else {
-      if (o.suffix !== undefined) throw new UsageError('--suffix goes with --prefix or -, not with a file position');
-      if (o.path !== undefined) throw new UsageError('--path goes with --prefix or -: a file position is its own path');
-      prompt = promptAtPosition(pos, io.cwd);
-      currentPath = parsePosition(pos)?.file;
-    }
-  } else if (o.prefix !== undefined) {
-    prompt = { label: '--prefix', before: o.prefix, after: o.suffix ?? '' };
-  } else {
-    throw new UsageError('nothing to complete: give <file>:<line>:<col>, - (stdin) or --prefix TEXT');
-  }
+  const { prompt, currentPath, notes } = await completeInput(positionals[0], o, io);
+  for (const n of notes) io.stderr(`lockstep: ${n}\n`);
 
   const context = cliContext({ files: o['context-file'], budgetTokens: o['context-budget'], currentPath }, prompt, io.cwd);
   const catalog = openCatalog(o.catalog, io.cwd);
@@ -91,40 +81,21 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
     };
     const device = setup.engine.info().device;
     for (const line of engineNotices(setup.engine.info(), setup.targetSpec)) io.stderr(`lockstep: ${line}\n`);
+    // The editor does not complete a language the target was not trained on; the CLI was asked explicitly, so it
+    // completes, after saying once why the text may come out in the wrong language. An unknown extension says nothing.
+    const language = languageIdOf(currentPath);
+    const mismatch = language === undefined ? undefined : languageMismatch(setup.targetEntry, language);
+    if (mismatch !== undefined) io.stderr(`lockstep: warning: ${mismatch} (The CLI completes it anyway, as asked.)\n`);
     if (o.debug) for (const n of setup.engine.info().loadNotes) io.stderr(`lockstep: ${n}\n`);
     const r = await setup.engine.complete(req);
     if (r.contextNote !== undefined) io.stderr(`lockstep: ${r.contextNote}\n`);
-    if (o.json) {
-      io.stdout(`${JSON.stringify({
-        ...r,
-        device: device.used,
-        drafter: plan.spec,
-        target: setup.targetSpec,
-        targetDir: setup.targetDir,
-        position: prompt.label,
-        temperature: req.sampling.temperature,
-        topP: req.sampling.topP,
-        topK: req.sampling.topK,
-        gamma: req.gamma,
-        mode: req.mode,
-        maxTokens: req.maxTokens,
-        contextSnippets: context?.snippets.map((x) => x.path) ?? [],
-      })}\n`);
-    } else {
-      io.stdout(r.text);
-      const sep = r.text.endsWith('\n') || r.text === '' ? '' : '\n';
-      io.stderr(`${sep}${statsLine(r, plan.spec)}\n`);
-    }
+    printCompletion(io, {
+      result: r, request: req, drafter: plan.spec, device: device.used, targetSpec: setup.targetSpec, targetDir: setup.targetDir,
+      targetEntry: setup.targetEntry, position: prompt.label, contextSnippets: context?.snippets.map((x) => x.path) ?? [],
+    }, o.json);
     if (o.debug) io.stderr(`[debug] ${JSON.stringify(setup.engine.info())}\n`);
     return 0;
   } finally {
     await setup.engine.dispose();
   }
-}
-
-function statsLine(r: CompletionResult, drafter: string): string {
-  const acc = r.drafted > 0 ? `${(100 * r.acceptance).toFixed(0)}% (${r.accepted}/${r.drafted})` : 'n/a (no drafts)';
-  return `[${r.tokens} tokens · ${r.tokensPerSecond.toFixed(1)} tokens/s · acceptance ${acc} · ` +
-    `${r.targetCalls} target calls · drafter ${drafter} · seed ${r.seed} · stop ${r.stopReason}` +
-    `${r.contextFiles === undefined ? '' : ` · context ${r.contextFiles.join(', ')} (${r.contextTokens} tokens)`}]`;
 }

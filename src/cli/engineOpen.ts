@@ -4,15 +4,17 @@
  * check, and the loaded Engine. Used by `lockstep complete`, `lockstep verify` and the benchmarks.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DrafterSpec, Engine, EngineInfo, EngineOptions } from '../engine/engine';
 import type { FusedProgress } from '../engine/fusedModel';
 import { DeviceRequest, describeOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
 import { inexactMessage } from '../engine/exactness';
 import { fimStopTokenIds } from '../engine/fim';
+import { findOnnxFile, onnxFilesIn } from '../engine/modelDir';
 import {
   Catalog, CatalogEntry, catalogNotices, downloadedDeviceVariants, missingDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, loadCatalogOrBundled,
-  ResolvedModel, resolveModel,
+  ResolvedModel, resolveModel, variantNames,
 } from '../models/catalog';
 import { UsageError } from './args';
 import { CliError, oneLine } from './io';
@@ -124,16 +126,40 @@ function planDrafter(spec: string, catalog: Catalog, cwd: string, variant?: stri
   const lookup = spec.startsWith('prompt-lookup+');
   const model = lookup ? spec.slice('prompt-lookup+'.length) : spec;
   if (model === '') throw new UsageError(`drafter '${spec}' names no model after 'prompt-lookup+'`);
-  let resolved: ResolvedModel;
-  try {
-    resolved = resolveModel(model, catalog, cwd, variant === undefined ? {} : { variant });
-  } catch (e) {
-    throw new CliError(`drafter: ${(e as Error).message}`);
-  }
+  const resolved = resolveSpec('drafter', '--drafter-variant', model, catalog, cwd, variant);
   const load: DrafterSpec = variant !== undefined
     ? { name: model, dir: resolved.dir, variant }
     : { name: model, dir: resolved.dir, variant: resolved.variant, variants: deviceVariantsOf(catalog, model, resolved.dir) };
   return { spec, requestName: lookup ? `prompt-lookup+${model}` : model, load };
+}
+
+/**
+ * A model spec and its --variant resolved, with the exit status the mistake calls for: an id that names nothing, or a
+ * variant the model does not have, is a usage error (2); a model that exists but is not downloaded, or a folder that
+ * is not a model, is a runtime failure (1).
+ */
+function resolveSpec(role: 'target' | 'drafter', flag: string, spec: string, catalog: Catalog, cwd: string, variant?: string): ResolvedModel {
+  const entry = findEntry(catalog, spec);
+  if (variant !== undefined && entry?.variants !== undefined && !variantNames(entry).includes(variant)) {
+    throw new UsageError(`${flag}: model '${entry.id}' has no variant "${variant}" (variants: ${variantNames(entry).join(', ')})`);
+  }
+  let resolved: ResolvedModel;
+  try {
+    resolved = resolveModel(spec, catalog, cwd, variant === undefined ? {} : { variant });
+  } catch (e) {
+    const unknown = spec === '' || (entry === undefined && !fs.existsSync(path.resolve(cwd, spec)));
+    throw unknown ? new UsageError(`${role}: ${(e as Error).message}`) : new CliError(`${role}: ${(e as Error).message}`);
+  }
+  // A folder (or a bundled entry) has the variants its onnx/ holds; one it lacks is a wrong --variant. An empty or
+  // missing onnx/ is a broken folder instead, which loading reports.
+  if (variant !== undefined && entry?.variants === undefined && onnxFilesIn(resolved.dir).length > 0) {
+    try {
+      findOnnxFile(resolved.dir, variant);
+    } catch (e) {
+      throw new UsageError(`${flag}: ${(e as Error).message}`);
+    }
+  }
+  return resolved;
 }
 
 export interface ModelOptions {
@@ -157,12 +183,7 @@ export interface ModelOptions {
 export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd: string): Promise<EngineSetup> {
   const catalog = openCatalog(opts.catalog, cwd);
   const targetSpec = opts.target ?? 'lockstep-target';
-  let target: ResolvedModel;
-  try {
-    target = resolveModel(targetSpec, catalog, cwd, opts.variant === undefined ? {} : { variant: opts.variant });
-  } catch (e) {
-    throw new CliError(`target: ${(e as Error).message}`);
-  }
+  const target = resolveSpec('target', '--variant', targetSpec, catalog, cwd, opts.variant);
   const targetDir = target.dir;
   const targetEntry = entryFor(catalog, targetSpec, targetDir);
   // `auto` drafts with whichever loaded drafter the engine measures to pay (autoDrafter.ts): it loads the target's

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as A from './args';
 import { UsageError } from './args';
-import { CliIo } from './io';
+import { CliIo, EXIT_STATUS_HELP } from './io';
 import { exportFusedDir } from '../onnx/fusedExport';
 import { findOnnxFile } from '../engine/modelDir';
 import { CausalLM } from '../engine/model';
@@ -30,7 +30,7 @@ export function exportFusedHelp(): string {
     'with rotary embedding, SkipSimplifiedLayerNormalization, packed Q/K/V. With --cache bnsh it keeps Optimum\'s inputs\n' +
     'and outputs; the default head-major cache is what the engine loads. Config and tokenizer files are copied and\n' +
     'fused.json says where it came from.\n\n' +
-    `Options:\n${A.describeOptions(exportFusedDefs)}`;
+    `Options:\n${A.describeOptions(exportFusedDefs)}\n\n${EXIT_STATUS_HELP}`;
 }
 
 export async function exportFusedCommand(argv: string[], io: CliIo): Promise<number> {

@@ -7,7 +7,7 @@ import { UsageError } from './args';
 import { benchHelp } from './benchCommand';
 import { completeHelp } from './completeCommand';
 import { exportFusedHelp } from './exportFusedCommand';
-import { CliIo } from './io';
+import { CliIo, EXIT_STATUS_HELP } from './io';
 import { verifyHelp } from './verifyCommand';
 
 export const USAGE = `lockstep — local code completion with drafter-invariant speculative decoding
@@ -15,7 +15,8 @@ export const USAGE = `lockstep — local code completion with drafter-invariant 
 Usage:
   lockstep complete <file>:<line>:<col> [options]   complete at a cursor (1-based line and column)
   lockstep complete - [options]                      text before the cursor from stdin (or -:<line>:<col>)
-  lockstep complete --prefix TEXT [--suffix TEXT]    text around the cursor given directly
+  lockstep complete --prefix TEXT [--suffix TEXT]    text around the cursor given directly (taken literally)
+  lockstep complete --prefix-file FILE [--suffix-file FILE]   the same from files (- = stdin)
   lockstep verify [options]                          check that every drafter gives byte-identical text
   lockstep bench [speed|coupling|overhead|invariance|latency|all|soak] [options]
                                                      benchmarks: speedup, coupling quality, overhead, invariance, latency;
@@ -26,7 +27,9 @@ Usage:
   lockstep --version
 
 Models are catalog ids (models.json) or local directories in the Hugging Face ONNX layout.
-Run 'lockstep help <command>' for its options.`;
+Run 'lockstep help <command>' for its options.
+
+${EXIT_STATUS_HELP}`;
 
 /** `lockstep help [command]`: the usage, or one command's options. */
 export function helpCommand(argv: string[], io: CliIo): number {

@@ -19,7 +19,7 @@ import { completeCommand } from './completeCommand';
 import { exportFusedCommand } from './exportFusedCommand';
 import { withCatalogNotices } from './engineOpen';
 import { USAGE, helpCommand, packageVersion } from './help';
-import { CliIo, oneLine, processIo } from './io';
+import { CliIo, EXIT_RUNTIME, EXIT_USAGE, oneLine, processIo } from './io';
 import { verifyCommand } from './verifyCommand';
 
 export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
@@ -60,6 +60,6 @@ async function runCommand(argv: string[], out: CliIo): Promise<number> {
     const err = e instanceof Error ? e : new Error(String(e));
     out.stderr(`lockstep: ${oneLine(err.message)}\n`);
     if (debug && err.stack) out.stderr(`${err.stack}\n`);
-    return e instanceof UsageError ? 2 : 1;
+    return e instanceof UsageError ? EXIT_USAGE : EXIT_RUNTIME;
   }
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { packageRoot } from '../models/catalog';
 import { UsageError } from './args';
 import { CliError } from './io';
+import { readTextFile } from './textInput';
 
 // ---------------------------------------------------------------- cursor positions
 
@@ -17,20 +18,23 @@ export interface PromptText {
   after: string;
 }
 
-/** Splits `text` at a 1-based line and column (column in characters; line length + 1 = end of line). */
+/**
+ * Splits `text` at a 1-based line and column (column in characters; line length + 1 = end of line). A cursor outside
+ * the text is a usage error (exit 2): the argument is wrong, not the run.
+ */
 export function splitAtCursor(text: string, line: number, col: number, label: string): PromptText {
   const starts = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
   const lines = starts.length;
   if (!Number.isSafeInteger(line) || line < 1 || line > lines) {
-    throw new CliError(`${label}: line ${line} is out of range (the file has ${lines} line${lines === 1 ? '' : 's'})`);
+    throw new UsageError(`${label}: line ${line} is out of range (the file has ${lines} line${lines === 1 ? '' : 's'})`);
   }
   const start = starts[line - 1];
   let end = line < lines ? starts[line] - 1 : text.length;
   if (end > start && text[end - 1] === '\r') end--;
   const chars = Array.from(text.slice(start, end));
   if (!Number.isSafeInteger(col) || col < 1 || col > chars.length + 1) {
-    throw new CliError(`${label}: column ${col} is out of range (line ${line} has ${chars.length} character${chars.length === 1 ? '' : 's'}; use 1..${chars.length + 1})`);
+    throw new UsageError(`${label}: column ${col} is out of range (line ${line} has ${chars.length} character${chars.length === 1 ? '' : 's'}; use 1..${chars.length + 1})`);
   }
   const offset = start + chars.slice(0, col - 1).join('').length;
   return { label, before: text.slice(0, offset), after: text.slice(offset) };
@@ -43,17 +47,9 @@ export function parsePosition(spec: string): { file: string; line: number; col: 
   return { file: m[1], line: Number(m[2]), col: Number(m[3]) };
 }
 
+/** A text file relative to cwd, strictly UTF-8 (textInput.ts). */
 export function readText(file: string, cwd: string): string {
-  const abs = path.resolve(cwd, file);
-  try {
-    if (fs.statSync(abs).isDirectory()) throw new CliError(`cannot read ${file}: it is a directory`);
-    return fs.readFileSync(abs, 'utf8');
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new CliError(`cannot read ${file}: ${why}`);
-  }
+  return readTextFile(file, cwd);
 }
 
 /** The prompt at `file:line:col` (a path relative to cwd). */

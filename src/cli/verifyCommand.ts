@@ -6,7 +6,7 @@ import { describeOutcome } from '../engine/device';
 import { describeVerdict } from '../engine/exactness';
 import * as A from './args';
 import { UsageError } from './args';
-import { CliIo } from './io';
+import { CliIo, EXIT_STATUS_HELP } from './io';
 import { COUPLINGS, commonDefs } from './options';
 import { table } from './table';
 import { VerifyReport, runVerify } from './verifyGrid';
@@ -25,7 +25,7 @@ export function verifyHelp(): string {
   return 'Usage: lockstep verify [options]\n' +
     'For each case (prompt, seed), coupling and temperature the reference is the text of the "none" drafter\n' +
     '(autoregressive decoding); every other drafter and γ must give the same bytes. Exit status 1 on any mismatch.' +
-    `\n\nOptions:\n${A.describeOptions(verifyDefs)}`;
+    `\n\nOptions:\n${A.describeOptions(verifyDefs)}\n\n${EXIT_STATUS_HELP}`;
 }
 
 export async function verifyCommand(argv: string[], io: CliIo): Promise<number> {

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import * as A from '../cli/args';
 import { UsageError } from '../cli/args';
+import { EXIT_STATUS_HELP } from '../cli/io';
 import {
   Catalog, CatalogEntry, catalogNotices, defaultVariantOf, entryDir, filesFor, findEntry, isDownloadable, loadCatalog, loadCatalogOrBundled,
   variantNames,
@@ -39,8 +40,9 @@ export function downloadHelp(): string {
     'a model already there is not fetched again). Interrupted downloads resume; every file is checked (size, sha256)\n' +
     'before it is used. Progress goes to stderr, each model\'s directory to stdout.\n' +
     'Environment: HF_TOKEN (gated/private models), HF_ENDPOINT (mirror), HF_HUB_OFFLINE=1 (no network: cache only),\n' +
-    'HF_HUB_CACHE / HF_HOME / LOCKSTEP_MODELS_DIR (where models are kept).\n\n' +
-    `Options:\n${A.describeOptions(downloadDefs)}`;
+    'HF_HUB_CACHE / HF_HOME / LOCKSTEP_MODELS_DIR (where models are kept).\n' +
+    'A host that refuses the connection or cannot be reached fails at once; a transfer that breaks off is retried.\n\n' +
+    `Options:\n${A.describeOptions(downloadDefs)}\n\n${EXIT_STATUS_HELP}`;
 }
 
 function mb(n: number): string {
@@ -110,7 +112,13 @@ export async function downloadCommand(argv: string[], io: DownloadIo): Promise<n
   });
   if (o.variant !== undefined) {
     for (const e of entries) {
-      if (isDownloadable(e)) filesFor(e, o.variant); // an unknown variant fails before anything is fetched
+      // An unknown variant is a usage error (exit 2, like an unknown id), before anything is fetched.
+      if (!isDownloadable(e)) continue;
+      try {
+        filesFor(e, o.variant);
+      } catch (err) {
+        throw new UsageError(`--variant: ${(err as Error).message}`);
+      }
     }
   }
 

@@ -18,6 +18,8 @@ export interface HttpSettings {
   signal?: AbortSignal;
   answerTimeoutMs: number;
   stallTimeoutMs: number;
+  /** Set once any server has answered a request of this download (see isConnectFailure). */
+  reached?: boolean;
 }
 
 export interface HttpResponse {
@@ -42,6 +44,7 @@ function requestOnce(ctx: HttpSettings, url: URL, method: 'GET' | 'HEAD', extra:
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = mod.request(url, { method, headers, signal: ctx.signal }, (res) => {
+      ctx.reached = true;
       clearTimeout(answerTimer);
       resolve(res);
     });
@@ -125,6 +128,7 @@ export interface RetryContext extends ProgressState {
   retries: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  reached?: boolean;
 }
 
 export async function withRetries<T>(ctx: RetryContext, file: string, fn: (attempt: number) => Promise<T>): Promise<T> {
@@ -153,13 +157,29 @@ export async function withRetries<T>(ctx: RetryContext, file: string, fn: (attem
   }
 }
 
-const TRANSIENT_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EPROTO', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+const TRANSIENT_ERRNO = new Set(['ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EPROTO', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
 
-export function asDownloadError(e: unknown, ctx: { repo: string; endpoint: string }, file: string): DownloadError {
+/**
+ * A connection that could not be made at all: refused (nothing listens there) or no route to the host or network.
+ * Before any server of this download has answered, that is a wrong endpoint or no network, and retrying with backoff
+ * would only make the user wait (31 s at the defaults) for the same answer, so it fails at once. After one has
+ * answered, it is a server restarting or a network blip mid-download, and is retried like any transient failure.
+ */
+const CONNECT_ERRNO = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
+
+export function asDownloadError(e: unknown, ctx: { repo: string; endpoint: string; reached?: boolean }, file: string): DownloadError {
   if (e instanceof DownloadError) return e;
   const code = (e as NodeJS.ErrnoException).code ?? '';
   const msg = (e as Error).message ?? String(e);
   const where = `cannot download ${ctx.repo}/${file}`;
+  if (CONNECT_ERRNO.has(code)) {
+    const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+    const host = err.address !== undefined ? `${err.address}${err.port === undefined ? '' : `:${err.port}`}` : new URL(ctx.endpoint).host;
+    const what = code === 'ECONNREFUSED' ? `connection refused by ${host}` : `${host} is unreachable (${code})`;
+    return new DownloadError('network', ctx.reached === true ? `${where}: ${what}`
+      : `${where}: ${what}; check the endpoint (--endpoint, HF_ENDPOINT; now ${ctx.endpoint}) and the network, or set HF_HUB_OFFLINE=1 to use only the cache`,
+    { transient: ctx.reached === true, cause: e });
+  }
   if (code === 'ENOTFOUND') {
     return new DownloadError('network', `${where}: cannot resolve ${new URL(ctx.endpoint).host} (no network? set HF_HUB_OFFLINE=1 to use only the cache, or HF_ENDPOINT for a mirror)`, { cause: e });
   }
