@@ -8,6 +8,7 @@ import { CancelSignal, TargetState, generate, stopRequested } from './decode';
 import { type ContextPrompt, buildContextPrompt } from './contextPrompt';
 import { FimTemplate, detectFimTemplate } from './fim';
 import { CausalLM, LoadOptions } from './model';
+import { readModelConfig } from './modelDir';
 import { FusedEvent, FusedUpgrade } from './fusedUpgrade';
 import { AutoDrafter } from './autoDrafter';
 import { RunningFusedJob, runFusedJob } from './fusedModel';
@@ -57,6 +58,8 @@ export class Engine {
    * provider fails to load the models is noted and the next one is tried, the CPU last.
    */
   static async create(options: EngineOptions): Promise<Engine> {
+    // config.json first: a folder whose config is broken is named for that, not for a tokenizer file it also lacks.
+    readModelConfig(options.target);
     const tokenizer = TokenizerWrapper.fromDir(options.target);
     const fim = detectFimTemplate(tokenizer, options.fim);
     const requested = options.device ?? 'cpu';
@@ -105,6 +108,7 @@ export class Engine {
     const { name, dir } = spec;
     const variant = spec.variants?.[this.target.device] ?? spec.variant;
     if (this.drafters.has(name)) throw new Error(`a drafter named "${name}" is already loaded`);
+    readModelConfig(dir); // as in create(): a broken config.json is reported before the tokenizer files
     const tok = TokenizerWrapper.fromDir(dir);
     if (tok.vocabularyFingerprint() !== this.tokenizer.vocabularyFingerprint()) {
       throw new Error(
