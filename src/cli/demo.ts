@@ -4,10 +4,14 @@
  *
  * The cursor convention needs no marker in the file: it goes right after the first occurrence of CURSOR_AFTER
  * (an unfinished line, as if the user had just typed it).
+ *
+ * The shipped target is a 7M-parameter demo model: the heading says so and the last line is its notice (how to get a
+ * real model), so that nobody takes the demo's text for what Lockstep writes with a real model.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { packageRoot } from '../models/catalog';
+import { findEntry, loadCatalogOrBundled, packageRoot } from '../models/catalog';
+import { demoLabel, isDemoModel } from '../models/modelNotices';
 import { main } from './main';
 import { splitAtCursor } from './prompts';
 import { formatVerify } from './verifyCommand';
@@ -27,7 +31,10 @@ export function demoCursor(text: string): { line: number; col: number } {
   return { line, col };
 }
 
-async function demo(): Promise<number> {
+export const DEMO_TARGET = 'lockstep-target';
+
+/** Runs the demo, writing its report with `write`; resolves to the exit code. */
+export async function demo(write: (text: string) => void = (t) => void process.stdout.write(t)): Promise<number> {
   const root = packageRoot();
   const file = path.join(root, DEMO_FILE);
   const text = fs.readFileSync(file, 'utf8');
@@ -35,7 +42,9 @@ async function demo(): Promise<number> {
   const position = `${DEMO_FILE}:${line}:${col}`;
   const t0 = performance.now();
 
-  process.stdout.write(`Lockstep demo: completing ${position} (target lockstep-target, its recommended drafter)\n\n`);
+  const entry = findEntry(loadCatalogOrBundled(), DEMO_TARGET);
+  const label = isDemoModel(entry) ? ` — a ${demoLabel(entry!)}` : '';
+  write(`Lockstep demo: completing ${position} (target ${DEMO_TARGET}${label}; its recommended drafter)\n\n`);
   let json = '';
   let errors = '';
   const code = await main(['complete', position, '--json', '--max-tokens', '48'], {
@@ -49,28 +58,29 @@ async function demo(): Promise<number> {
   }
   const r = JSON.parse(json) as {
     text: string; tokens: number; tokensPerSecond: number; acceptance: number; accepted: number; drafted: number;
-    targetCalls: number; drafter: string; seed: number; stopReason: string;
+    targetCalls: number; drafter: string; seed: number; stopReason: string; notice?: string;
   };
   const prompt = splitAtCursor(text, line, col, position);
   const lineStart = prompt.before.lastIndexOf('\n') + 1;
   const context = prompt.before.slice(prompt.before.lastIndexOf('\n', lineStart - 2) + 1);
   const [on, off] = process.stdout.isTTY ? ['\x1b[32m', '\x1b[0m'] : ['', ''];
-  process.stdout.write(`${context}${on}${r.text}${off}${prompt.after.split('\n')[0]}\n`);
-  process.stdout.write(`\ncompletion: ${JSON.stringify(r.text)}\n`);
-  process.stdout.write(
+  write(`${context}${on}${r.text}${off}${prompt.after.split('\n')[0]}\n`);
+  write(`\ncompletion: ${JSON.stringify(r.text)}\n`);
+  write(
     `${r.tokens} tokens at ${r.tokensPerSecond.toFixed(1)} tokens/s; drafter ${r.drafter} accepted ` +
       `${(100 * r.acceptance).toFixed(0)}% of its drafts (${r.accepted}/${r.drafted}); ${r.targetCalls} target calls; ` +
       `seed ${r.seed}; stopped by ${r.stopReason}\n\n`,
   );
 
-  process.stdout.write('Drafter invariance: the same prompt through every shipped drafter, prompt lookup and γ ∈ {1, 4},\n' +
+  write('Drafter invariance: the same prompt through every shipped drafter, prompt lookup and γ ∈ {1, 4},\n' +
     'with the gumbel and wmh couplings, must give the bytes of plain autoregressive decoding.\n\n');
   const report = await runVerify(
     { cases: 3, gammas: [1, 4], temperatures: [0, 0.8], couplings: ['gumbel', 'wmh'], maxTokens: 24, mode: 'block', prompts: [prompt] },
     root,
   );
-  process.stdout.write(formatVerify(report));
-  process.stdout.write(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  write(formatVerify(report));
+  write(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  if (r.notice !== undefined) write(`\nNote: ${r.notice}\n`);
   return report.mismatches.length === 0 ? 0 : 1;
 }
 
