@@ -38,7 +38,7 @@ test('auto on a Linux machine without a GPU: CPU only, and the log says why CUDA
   const c = deviceCandidates('auto', env());
   assert.deepEqual(c.order, ['cpu']);
   assert.equal(c.skipped.length, 2);
-  assert.match(c.skipped[0], /^cuda: onnxruntime-node's CUDA provider .* is not installed; to enable CUDA: .*ONNXRUNTIME_NODE_INSTALL=1 npm rebuild/);
+  assert.match(c.skipped[0], /^cuda: onnxruntime-node's CUDA provider .* is not installed; to enable CUDA: .*ONNXRUNTIME_NODE_INSTALL=1 node node_modules\/onnxruntime-node\/script\/install/);
   assert.match(c.skipped[1], /^webgpu: no GPU device node/);
 });
 

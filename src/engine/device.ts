@@ -83,7 +83,8 @@ export function unavailableReason(device: Device, env: DeviceEnvironment, auto =
 
 const CUDA_HOWTO =
   'to enable CUDA: install CUDA 12 and cuDNN 9, then reinstall onnxruntime-node with its CUDA libraries ' +
-  '(in the extension folder: ONNXRUNTIME_NODE_INSTALL=1 npm rebuild onnxruntime-node --foreground-scripts), or set lockstep.device to "webgpu"';
+  '(from a clone of Lockstep: ONNXRUNTIME_NODE_INSTALL=1 node node_modules/onnxruntime-node/script/install, then build ' +
+  'and package it; the .vsix carries the CPU libraries only), or set lockstep.device to "webgpu"';
 
 function cudaProblem(env: DeviceEnvironment): string | null {
   const providerLib = env.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
