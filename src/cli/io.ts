@@ -4,6 +4,8 @@
  */
 import { decodeUtf8 } from './textInput';
 
+export { CliError } from './cliError';
+
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
@@ -42,14 +44,6 @@ export function processIo(): CliIo {
       }),
     cwd: process.cwd(),
   };
-}
-
-/** An error the user caused or can fix; printed without a stack. */
-export class CliError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliError';
-  }
 }
 
 /** A message on one line (main() prints every error as `lockstep: <one line>`). */

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TextDecoder } from 'node:util';
-import { CliError } from './io';
+import { CliError } from './cliError';
 
 // ignoreBOM keeps a leading BOM in the text, as fs.readFileSync(…, 'utf8') always did: the cursor arithmetic counts it.
 const strict = (): TextDecoder => new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
