@@ -61,7 +61,7 @@ describe('the demo target in the CLI', () => {
 describe('a language the target was not trained on', () => {
   const py = path.join(tmp, 'fib.py');
   fs.writeFileSync(py, 'def fibonacci(n):\n    return \n');
-  const warning = `lockstep: warning: ${languageMismatch(entry, 'python')} (The CLI completes it anyway, as asked.)`;
+  const warning = `lockstep: warning: ${languageMismatch(entry, 'python', 'cli')}`;
 
   test('a .py file (position, --path, --prefix-file) with the demo target: one warning, and the completion', async () => {
     for (const argv of [[`${py}:2:12`], ['--prefix', 'def f(n):\n    return ', '--path', 'fib.py'], ['--prefix-file', py]]) {

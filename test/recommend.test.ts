@@ -70,6 +70,7 @@ test('the demo target is named a demo with the way out; a language outside the m
   assert.match(demoNotice(target, 'editor') ?? '', /Lockstep: Set Up a Model/);
   assert.equal(demoNotice(loadCatalog().models.find((m) => m.id === 'qwen2.5-coder-1.5b'), 'cli'), undefined);
   assert.match(languageMismatch(target, 'python') ?? '', /trained on JavaScript\/TypeScript only, not Python/);
+  assert.match(languageMismatch(target, 'python', 'cli') ?? '', /wrong language here \(completing anyway, as asked\)\.$/);
   assert.equal(languageMismatch(target, 'typescriptreact'), undefined);
   assert.equal(languageMismatch(loadCatalog().models.find((m) => m.id === 'qwen2.5-coder-1.5b'), 'python'), undefined);
 });

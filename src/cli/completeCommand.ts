@@ -84,8 +84,8 @@ export async function completeCommand(argv: string[], io: CliIo): Promise<number
     // The editor does not complete a language the target was not trained on; the CLI was asked explicitly, so it
     // completes, after saying once why the text may come out in the wrong language. An unknown extension says nothing.
     const language = languageIdOf(currentPath);
-    const mismatch = language === undefined ? undefined : languageMismatch(setup.targetEntry, language);
-    if (mismatch !== undefined) io.stderr(`lockstep: warning: ${mismatch} (The CLI completes it anyway, as asked.)\n`);
+    const mismatch = language === undefined ? undefined : languageMismatch(setup.targetEntry, language, 'cli');
+    if (mismatch !== undefined) io.stderr(`lockstep: warning: ${mismatch}\n`);
     if (o.debug) for (const n of setup.engine.info().loadNotes) io.stderr(`lockstep: ${n}\n`);
     const r = await setup.engine.complete(req);
     if (r.contextNote !== undefined) io.stderr(`lockstep: ${r.contextNote}\n`);

@@ -56,10 +56,13 @@ export function demoNotice(entry: CatalogEntry | undefined, how: 'cli' | 'editor
 
 /**
  * Why a model should not complete a document of `languageId` (undefined when it may): the entry lists the languages
- * it was trained on and this is not one of them. An entry without `languages` takes every language.
+ * it was trained on and this is not one of them. An entry without `languages` takes every language. `how`: what the
+ * surface does about it (the editor does not complete; the CLI completes and warns).
  */
-export function languageMismatch(entry: CatalogEntry | undefined, languageId: string): string | undefined {
+export function languageMismatch(entry: CatalogEntry | undefined, languageId: string, how: 'cli' | 'editor' = 'editor'): string | undefined {
   const ids = entry?.languages;
   if (entry === undefined || ids === undefined || ids.includes(languageId)) return undefined;
-  return `${entry.id} was trained on ${languageNames(entry)} only, not ${LANGUAGE_NAMES[languageId] ?? languageId}: it would write the wrong language here, so Lockstep does not complete ${languageId} files with it.`;
+  const what = `${entry.id} was trained on ${languageNames(entry)} only, not ${LANGUAGE_NAMES[languageId] ?? languageId}: it would write the wrong language here`;
+  // The editor completes on its own, so it holds back; the CLI was asked for this file, so it completes and warns.
+  return how === 'editor' ? `${what}, so Lockstep does not complete ${languageId} files with it.` : `${what} (completing anyway, as asked).`;
 }
