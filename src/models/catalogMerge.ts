@@ -1,6 +1,6 @@
 /**
- * A second catalog file added to the shipped one (the editor's `lockstep.extraCatalog`, the CLI's
- * `--extra-catalog`): a team's own models, or mirrored ones, next to the catalog that ships. Its entries are
+ * A second catalog file added to the shipped one (the editor's `lockstep.extraCatalog`; the CLI's `--catalog` replaces
+ * the catalog instead): a team's own models, or mirrored ones, next to the catalog that ships. Its entries are
  * validated like models.json's (a bad one is left out with one warning); one whose id is already in the shipped
  * catalog is left out too, so a file can never change what a shipped id means. A file that cannot be used at all
  * costs only its own entries: the shipped catalog stays, with a warning that says why.
