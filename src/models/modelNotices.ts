@@ -33,10 +33,10 @@ const LANGUAGE_NAMES: Record<string, string> = {
   python: 'Python', go: 'Go', rust: 'Rust', java: 'Java', c: 'C', cpp: 'C++', csharp: 'C#',
 };
 
-/** One short line for a stats line or a status tooltip: "demo model (7.3M parameters): not for real use". */
+/** One short line for a stats line or a status tooltip: "demo model of 7.3M parameters: shows the engine, not useful code". */
 export function demoLabel(entry: CatalogEntry): string {
   const size = sizeWords(entry).replace('-parameter ', ' parameters');
-  return `demo model${size === '' ? '' : ` (${size.trim()})`}: shows the engine, not useful code`;
+  return `demo model${size === '' ? '' : ` of ${size.trim()}`}: shows the engine, not useful code`;
 }
 
 /**
@@ -49,7 +49,7 @@ export function demoNotice(entry: CatalogEntry | undefined, how: 'cli' | 'editor
   const langs = languageNames(e);
   const what = `${e.id} is a ${sizeWords(e)}demo of the engine${langs === undefined ? '' : ` trained on ${langs} only`}: its completions show how Lockstep works, not useful code.`;
   const next = how === 'cli'
-    ? `For real completions: lockstep download ${REAL_MODEL_ID}, then --target ${REAL_MODEL_ID} (README "Real models").`
+    ? `For real completions: lockstep download ${REAL_MODEL_ID}, then --target ${REAL_MODEL_ID} (README "Models: the catalog and downloads").`
     : `For real completions, set up Qwen2.5-Coder (Lockstep: Set Up a Model).`;
   return `${what} ${next}`;
 }
