@@ -1,5 +1,5 @@
 /**
- * The extension's engine host (src/vscode/engineHost.ts) on the shipped models: restarts only when needed, keeps
+ * The extension's engine host (src/engine/engineHost.ts) on the shipped models: restarts only when needed, keeps
  * loaded drafters, and the same seed gives the same text through every drafter it serves.
  */
 import { after, before, describe, test } from 'node:test';
@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import type { CompletionRequest } from '../src/engine/engine';
 import { loadCatalog } from '../src/models/catalog';
 import { describeDevice } from '../src/vscode/deviceNotice';
-import { EngineHost, type EngineHostOptions } from '../src/vscode/engineHost';
-import type { EngineState } from '../src/vscode/format';
+import { EngineHost, type EngineHostOptions } from '../src/engine/engineHost';
+import type { EngineState } from '../src/engine/engineState';
 import { planEngine, type ModelEnv } from '../src/vscode/models';
 import { DEFAULT_SETTINGS } from '../src/vscode/settings';
 

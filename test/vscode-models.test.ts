@@ -7,9 +7,10 @@ import * as path from 'node:path';
 import { filesFor, findEntry, isDownloadable, loadCatalog, packageRoot, type Catalog } from '../src/models/catalog';
 import { repoFolderName } from '../src/models/hubCache';
 import {
-  autoDrafter, checkDrafterModel, downloadChoices, drafterChoices, engineCovers, planEngine, resolveDrafter, resolveTarget,
+  autoDrafter, checkDrafterModel, downloadChoices, drafterChoices, planEngine, resolveDrafter, resolveTarget,
   targetChoices, verifyDrafters, type ModelEnv,
 } from '../src/vscode/models';
+import { engineCovers } from '../src/engine/engineOptions';
 import { DEFAULT_SETTINGS } from '../src/vscode/settings';
 
 const root = packageRoot();

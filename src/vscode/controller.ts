@@ -20,7 +20,7 @@ import { deviceNotice, exactnessNotice } from './deviceNotice';
 import { loadEditorCatalog } from './editorCatalog';
 import type { DownloadFn } from './download';
 import { downloadModels } from './downloadCommands';
-import { EngineHost } from './engineHost';
+import { EngineHost } from '../engine/engineHost';
 import { resumeCommand, snoozeCommand } from './everydayCommands';
 import type { ExtensionState } from './extensionState';
 import { modelStatus } from './format';

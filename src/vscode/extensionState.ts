@@ -7,7 +7,7 @@ import type { CompletionMode, CompletionRequest, DrafterSpec } from '../engine/e
 import type { RequestContext } from '../engine/requests';
 import type { Catalog } from '../models/catalog';
 import type { DownloadFn } from './download';
-import type { EngineHost } from './engineHost';
+import type { EngineHost } from '../engine/engineHost';
 import type { EnginePlan, ModelEnv } from './models';
 import type { SeedState } from './seed';
 import type { SnoozeState } from './snooze';

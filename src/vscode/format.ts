@@ -5,13 +5,7 @@ import { describeVerdict, type ExactnessVerdict } from '../engine/exactness';
 import type { CatalogEntry } from '../models/catalogTypes';
 import { demoLabel, isDemoModel, languageMismatch } from '../models/modelNotices';
 import { deviceSummary } from './deviceNotice';
-
-export type EngineState =
-  | { kind: 'loading'; target: string }
-  /** `device`: where the loaded engine runs (absent only for engines that do not say). */
-  | { kind: 'ready'; device?: DeviceOutcome; optimizing?: number }
-  | { kind: 'downloading'; model: string; percent?: number }
-  | { kind: 'error'; message: string };
+import type { EngineState } from '../engine/engineState';
 
 export interface LastCompletionStats {
   tokens: number;

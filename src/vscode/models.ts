@@ -315,15 +315,6 @@ function withDrafterVariant(load: DrafterSpec, variant: string, notes: string[])
   return load;
 }
 
-/** True when the plan's engine already has every model `want` needs (same target and options, drafters a superset). */
-export function engineCovers(loaded: EngineOptions, want: EngineOptions): boolean {
-  const strip = (o: EngineOptions): string => JSON.stringify({ ...o, drafters: undefined });
-  if (strip(loaded) !== strip(want)) return false;
-  const id = (d: DrafterSpec): string => `${path.resolve(d.dir)}\u0000${d.variant ?? ''}\u0000${JSON.stringify(d.variants ?? {})}`;
-  const have = new Map((loaded.drafters ?? []).map((d) => [d.name, id(d)]));
-  return (want.drafters ?? []).every((d) => have.get(d.name) === id(d));
-}
-
 export interface ModelChoice {
   /** The value written to the setting. */
   spec: string;

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { CompletionMode, CompletionRequest, CompletionResult } from '../engine/engine';
 import type { RequestContext } from '../engine/requests';
 import { CompletionCache } from './cache';
-import type { EngineHost } from './engineHost';
+import type { EngineHost } from '../engine/engineHost';
 import { completionLogLine, completionTitle } from './format';
 import { chooseMode, extractWindow, lookupBefore, windowChars, type TextLines } from './prompt';
 import type { EnginePlan } from './models';

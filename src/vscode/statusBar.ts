@@ -7,7 +7,8 @@ import type { DeviceOutcome } from '../engine/device';
 import type { ExactnessVerdict } from '../engine/exactness';
 import type { CompletionResult } from '../engine/engine';
 import { COMMANDS } from './commandIds';
-import { EngineState, LastCompletionStats, StatusInfo, statusBarText, statusTooltip } from './format';
+import type { EngineState } from '../engine/engineState';
+import { LastCompletionStats, StatusInfo, statusBarText, statusTooltip } from './format';
 
 /** The part of the status the controller owns (settings, models, seed). */
 export type StatusContext = Omit<StatusInfo, 'state' | 'last' | 'busy' | 'device' | 'exactness'>;

@@ -1,5 +1,5 @@
 /**
- * The engine as the extension sees it: one EngineClient (a child process) at a time, restarted when the target or
+ * The engine as the extension and `lockstep serve` see it: one EngineClient (a child process) at a time, restarted when the target or
  * the execution options change, or when a drafter model that is not loaded is needed. A restart keeps the drafters
  * already loaded for the same target, so switching drafters back and forth loads each model once.
  *
@@ -8,15 +8,15 @@
  * delay; after `restartDelaysMs.length` failures in a row (no completion served in between) it stops and says so
  * (a setting change or Lockstep: Restart Engine tries again). Requests that keep throwing inside the engine count
  * as a failure too, after `requestErrorsBeforeRestart` in a row.
- * No `vscode` import: the extension passes a logger and callbacks.
+ * No `vscode` import: the extension and the server pass a logger and callbacks.
  */
 import * as path from 'node:path';
-import { EngineClient, type WatchdogSettings } from '../engine/client';
-import type { CompletionRequest, CompletionResult, DrafterSpec, EngineInfo, EngineOptions } from '../engine/engine';
-import { describeDevice } from './deviceNotice';
-import { describeVerdict } from '../engine/exactness';
-import type { EngineState } from './format';
-import { engineCovers } from './models';
+import { EngineClient, type WatchdogSettings } from './client';
+import type { CompletionRequest, CompletionResult, DrafterSpec, EngineInfo, EngineOptions } from './requests';
+import { describeOutcome } from './device';
+import { describeVerdict } from './exactness';
+import { engineCovers } from './engineOptions';
+import type { EngineState } from './engineState';
 
 export interface HostLogger {
   trace?(message: string): void;
@@ -230,7 +230,7 @@ export class EngineHost {
           this.log.info(
             `engine ready in ${(performance.now() - t0).toFixed(0)} ms: target ${info.target}, ` +
               `FIM ${info.fim}, vocabulary ${info.vocabSize}, context ${info.maxPositions} positions, ` +
-              `drafters ${info.drafters.join(', ')}; ${describeDevice(info.device)}` +
+              `drafters ${info.drafters.join(', ')}; ${describeOutcome(info.device)}` +
               (info.exactness ? `; exactness: ${describeVerdict(info.exactness)}${info.exactness.cached ? ' (cached)' : ` (probed in ${info.exactness.seconds.toFixed(1)} s)`}` : ''),
           );
           for (const n of info.loadNotes ?? []) this.log.info(n);
