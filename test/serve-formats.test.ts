@@ -9,7 +9,7 @@ import { DEFAULT_CONTEXT_BUDGET } from '../src/cli/contextFiles';
 import type { CompletionMode, CompletionRequest, CompletionResult } from '../src/engine/requests';
 import {
   BadRequest, DEFAULT_SERVE_CONTEXT_BUDGET, SSE_DONE, applyStop, completionAnswer, infillAnswer, infillStreamEvents,
-  openAiAnswer, openAiStreamEvents, parseCompletion, parseInfill, parseOpenAiCompletion, splitFimPrompt,
+  openAiAnswer, openAiStreamEvents, parseCompletion, parseInfill, parseOpenAiCompletion, pickResponseFields, splitFimPrompt,
   type LockstepMeta, type ParsedRequest, type ServeDefaults,
 } from '../src/server/formats';
 
@@ -175,7 +175,15 @@ describe('/infill', () => {
     }, D);
     assert.deepEqual(p.request.sampling, { temperature: 0.2, topK: 40, topP: 0.9 });
     assert.deepEqual(p.stop, []);
-    assert.ok(p.ignored.includes('response_fields') && p.ignored.includes('id_slot') && p.ignored.includes('model'));
+    assert.ok(p.ignored.includes('id_slot') && p.ignored.includes('model'));
+    // response_fields as llama-server answers it: only those fields, nested ones under their path, plus `lockstep`.
+    assert.deepEqual(p.responseFields, ['content', 'timings/prompt_n', 'timings/predicted_n', 'truncated', 'tokens_cached']);
+    const a = pickResponseFields(infillAnswer(p, result('return x;'), meta(p)), p.responseFields);
+    assert.deepEqual(Object.keys(a), ['content', 'timings/prompt_n', 'timings/predicted_n', 'truncated', 'tokens_cached', 'lockstep']);
+    assert.equal(a.content, 'return x;');
+    assert.equal(a['timings/predicted_n'], 7);
+    assert.deepEqual(pickResponseFields({ content: 'x' }, ['content', 'no/such', '']), { content: 'x' });
+    bad(() => parseInfill({ input_prefix: '', response_fields: 'content' }, D), 'response_fields');
   });
 });
 

@@ -56,6 +56,8 @@ export interface ParsedRequest {
   ignored: string[];
   /** OpenAI stream_options.include_usage: a last chunk with `usage` before [DONE]. */
   includeUsage?: boolean;
+  /** llama.cpp response_fields: answer only these (responseFields.ts); absent = the whole answer. */
+  responseFields?: string[];
 }
 
 /** Lockstep's own fields on every answer; built by the server core. */

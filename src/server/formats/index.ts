@@ -23,9 +23,11 @@
  *   temperature, top_k, top_p, seed         → sampling, seed (wrong type/range → 400)
  *   stop (array of strings), stream         → stop cut, SSE
  *   t_max_prompt_ms + t_max_predict_ms      → timeLimitMs (sum; none unless t_max_predict_ms > 0)
+ *   response_fields                         → only those answer fields, a path "timings/prompt_n" as its key
+ *                                             (llama-server's flattening, read by llama.vim), plus `lockstep`
  *   grammar, json_schema                    → 400 (constrained sampling is not supported)
  *   cache_prompt, n_indent, samplers, id_slot, n_keep, n_probs, min_p, typical_p, repeat_*, presence/frequency
- *   penalties, dynatemp_*, mirostat*, dry_*, xtc_*, min_keep, n_cache_reuse, lora, response_fields, return_tokens,
+ *   penalties, dynatemp_*, mirostat*, dry_*, xtc_*, min_keep, n_cache_reuse, lora, return_tokens,
  *   timings_per_token, model, ignore_eos, logit_bias, … and any unknown key → ignored (listed in `ignored`)
  * llama.cpp POST /completion: the same options; `prompt` (string or [string]) split from the target's FIM markers
  *   (`<|fim_prefix|>b<|fim_suffix|>a<|fim_middle|>t` → before b+t, after a), no marker → before = prompt;
@@ -46,3 +48,4 @@ export { completionAnswer, infillAnswer, infillStreamEvents, llamaStopType, llam
 export { finishReason, openAiAnswer, openAiStreamEvents, parseOpenAiCompletion } from './openai';
 export { SSE_DONE, sseEvent } from './sse';
 export { applyStop, type StopCut } from './stop';
+export { pickResponseFields, responseFields } from './responseFields';

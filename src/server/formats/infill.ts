@@ -8,6 +8,7 @@ import {
   describe, given, ignoredKeys, num, bool, seedField, stopArray, str,
   type JsonObject, type ParsedRequest, type RequestFields, type ServeDefaults, type WireFormat,
 } from './fields';
+import { responseFields } from './responseFields';
 
 /**
  * Options that change sampling in llama.cpp but that Lockstep's sampler does not have. Accepted and ignored (and
@@ -17,7 +18,7 @@ export const LLAMA_IGNORED = [
   'cache_prompt', 'n_indent', 'samplers', 'id_slot', 'n_keep', 'n_probs', 'min_p', 'typical_p', 'repeat_penalty',
   'repeat_last_n', 'presence_penalty', 'frequency_penalty', 'dynatemp_range', 'dynatemp_exponent', 'mirostat',
   'mirostat_tau', 'mirostat_eta', 'dry_multiplier', 'dry_base', 'dry_allowed_length', 'dry_penalty_last_n',
-  'dry_sequence_breakers', 'xtc_probability', 'xtc_threshold', 'min_keep', 'n_cache_reuse', 'lora', 'response_fields',
+  'dry_sequence_breakers', 'xtc_probability', 'xtc_threshold', 'min_keep', 'n_cache_reuse', 'lora',
   'return_tokens', 'timings_per_token', 'return_progress', 'post_sampling_probs', 'model', 'ignore_eos', 'logit_bias',
   'sse_ping_interval', 'n_cmpl',
 ] as const;
@@ -32,7 +33,7 @@ const LLAMA_REFUSED: Record<string, string> = {
 };
 
 /** The fields both llama.cpp endpoints read; the prompt fields are the caller's. */
-const LLAMA_OPTIONS = ['n_predict', 'temperature', 'top_k', 'top_p', 'seed', 'stop', 'stream', 't_max_predict_ms', 't_max_prompt_ms'];
+const LLAMA_OPTIONS = ['response_fields', 'n_predict', 'temperature', 'top_k', 'top_p', 'seed', 'stop', 'stream', 't_max_predict_ms', 't_max_prompt_ms'];
 
 interface LlamaOptions {
   fields: Omit<RequestFields, 'before' | 'after' | 'context'>;
@@ -146,12 +147,14 @@ export function finishLlama(
   context: RequestContext | undefined, handled: ReadonlySet<string>,
 ): ParsedRequest {
   const opts = parseLlamaOptions(o, d);
+  const fields = responseFields(o);
   return {
     format,
     request: buildRequest({ before, after, ...opts.fields, ...(context === undefined ? {} : { context }) }, d),
     stream: opts.stream,
     stop: opts.stop,
     ...(opts.timeLimitMs === undefined ? {} : { timeLimitMs: opts.timeLimitMs }),
+    ...(fields === undefined ? {} : { responseFields: fields }),
     ignored: ignoredKeys(o, handled),
   };
 }
