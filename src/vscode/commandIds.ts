@@ -16,4 +16,6 @@ export const COMMANDS = {
   resume: 'lockstep.resume',
   setupModel: 'lockstep.setupModel',
   tryCompletion: 'lockstep.tryCompletion',
+  setServerToken: 'lockstep.setServerToken',
+  clearServerToken: 'lockstep.clearServerToken',
 } as const;

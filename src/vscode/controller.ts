@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { fitContext } from '../engine/contextFit';
 import type { DeviceOutcome } from '../engine/device';
+import type { EngineState } from '../engine/engineState';
 import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo } from '../engine/engine';
 import type { RequestContext } from '../engine/requests';
 import type { Catalog } from '../models/catalog';
@@ -21,6 +22,8 @@ import { loadEditorCatalog } from './editorCatalog';
 import type { DownloadFn } from './download';
 import { downloadModels } from './downloadCommands';
 import { EngineHost } from '../engine/engineHost';
+import type { CompletionEngine } from './completionEngine';
+import { EngineSwitch } from './engineSwitch';
 import { resumeCommand, snoozeCommand } from './everydayCommands';
 import type { ExtensionState } from './extensionState';
 import { modelStatus } from './format';
@@ -32,6 +35,7 @@ import { EnginePlan, ModelEnv, expandHome, planEngine } from './models';
 import { LockstepInlineProvider } from './provider';
 import { SeedState } from './seed';
 import { nextSeed, previousSeed, regenerateWithSeed } from './seedCommands';
+import { TOKEN_SECRET, registerServerCommands } from './serverCommands';
 import { LockstepSettings, SECTION, SettingsReader } from './settings';
 import { setupModel } from './setupModel';
 import { SnoozeState } from './snooze';
@@ -42,7 +46,8 @@ import { verify, verifyCommand } from './verifyCommand';
 
 export class Controller implements vscode.Disposable, ExtensionState {
   readonly log: vscode.LogOutputChannel;
-  readonly engine: EngineHost;
+  /** The local engine, or the server's while `lockstep.server.url` is set. */
+  private readonly engines: EngineSwitch;
   readonly status: StatusBar;
   readonly provider: LockstepInlineProvider;
   readonly seeds: SeedState;
@@ -77,15 +82,25 @@ export class Controller implements vscode.Disposable, ExtensionState {
       command: (id, ...args) => vscode.commands.executeCommand(id, ...args),
     }, context.extension.id, (m) => this.log.info(m));
     this.status = new StatusBar(() => this.statusContext());
-    this.engine = new EngineHost(this.log, (s) => {
+    const onState = (s: EngineState): void => {
       this.status.state = s;
       if (s.kind === 'ready') this.deviceReady(s.device);
       else if (s.kind !== 'downloading') this.status.device = undefined;
       this.status.update();
-    }, { onNotice: (message) => this.engineNotice(message), onModelSwapped: () => this.provider.cache.clear() });
+    };
+    const onNotice = (message: string): void => this.engineNotice(message);
+    const clearCache = (): void => this.provider.cache.clear();
+    this.engines = new EngineSwitch(() => new EngineHost(this.log, onState, { onNotice, onModelSwapped: clearCache }), {
+      token: () => this.context.secrets?.get(TOKEN_SECRET) ?? Promise.resolve(undefined), log: this.log, onState, onNotice, onTargetChanged: clearCache,
+    }, clearCache);
     this.provider = new LockstepInlineProvider(this);
     this.settings = this.readSettings();
     this.seeds = new SeedState(this.settings.seed);
+  }
+
+  /** What completes: the server when `lockstep.server.url` is set, else the local engine. */
+  get engine(): CompletionEngine {
+    return this.engines.current;
   }
 
   get extensionId(): string {
@@ -116,6 +131,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
     reg(COMMANDS.menu, () => showMenu(this));
     reg(COMMANDS.toggle, () => this.updateSetting('enable', !this.settings.enable));
     reg(COMMANDS.restart, () => this.restartEngine());
+    this.disposables.push(...registerServerCommands(this.context.secrets, { log: this.log, tokenChanged: () => this.engines.tokenChanged() }));
     reg(COMMANDS.accepted, (seq, seed) => {
       if (typeof seq === 'number') this.provider.markAccepted(seq);
       this.log.debug(`completion accepted (seed ${String(seed)})`);
@@ -145,13 +161,13 @@ export class Controller implements vscode.Disposable, ExtensionState {
     for (const d of this.disposables) d.dispose();
     this.status.dispose();
     this.snooze.dispose();
-    void this.engine.dispose();
+    void this.engines.dispose();
     this.log.dispose();
   }
 
   /** Stopping the engine process before the extension host goes away. */
   async shutdown(): Promise<void> {
-    await this.engine.dispose();
+    await this.engines.dispose();
   }
 
   // ------------------------------------------------------------------ settings and engine
@@ -244,8 +260,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
   /** Lockstep: Restart Engine — a fresh engine process with the current settings, failures forgotten. */
   private restartEngine(): void {
     this.log.info('restarting the engine (command)');
-    if (this.engine.current) this.engine.restart();
-    else this.applyPlan();
+    if (!this.engines.restart()) this.applyPlan();
   }
 
   /**
@@ -260,6 +275,12 @@ export class Controller implements vscode.Disposable, ExtensionState {
 
   /** Settings → plan → engine (restarted only when the models or execution options changed). */
   applyPlan(extraDrafters: DrafterSpec[] = []): boolean {
+    if (this.settings.serverUrl !== '') {
+      this.plan = this.engines.useServer(this.settings.serverUrl, this.settings);
+      this.status.update();
+      return true;
+    }
+    this.engines.useLocal();
     if (!this.catalog) {
       this.status.setState({ kind: 'error', message: `the model catalog cannot be read: ${this.catalogError}` });
       return false;
@@ -288,7 +309,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
       this.note('coupling "standard" (Leviathan/Chen speculative sampling) is NOT drafter-invariant: the text depends on the drafter', 'warn');
     }
     if (this.settings.enable || extraDrafters.length > 0) {
-      this.engine.configure(plan.options, plan.target.label);
+      this.engines.host.configure(plan.options, plan.target.label);
     }
     this.status.update();
     return true;

@@ -7,7 +7,7 @@ import type { CompletionMode, CompletionRequest, DrafterSpec } from '../engine/e
 import type { RequestContext } from '../engine/requests';
 import type { Catalog } from '../models/catalog';
 import type { DownloadFn } from './download';
-import type { EngineHost } from '../engine/engineHost';
+import type { CompletionEngine } from './completionEngine';
 import type { EnginePlan, ModelEnv } from './models';
 import type { SeedState } from './seed';
 import type { SnoozeState } from './snooze';
@@ -16,7 +16,8 @@ import type { StatusBar } from './statusBar';
 
 export interface ExtensionState {
   readonly log: vscode.LogOutputChannel;
-  readonly engine: EngineHost;
+  /** The local engine, or the server's while `lockstep.server.url` is set. */
+  readonly engine: CompletionEngine;
   readonly status: StatusBar;
   readonly settings: LockstepSettings;
   readonly plan: EnginePlan | undefined;

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { CompletionMode, CompletionRequest, CompletionResult } from '../engine/engine';
 import type { RequestContext } from '../engine/requests';
 import { CompletionCache } from './cache';
-import type { EngineHost } from '../engine/engineHost';
+import type { CompletionEngine } from './completionEngine';
 import { completionLogLine, completionTitle } from './format';
 import { chooseMode, extractWindow, lookupBefore, windowChars, type TextLines } from './prompt';
 import type { EnginePlan } from './models';
@@ -114,7 +114,7 @@ export interface CompletionContext {
   readonly snooze: { readonly active: boolean };
   /** Why the target does not complete a language (undefined: it does); says so once per language (languageNotice.ts). */
   readonly languages: { check(entry: EnginePlan['target']['entry'], languageId: string): string | undefined };
-  readonly engine: EngineHost;
+  readonly engine: CompletionEngine;
   readonly log: vscode.LogOutputChannel;
   request(before: string, after: string, mode: CompletionMode, context?: RequestContext): CompletionRequest;
   /** Snippets of other files for this cursor (undefined: none, or the feature is off). */

@@ -56,6 +56,8 @@ export interface LockstepSettings {
   contextSources: ContextSource[];
   /** Globs of files never read for context (`lockstep.contextExclude`), besides `files.exclude`. */
   contextExclude: string[];
+  /** `lockstep.server.url`: a `lockstep serve` server that completes instead of the local engine ('' = the local engine). */
+  serverUrl: string;
 }
 
 export type ContextSource = 'openEditors' | 'recentEdits' | 'recentViews' | 'imports';
@@ -96,6 +98,7 @@ export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({
   contextBudgetTokens: 512,
   contextSources: [...CONTEXT_SOURCES],
   contextExclude: [] as string[],
+  serverUrl: '',
 } satisfies LockstepSettings);
 
 /** Settings whose configuration key is not their field name (a `lockstep.context.*` group). */
@@ -103,6 +106,7 @@ const CONFIG_KEYS: Partial<Record<keyof LockstepSettings, string>> = {
   contextEnable: 'context.enable',
   contextBudgetTokens: 'context.budgetTokens',
   contextSources: 'context.sources',
+  serverUrl: 'server.url',
 };
 
 /** The key under `lockstep.` that a setting is read from. */
@@ -158,9 +162,8 @@ const draftTokens: FieldSpec<number | 'auto'> = {
   parse: (v) => (v === 'auto' ? 'auto' : num({ min: 0, max: 32, integer: true, expect: '' }).parse(v)),
 };
 
-const url: FieldSpec<string> = {
-  expect: 'an http:// or https:// URL (empty = HF_ENDPOINT, else https://huggingface.co)',
-  parse: (v) => {
+function httpUrl(expect: string): FieldSpec<string> {
+  return { expect, parse: (v) => {
     if (typeof v !== 'string') return undefined;
     const t = v.trim().replace(/\/+$/, '');
     if (t === '') return '';
@@ -170,8 +173,11 @@ const url: FieldSpec<string> = {
     } catch {
       return undefined;
     }
-  },
-};
+  } };
+}
+
+const url = httpUrl('an http:// or https:// URL (empty = HF_ENDPOINT, else https://huggingface.co)');
+const serverUrl = httpUrl('an http:// or https:// URL of a `lockstep serve` server such as "http://127.0.0.1:8012" (empty = the local engine)');
 
 const variant: FieldSpec<string> = {
   expect: 'a variant name such as "fp32", "q4", "q4f16", "fp16" or "int8" (onnx/model_<variant>.onnx), or "" for automatic',
@@ -224,6 +230,7 @@ const SPECS: { [K in keyof LockstepSettings]: FieldSpec<LockstepSettings[K]> } =
   contextBudgetTokens: num({ min: 0, max: 16384, integer: true, expect: 'an integer from 0 to 16384' }),
   contextSources,
   contextExclude: globs,
+  serverUrl,
 };
 
 export const SETTING_KEYS = Object.keys(SPECS) as (keyof LockstepSettings)[];

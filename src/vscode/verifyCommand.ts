@@ -1,9 +1,10 @@
 /**
  * Verify Drafter Invariance: completes at the cursor with every available drafter and both invariant couplings,
  * compares the bytes (verify.ts decides) and shows the report. Inline completions pause meanwhile, so that Verify's
- * requests are not superseded.
+ * requests are not superseded. With `lockstep.server.url`, the drafters are those the server lists in its info.
  */
 import * as vscode from 'vscode';
+import type { DrafterSpec } from '../engine/requests';
 import type { ExtensionState } from './extensionState';
 import { requireModels } from './modelCommands';
 import { verifyDrafters } from './models';
@@ -22,9 +23,10 @@ export async function verifyCommand(x: ExtensionState): Promise<VerifyOutcome | 
 export async function verify(x: ExtensionState, show: boolean): Promise<VerifyOutcome> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) throw new Error('open a file and put the cursor where a completion should go');
-  const m = requireModels(x);
-  if (!m) throw new Error('no usable target model');
-  const drafters = verifyDrafters(m.plan.target, m.env);
+  const remote = x.settings.serverUrl !== '';
+  const m = remote ? undefined : requireModels(x);
+  if (!remote && !m) throw new Error('no usable target model');
+  let drafters: { spec: string; request: string; load?: DrafterSpec }[] = m ? verifyDrafters(m.plan.target, m.env) : [];
   const loads = drafters.flatMap((d) => (d.load ? [d.load] : []));
   const doc = editor.document;
   const pos = editor.selection.active;
@@ -41,8 +43,9 @@ export async function verify(x: ExtensionState, show: boolean): Promise<VerifyOu
       { location: vscode.ProgressLocation.Notification, title: 'Lockstep: Verify Drafter Invariance', cancellable: true },
       async (progress, token) => {
         if (!x.applyPlan(loads)) throw new Error('the engine cannot load the drafters');
-        progress.report({ message: 'loading the drafters…' });
+        progress.report({ message: remote ? 'asking the server…' : 'loading the drafters…' });
         const info = await x.engine.ready();
+        if (remote) drafters = info.drafters.map((d) => ({ spec: d, request: d }));
         const runs: VerifyRun[] = [];
         const total = drafters.length * VERIFY_COUPLINGS.length;
         for (const coupling of VERIFY_COUPLINGS) {
@@ -68,7 +71,7 @@ export async function verify(x: ExtensionState, show: boolean): Promise<VerifyOu
         }
         const outcome = summarizeVerify(runs, {
           position,
-          target: m.plan.target.label,
+          target: x.plan?.target.label ?? info.target,
           seed: base.seed,
           temperature: base.sampling.temperature,
           topP: base.sampling.topP,

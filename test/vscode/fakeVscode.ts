@@ -236,3 +236,21 @@ export function install(fake: FakeVscode): () => void {
     M._load = original;
   };
 }
+
+/** ExtensionContext.secrets: an in-memory SecretStorage with its change event. */
+export class FakeSecretStorage {
+  readonly values = new Map<string, string>();
+  private readonly changes = new EventEmitter<{ key: string }>();
+  readonly onDidChange = this.changes.event;
+  async get(key: string): Promise<string | undefined> {
+    return this.values.get(key);
+  }
+  async store(key: string, value: string): Promise<void> {
+    this.values.set(key, value);
+    this.changes.fire({ key });
+  }
+  async delete(key: string): Promise<void> {
+    this.values.delete(key);
+    this.changes.fire({ key });
+  }
+}
