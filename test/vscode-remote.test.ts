@@ -1,8 +1,8 @@
 /**
  * The extension with `lockstep.server.url` (stand-in vscode, test/vscode/fakeVscode.ts): the provider asks a server's
  * native endpoints instead of the local engine and gets the same bytes; the seed commands, the cache, the token
- * from SecretStorage, cancellation and Verify Drafter Invariance work against it. The server is a stand-in over the
- * real engine (test/helpers/nativeServer.ts) until `lockstep serve` lands.
+ * from SecretStorage, cancellation and Verify Drafter Invariance work against it. The server is src/server's over the
+ * real engine in this process, or a stand-in of its native contract where the build has none (test/helpers/nativeServer.ts).
  */
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -57,7 +57,7 @@ async function until(what: string, f: () => boolean, ms = 10_000): Promise<void>
   }
 }
 
-describe('the extension with lockstep.server.url (stand-in vscode, stand-in server)', () => {
+describe('the extension with lockstep.server.url (stand-in vscode; lockstep serve\'s server, or its stand-in)', () => {
   const local = new Map<number, string>();
   let seeds: number[] = [];
 
@@ -173,7 +173,7 @@ describe('the extension with lockstep.server.url (stand-in vscode, stand-in serv
     fake.setConfig({ drafter: 'no-such-drafter' });
     api.clearCache();
     assert.equal(await provide(), undefined);
-    const shown = fake.messages.slice(before).filter((m) => /refused the request: unknown drafter "no-such-drafter"/.test(m.text));
+    const shown = fake.messages.slice(before).filter((m) => /the server refused the request: .*no-such-drafter/.test(m.text));
     assert.equal(shown.length, 1, JSON.stringify(fake.messages.slice(before)));
     fake.setConfig({ drafter: undefined });
   });

@@ -1,9 +1,12 @@
 /**
- * A stand-in for `lockstep serve`'s native endpoints (POST /lockstep/v1/complete, GET /lockstep/v1/info, GET /health)
- * over the real engine loaded in this process, for the extension's remote-mode tests until they run against the
- * real server. It records each request's headers, can require a bearer token, and can hold a completion until its
- * client goes away (to see an abort arrive).
+ * `lockstep serve`'s native endpoints (POST /lockstep/v1/complete, GET /lockstep/v1/info, GET /health) over the
+ * real engine loaded in this process, for the extension's remote-mode tests: the real server (src/server's
+ * LockstepServer) when it is built, else (or with LOCKSTEP_TEST_STANDIN_SERVE=1) a stand-in of its contract. Either
+ * records each request's headers, can require a bearer token, and can hold a completion until its client goes away
+ * (to see an abort arrive).
  */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine, type CompletionRequest, type EngineOptions } from '../../src/engine/engine';
@@ -28,8 +31,18 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 }
 
+/** The real server's module, when this build has it (required by path: the tests compile without it). */
+function realServer(): { LockstepServer: new (config: unknown, backend: unknown, log: (l: string) => void) => { listen(): Promise<{ port: number }>; close(): Promise<void>; config: { token?: string } } } | undefined {
+  const file = nodePath.join(__dirname, '..', '..', 'src', 'server', 'server.js');
+  if (process.env.LOCKSTEP_TEST_STANDIN_SERVE === '1' || !fs.existsSync(file)) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(file);
+}
+
 export async function startNativeServer(options: EngineOptions): Promise<NativeServer> {
   const engine = await Engine.create(options);
+  const real = realServer();
+  if (real) return startReal(real, engine);
   let queue: Promise<unknown> = Promise.resolve();
   let abortWaiters: (() => void)[] = [];
   const server = http.createServer((req, res) => {
@@ -85,6 +98,67 @@ export async function startNativeServer(options: EngineOptions): Promise<NativeS
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await engine.dispose();
     },
+  };
+  return s;
+}
+
+/** The real LockstepServer over `engine` (in this process, one completion at a time), its requests recorded. */
+async function startReal(real: NonNullable<ReturnType<typeof realServer>>, engine: Engine): Promise<NativeServer> {
+  let abortWaiters: (() => void)[] = [];
+  const info = engine.info();
+  const backend = {
+    state: () => ({ kind: 'ready' }),
+    info: () => engine.info(),
+    restarts: () => 0,
+    dispose: () => engine.dispose(),
+    async complete(request: CompletionRequest, signal: AbortSignal) {
+      const onAbort = (): void => {
+        s.aborted++;
+        for (const w of abortWaiters) w();
+        abortWaiters = [];
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        if (s.hold) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        return await engine.complete(request, { get cancelled() { return signal.aborted; } });
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+  const config = {
+    host: '127.0.0.1', port: 0, queue: 16, maxBodyBytes: 1024 * 1024, maxTokensLimit: 1024, timeLimitMs: 60_000,
+    shutdownDeadlineMs: 2000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, logPrompts: false,
+    defaults: { drafter: 'auto', coupling: 'gumbel', seed: 0, sampling: { temperature: 0.2, topK: 0, topP: 1 }, gamma: 'auto', maxTokens: 64, mode: 'block' },
+    targetId: 'lockstep-target', drafters: info.drafters, reproduceArgs: ['--target', 'lockstep-target'],
+  };
+  const server = new real.LockstepServer(config, backend, () => undefined);
+  const requests: NativeServer['requests'] = [];
+  // What reached the server, seen on its socket (the server reads the body itself).
+  const raw = (server as unknown as { http: import('node:http').Server }).http;
+  raw.prependListener('request', (req: import('node:http').IncomingMessage) => {
+    const entry: NativeServer['requests'][number] = { method: req.method ?? '', path: (req.url ?? '/').split('?')[0], headers: req.headers };
+    requests.push(entry);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (chunks.length > 0) entry.body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CompletionRequest;
+    });
+  });
+  const { port } = await server.listen();
+  const s: NativeServer = {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    get token() {
+      return server.config.token;
+    },
+    set token(t: string | undefined) {
+      server.config.token = t;
+    },
+    hold: false,
+    aborted: 0,
+    nextAbort: () => new Promise<void>((resolve) => abortWaiters.push(resolve)),
+    close: () => server.close(),
   };
   return s;
 }
