@@ -25,6 +25,7 @@ import { exactnessCommand } from './exactness';
 import { realsizeCommand } from './realsize';
 import { peerCommand, peerHelp } from './peerCli';
 import { runSoak } from './soak';
+import { serveBenchCommand } from './serveCli';
 import { formatSoak } from './soakFormat';
 import { SOAK_QUICK } from './soakTypes';
 import { BenchReport, formatBench, runBench, speedFigure } from './speed';
@@ -282,6 +283,7 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     const s = argv[0];
     if (s === 'report') return await reportCommand(argv.slice(1), io);
     if (s === 'soak') return await soakCommand(argv.slice(1), io);
+    if (s === 'serve') return await serveBenchCommand(argv.slice(1), io);
     if (s === 'realsize') return await realsizeCommand(argv.slice(1), io, A.describeOptions);
     if (s === 'exactness') return await exactnessCommand(argv.slice(1), io, A.describeOptions);
     if (s === 'peer' || s === 'breakdown' || s === 'callcost') return await peerCommand(s, argv.slice(1), io);
