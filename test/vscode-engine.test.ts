@@ -150,6 +150,7 @@ describe('EngineHost when the engine fails', () => {
     assert.equal(r.cancelled, false);
     assert.ok(r.text.length > 0);
     assert.deepEqual(seen.map((s) => s.kind), ['loading', 'ready', 'loading', 'loading', 'ready']);
+    assert.equal(h.restarts, 1, 'the restart is counted (lockstep serve reports it in /metrics)');
     await h.dispose();
   });
 
@@ -161,6 +162,7 @@ describe('EngineHost when the engine fails', () => {
       if (attempt < 2) await h.ready();
     }
     await assert.rejects(h.ready(), /failed 3 times in a row and was not restarted again .*Restart Engine/);
+    assert.equal(h.restarts, 2, 'two restarts, not the third failure that stopped it');
     assert.equal(seen.at(-1)?.kind, 'error');
     assert.match(notices.at(-1) ?? '', /failed 3 times in a row/);
     assert.equal(h.enginePid, undefined);

@@ -1,7 +1,8 @@
 /**
  * Opening an engine from model specs — catalog ids or model directories — for the target and its drafters: the
  * catalog (with its warnings on stderr, once), the drafters a target recommends or ships with, the tokenizer-family
- * check, and the loaded Engine. Used by `lockstep complete`, `lockstep verify` and the benchmarks.
+ * check, and the loaded Engine. Used by `lockstep complete`, `lockstep verify`, `lockstep serve` (the plan only: its
+ * engine loads in the engine process) and the benchmarks.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as fs from 'node:fs';
@@ -180,7 +181,13 @@ export interface ModelOptions {
   'no-fused'?: boolean;
 }
 
-export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd: string): Promise<EngineSetup> {
+/** An engine resolved from model specs but not loaded: `lockstep complete` loads it here, `lockstep serve` in its engine process. */
+export interface EnginePlan extends Omit<EngineSetup, 'engine'> {
+  /** The engine's options, the model drafters included (in the order the specs name them, each once). */
+  options: EngineOptions;
+}
+
+export function planEngineOptions(opts: ModelOptions, drafterSpecs: string[], cwd: string): EnginePlan {
   const catalog = openCatalog(opts.catalog, cwd);
   const targetSpec = opts.target ?? 'lockstep-target';
   const target = resolveSpec('target', '--variant', targetSpec, catalog, cwd, opts.variant);
@@ -208,23 +215,26 @@ export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd
   const likely = likelyDevice(opts.device ?? 'cpu', process.platform, hasGpuDeviceNode());
   const missing = likely === undefined ? undefined : variants.missingVariants?.[likely];
   if (missing !== undefined) throw new CliError(missing);
-  const engine = await Engine.create({
+  const drafters: DrafterSpec[] = [];
+  for (const p of plans) if (p.load && !drafters.some((d) => d.name === p.load!.name)) drafters.push(p.load);
+  const options: EngineOptions = {
     target: targetDir, threads: opts.threads, fim: opts.fim ?? targetEntry?.fim, device: opts.device,
     cacheDir: opts.cacheDir, fastQuantizedKernels: opts['no-fast-q4'] !== true, fusedOps: opts['no-fused'] !== true, ...variants,
-    fusedMode: 'wait', onFusedProgress: fusedProgressLine(),
-  });
+    drafters,
+  };
+  return { options, catalog, targetSpec, targetDir, targetEntry, drafters: plans };
+}
+
+export async function openEngine(opts: ModelOptions, drafterSpecs: string[], cwd: string): Promise<EngineSetup> {
+  const { options: { drafters, ...options }, ...plan } = planEngineOptions(opts, drafterSpecs, cwd);
+  const engine = await Engine.create({ ...options, fusedMode: 'wait', onFusedProgress: fusedProgressLine() });
   try {
-    const loaded = new Set<string>();
-    for (const p of plans) {
-      if (!p.load || loaded.has(p.load.name)) continue;
-      await engine.addDrafter(p.load);
-      loaded.add(p.load.name);
-    }
+    for (const d of drafters ?? []) await engine.addDrafter(d);
   } catch (e) {
     await engine.dispose().catch(() => undefined);
     throw e;
   }
-  return { engine, catalog, targetSpec, targetDir, targetEntry, drafters: plans };
+  return { engine, ...plan };
 }
 
 /**

@@ -7,6 +7,7 @@ import { UsageError } from './args';
 import { benchHelp } from './benchCommand';
 import { completeHelp } from './completeCommand';
 import { exportFusedHelp } from './exportFusedCommand';
+import { serveHelp } from './serveCommand';
 import { CliIo, EXIT_STATUS_HELP } from './io';
 import { verifyHelp } from './verifyCommand';
 
@@ -23,6 +24,7 @@ Usage:
                                                      soak: typing against the real extension
   lockstep download <id>... [options]                download catalog models from the Hugging Face Hub (--list: what there is)
   lockstep export-fused --model DIR --out DIR        rebuild an fp32 model on onnxruntime's fused operators
+  lockstep serve [options]                           serve completions over HTTP (llama.cpp, OpenAI and native APIs)
   lockstep help [command]                            this help, or a command's options
   lockstep --version
 
@@ -40,7 +42,8 @@ export function helpCommand(argv: string[], io: CliIo): number {
   else if (sub === 'bench') io.stdout(`${benchHelp()}\n`);
   else if (sub === 'download') io.stdout(`${downloadHelp()}\n`);
   else if (sub === 'export-fused') io.stdout(`${exportFusedHelp()}\n`);
-  else throw new UsageError(`unknown command '${sub}' (commands: complete, verify, bench, download, export-fused)`);
+  else if (sub === 'serve') io.stdout(`${serveHelp()}\n`);
+  else throw new UsageError(`unknown command '${sub}' (commands: complete, verify, bench, download, export-fused, serve)`);
   return 0;
 }
 

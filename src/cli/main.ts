@@ -8,6 +8,7 @@
  *                                           loaded on demand (benchCommand.ts)
  *   lockstep download <id>...               fetch catalog models from the Hugging Face Hub (src/models/downloadCommand.ts)
  *   lockstep export-fused --model D --out D rebuild an fp32 model on onnxruntime's fused operators (exportFusedCommand.ts)
+ *   lockstep serve                          the engine over HTTP for other editors and teams (serveCommand.ts, src/server/)
  *
  * main() parses the command and dispatches; it returns the exit code; every error is one line on stderr
  * (`lockstep: <message>`), with the stack only under --debug.
@@ -17,6 +18,7 @@ import { UsageError } from './args';
 import { benchCommand } from './benchCommand';
 import { completeCommand } from './completeCommand';
 import { exportFusedCommand } from './exportFusedCommand';
+import { serveCommand } from './serveCommand';
 import { withCatalogNotices } from './engineOpen';
 import { USAGE, helpCommand, packageVersion } from './help';
 import { CliIo, EXIT_RUNTIME, EXIT_USAGE, oneLine, processIo } from './io';
@@ -52,9 +54,11 @@ async function runCommand(argv: string[], out: CliIo): Promise<number> {
         return await downloadCommand(rest, out);
       case 'export-fused':
         return await exportFusedCommand(rest, out);
+      case 'serve':
+        return await serveCommand(rest, out);
       default:
-        if (cmd.startsWith('-')) throw new UsageError(`expected a command before ${cmd} (commands: complete, verify, bench, download, export-fused)`);
-        throw new UsageError(`unknown command '${cmd}' (commands: complete, verify, bench, download, export-fused; see 'lockstep --help')`);
+        if (cmd.startsWith('-')) throw new UsageError(`expected a command before ${cmd} (commands: complete, verify, bench, download, export-fused, serve)`);
+        throw new UsageError(`unknown command '${cmd}' (commands: complete, verify, bench, download, export-fused, serve; see 'lockstep --help')`);
     }
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));

@@ -1,4 +1,4 @@
-/** The options `lockstep complete` and `lockstep verify` share: models, device, sampling, output. */
+/** The options `lockstep complete`, `lockstep verify` and `lockstep serve` share: models, device, sampling, output. */
 import { DEVICE_REQUESTS } from '../engine/device';
 import * as A from './args';
 
@@ -30,4 +30,12 @@ export const commonDefs = {
   'top-k': A.single(A.topK, 'K', 'keep the K most likely tokens (default 0 = off)'),
   'max-tokens': A.single(A.maxTokens, 'N', 'most tokens to generate, 1..4096'),
   mode: A.single(A.choice(MODES), 'MODE', 'stop rule: line | block | free'),
+};
+
+/** One completion's settings (`lockstep complete`; `lockstep serve`'s defaults for requests that name none). */
+export const generationDefs = {
+  seed: A.single(A.seed, 'N', 'public-randomness seed (default 0)'),
+  temperature: A.single(A.temperature, 'T', 'sampling temperature; 0, or anything below 1e-6, = greedy (default 0.2)'),
+  gamma: A.single(A.gamma, 'G', 'drafts per round, 0..32 or auto (default auto)'),
+  coupling: A.single(A.choice(COUPLINGS), 'KIND', 'gumbel | wmh | standard (default gumbel)'),
 };

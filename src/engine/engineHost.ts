@@ -71,6 +71,7 @@ export class EngineHost {
   /** The slowest step measured by an engine of the current options: the next one's watchdog starts from it. */
   private slowestMs = 0;
   private readonly restartDelays: readonly number[];
+  private restartCount = 0;
 
   constructor(
     private readonly log: HostLogger,
@@ -88,6 +89,11 @@ export class EngineHost {
   /** The process id of the running engine (tests and the soak benchmark count processes). */
   get enginePid(): number | undefined {
     return this.client?.pid;
+  }
+
+  /** Engines restarted after a failure (a crash, the watchdog, requests failing in a row) since the host began. */
+  get restarts(): number {
+    return this.restartCount;
   }
 
   /** The current client's queue figures (undefined while none runs). */
@@ -287,6 +293,7 @@ export class EngineHost {
       return;
     }
     const delay = this.restartDelays[this.failures - 1];
+    this.restartCount++;
     this.log.error(`${reason}; restarting the engine in ${(delay / 1000).toFixed(1)} s (attempt ${this.failures} of ${this.restartDelays.length})`);
     this.hostOptions.onNotice?.(`${reason}. Lockstep restarts it.`);
     this.onState({ kind: 'loading', target: this.label });
