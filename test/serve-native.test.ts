@@ -80,6 +80,25 @@ describe('lockstep serve (native endpoint)', () => {
     assert.deepEqual(concurrent, sequential);
   });
 
+  test('llama.cpp /infill and OpenAI /v1/completions run the same request: the same bytes as the native endpoint', async () => {
+    const s = servers.get('prompt-lookup')!;
+    const r = await fetch(`${s.url}/infill`, { method: 'POST', body: JSON.stringify({
+      input_prefix: PREFIX, input_suffix: SUFFIX, input_extra: [], prompt: '', n_predict: 16, seed: 5, temperature: 0.7, cache_prompt: true,
+      t_max_prompt_ms: 500, t_max_predict_ms: 1000,
+    }) });
+    assert.equal(r.status, 200);
+    const infill = (await r.json()) as { content: string; lockstep: NativeAnswer['lockstep'] };
+    const native = await complete(s, infill.lockstep.request);
+    assert.equal(infill.content, native.text);
+    const o = await fetch(`${s.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'lockstep-target', prompt: PREFIX, suffix: SUFFIX, max_tokens: 16, seed: 5, temperature: 0.7, stream: true }) });
+    assert.equal(o.status, 200);
+    assert.match(o.headers.get('content-type') ?? '', /text\/event-stream/);
+    const events = (await o.text()).split('\n\n').filter((e) => e.startsWith('data: '));
+    assert.equal(events.at(-1), 'data: [DONE]');
+    const text = events.slice(0, -1).map((e) => (JSON.parse(e.slice(6)) as { choices: { text: string }[] }).choices[0]?.text ?? '').join('');
+    assert.equal(text, infill.content, 'OpenAI and llama.cpp formats give the same bytes for the same settings');
+  });
+
   test('/health, /v1/models, /lockstep/v1/info and /metrics', async () => {
     const s = servers.get('auto')!;
     assert.deepEqual(await (await fetch(`${s.url}/health`)).json(), { status: 'ok' });

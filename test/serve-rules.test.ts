@@ -152,6 +152,22 @@ describe('lockstep serve: bad input never reaches the engine', () => {
     });
   }
 
+  for (const [route, body, status, message] of [
+    ['/v1/completions', { model: 'gpt-4', prompt: 'x' }, 404, /model: 'gpt-4' is not served here/],
+    ['/v1/completions', { prompt: 3 }, 400, /^prompt: expected a string/],
+    ['/infill', { input_prefix: 'x', n_predict: 'many' }, 400, /n_predict/],
+    ['/completion', '{"prompt": ', 400, /not JSON/],
+  ] as const) {
+    test(`${route}: ${typeof body === 'string' ? 'bad JSON' : JSON.stringify(body)} → ${status}`, async () => {
+      const s = await startStub();
+      const r = await fetch(`${s.url}${route}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+      assert.equal(r.status, status);
+      assert.match(await errorOf(r), message);
+      assert.equal(s.engine.calls.length, 0, 'the engine was not called');
+      await s.server.close();
+    });
+  }
+
   test('the right token passes; /health needs none; a loading engine answers 503 without a call', async () => {
     const s = await startStub({ token: 'sesame' });
     assert.equal((await fetch(`${s.url}/health`)).status, 200);

@@ -108,6 +108,7 @@ export async function startServe(argv: string[], io: CliIo, env: NodeJS.ProcessE
     shutdownDeadlineMs: o['shutdown-deadline'] !== undefined ? o['shutdown-deadline'] * 1000 : SERVE_DEFAULTS.shutdownDeadlineMs,
     logPrompts: o['log-prompts'],
     defaults,
+    wireMode: o.mode ?? 'free',
     targetId: plan.targetEntry?.id ?? plan.targetSpec,
     drafters: ['none', 'prompt-lookup', 'auto', ...loaded, ...loaded.map((n) => `prompt-lookup+${n}`)],
     reproduceArgs: reproduceArgs(o, plan.targetSpec, io.cwd),

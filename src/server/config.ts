@@ -1,5 +1,6 @@
 /** The server's settings, as `lockstep serve` resolves them from its flags (serveCommand.ts); tests build them directly. */
 import type { RequestDefaults } from '../engine/requestJson';
+import type { CompletionMode } from '../engine/requests';
 
 export interface ServeConfig {
   host: string;
@@ -26,6 +27,8 @@ export interface ServeConfig {
   /** Log each request's prompt (off by default: prompts are the user's code). */
   logPrompts: boolean;
   defaults: RequestDefaults;
+  /** The stop rule of the llama.cpp and OpenAI routes: 'free' unless --mode (those servers go on past a line). */
+  wireMode: CompletionMode;
   /** The target's id as clients name it (`model`), and what /v1/models lists. */
   targetId: string;
   /** The drafter names a request may ask for (none, prompt-lookup, auto and the loaded models). */

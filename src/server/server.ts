@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { bearerMatches } from './auth';
 import type { ServeConfig } from './config';
 import type { CompletionBackend } from './engineBackend';
+import { FORMAT_ROUTES } from './formatRoutes';
 import { HttpError } from './httpError';
 import { Metrics } from './metrics';
 import { RequestQueue } from './queue';
@@ -37,7 +38,7 @@ export class LockstepServer {
     extraRoutes: RouteTable = {},
   ) {
     this.queue = new RequestQueue(config.queue);
-    this.routes = { ...NATIVE_ROUTES, ...extraRoutes };
+    this.routes = { ...NATIVE_ROUTES, ...FORMAT_ROUTES, ...extraRoutes };
     this.http = http.createServer((req, res) => void this.handle(req, res));
     this.http.headersTimeout = config.headersTimeoutMs;
     this.http.requestTimeout = config.requestTimeoutMs;

@@ -62,6 +62,7 @@ export function stubConfig(over: Partial<ServeConfig> = {}): ServeConfig {
     port: 0,
     logPrompts: false,
     defaults: { drafter: 'auto', coupling: 'gumbel', seed: 0, sampling: { temperature: 0.2, topK: 0, topP: 1 }, gamma: 'auto', maxTokens: 16, mode: 'block' },
+    wireMode: 'free',
     targetId: 'lockstep-target',
     drafters: ['none', 'prompt-lookup', 'auto'],
     reproduceArgs: ['--target', 'lockstep-target'],
