@@ -9,12 +9,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FIM_TEMPLATE_NAMES, type FimTemplateId } from '../engine/fim';
-import type { CompletionResult } from '../engine/requests';
+import { notStartedResult, type CompletionResult } from '../engine/requests';
 import { lockstepFields } from './completion';
 import type { ServeConfig } from './config';
 import {
   BadRequest, completionAnswer, infillAnswer, infillStreamEvents, openAiAnswer, openAiStreamEvents, parseCompletion,
-  parseInfill, parseOpenAiCompletion, type LockstepMeta, type ParsedRequest, type ServeDefaults,
+  parseInfill, parseOpenAiCompletion, pickResponseFields, type LockstepMeta, type ParsedRequest, type ServeDefaults,
 } from './formats';
 import { readJsonBody } from './body';
 import { HttpError } from './httpError';
@@ -48,10 +48,14 @@ function formatRoute(parse: Parse, build: Build): Handler {
       if (e instanceof BadRequest) throw new HttpError(e.status, e.message);
       throw e;
     }
-    const { request, result } = await complete(ctx, parsed.request);
+    // n_predict 0: llama.cpp's "evaluate the prompt only" (llama.vscode and llama.vim warm the cache with it). There is
+    // no prompt cache to warm here, so it is answered empty at once, without the engine or a place in the queue.
+    const { request, result } = parsed.request.maxTokens === 0
+      ? { request: parsed.request, result: { ...notStartedResult(parsed.request), stopReason: 'maxTokens', cancelled: false } }
+      : await complete(ctx, parsed.request);
     const out = build(parsed, result, lockstepFields(ctx.config, request));
     const answer: Answer = 'json' in out
-      ? { status: 200, json: out.json }
+      ? { status: 200, json: pickResponseFields(out.json, parsed.responseFields) }
       : { status: 200, text: out.events.join(''), contentType: 'text/event-stream; charset=utf-8', headers: { 'Cache-Control': 'no-cache' } };
     return answer;
   };
