@@ -26,6 +26,7 @@ interface Skip {
 const SKIPS: readonly Skip[] = [
   { why: 'download fetches from the Hugging Face Hub (network); test/download-*.test.ts run it against a local Hub stand-in', matches: (c) => c.args[0] === 'download' },
   { why: 'bench measures for minutes to hours; test/bench.test.ts runs each benchmark at a small size', matches: (c) => c.args[0] === 'bench' },
+  { why: 'serve runs until it is stopped; test/serve-*.test.ts start it, talk to it and stop it', matches: (c) => c.args[0] === 'serve' },
   { why: 'export-fused writes a model copy outside the repository; test/fused.test.ts exports and loads one', matches: (c) => c.args[0] === 'export-fused' },
   { why: 'names a Qwen2.5-Coder model, which is downloaded from the Hub (network)', matches: (c) => c.args.some((a) => /^qwen2\.5-coder/.test(a)) },
 ];
