@@ -15,6 +15,7 @@ import type { RequestContext } from '../engine/requests';
 import type { Catalog } from '../models/catalog';
 import { defaultModelsDir } from '../models/hubCache';
 import type { LockstepApi } from './api';
+import { makeApi } from './extensionApi';
 import { COMMANDS } from './commandIds';
 import { ContextCollector } from './context';
 import { deviceNotice, exactnessNotice } from './deviceNotice';
@@ -41,7 +42,7 @@ import { setupModel } from './setupModel';
 import { SnoozeState } from './snooze';
 import { StatusBar, type StatusContext } from './statusBar';
 import { tryCompletion } from './tryCompletion';
-import { verify, verifyCommand } from './verifyCommand';
+import { verifyCommand } from './verifyCommand';
 
 
 export class Controller implements vscode.Disposable, ExtensionState {
@@ -147,7 +148,7 @@ export class Controller implements vscode.Disposable, ExtensionState {
     this.status.show();
     this.applyPlan();
     this.firstRun.onActivation(this.plan?.target.entry);
-    return this.api();
+    return makeApi(this, this.provider, () => this.reader.history());
   }
 
   private loadCatalog(): void {
@@ -376,33 +377,5 @@ export class Controller implements vscode.Disposable, ExtensionState {
 
   async updateSetting(key: string, value: unknown): Promise<void> {
     await vscode.workspace.getConfiguration(SECTION).update(key, value, this.configTarget(key));
-  }
-
-  // ------------------------------------------------------------------ API
-
-  private api(): LockstepApi {
-    return {
-      engineReady: () => this.engine.ready(),
-      lastCompletion: () => {
-        const r = this.provider.lastCompletion();
-        return r === undefined ? undefined : { ...r };
-      },
-      generatedCount: () => this.provider.generated,
-      verify: (options) => verify(this, options?.show ?? false),
-      settings: () => ({
-        ...this.settings, disabledLanguages: [...this.settings.disabledLanguages],
-        contextSources: [...this.settings.contextSources], contextExclude: [...this.settings.contextExclude],
-      }),
-      warnings: () => this.reader.history(),
-      seed: () => this.seeds.current,
-      models: () =>
-        this.plan && {
-          target: this.plan.target.label,
-          targetDir: this.plan.target.dir,
-          drafter: this.plan.drafter.label,
-          drafterRequest: this.plan.drafter.request,
-        },
-      clearCache: () => this.provider.cache.clear(),
-    };
   }
 }
