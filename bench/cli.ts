@@ -1,5 +1,5 @@
 /**
- * `lockstep bench [speed|coupling|overhead|invariance|latency|quality|all|report|soak|realsize|exactness|peer|breakdown|callcost] [options]` — the benchmarks behind the README's
+ * `lockstep bench [speed|coupling|overhead|invariance|latency|quality|all|report|soak|realsize|exactness|peer|breakdown|callcost|serve] [options]` — the benchmarks behind the README's
  * Results section. Each prints a table (or, with --json, one JSON object with a `rows` array), writes its JSON to
  * --out (default .bench-results/) and draws its figure into --media (default media/). With --quick (smoke runs) the
  * defaults are .bench-results/quick/ and .bench-results/quick/figures/, so they never overwrite published results. `bench report` turns the result files into the README's
@@ -80,14 +80,14 @@ export function benchHelp(sub?: string): string {
 
 function benchHelpBody(sub?: string): string {
   if (sub === undefined || sub === 'speed') {
-    return `${HEADS.speed}\n\nSub-commands: ${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost (see 'lockstep bench <sub> --help')\n\nOptions:\n${A.describeOptions(speedDefs)}`;
+    return `${HEADS.speed}\n\nSub-commands: ${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost, serve (see 'lockstep bench <sub> --help')\n\nOptions:\n${A.describeOptions(speedDefs)}`;
   }
   if (sub === 'report') return `${HEADS.report}\n\nOptions:\n${A.describeOptions(reportDefs)}`;
   if (sub === 'soak') return `${HEADS.soak}\n\nOptions:\n${A.describeOptions(soakDefs)}`;
   if (sub === 'peer' || sub === 'breakdown' || sub === 'callcost') return peerHelp(sub);
   if (sub === 'all') return `${HEADS.all}\n\nOptions:\n${A.describeOptions(allDefs)}`;
   if ((SUBCOMMANDS as readonly string[]).includes(sub)) return `${HEADS[sub as Sub]}\n\nOptions:\n${A.describeOptions(DEFS[sub as Sub])}`;
-  throw new UsageError(`unknown bench '${sub}' (${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost)`);
+  throw new UsageError(`unknown bench '${sub}' (${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost, serve)`);
 }
 
 type Opts = Record<string, unknown>;
@@ -288,7 +288,7 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     if (s === 'exactness') return await exactnessCommand(argv.slice(1), io, A.describeOptions);
     if (s === 'peer' || s === 'breakdown' || s === 'callcost') return await peerCommand(s, argv.slice(1), io);
     if (s !== 'all' && !(SUBCOMMANDS as readonly string[]).includes(s)) {
-      throw new UsageError(`unknown bench '${s}' (${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost; see 'lockstep bench --help')`);
+      throw new UsageError(`unknown bench '${s}' (${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost, serve; see 'lockstep bench --help')`);
     }
     sub = s as Sub | 'all';
     rest = argv.slice(1);
