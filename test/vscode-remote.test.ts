@@ -1,8 +1,8 @@
 /**
  * The extension with `lockstep.server.url` (stand-in vscode, test/vscode/fakeVscode.ts): the provider asks a server's
  * native endpoints instead of the local engine and gets the same bytes; the seed commands, the cache, the token
- * from SecretStorage, cancellation and Verify Drafter Invariance work against it. The server is src/server's over the
- * real engine in this process, or a stand-in of its native contract where the build has none (test/helpers/nativeServer.ts).
+ * from SecretStorage, cancellation and Verify Drafter Invariance work against it. The server is src/server's
+ * LockstepServer over the real engine in this process (test/helpers/nativeServer.ts).
  */
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -57,7 +57,7 @@ async function until(what: string, f: () => boolean, ms = 10_000): Promise<void>
   }
 }
 
-describe('the extension with lockstep.server.url (stand-in vscode; lockstep serve\'s server, or its stand-in)', () => {
+describe('the extension with lockstep.server.url (stand-in vscode; lockstep serve\'s server)', () => {
   const local = new Map<number, string>();
   let seeds: number[] = [];
 
