@@ -1,5 +1,5 @@
 /**
- * Everyday editing and language awareness (issue 22, parts 3 and 6): snooze with a fake clock; the status bar names
+ * Everyday editing and language awareness: snooze with a fake clock; the status bar names
  * the target and says when it is a demo; the menu's Snooze… / Resume and per-language items; a document in a language
  * the demo target was not trained on gets no completion and one notice. The extension runs against the stand-in
  * `vscode` module (test/vscode/fakeVscode.ts) with the shipped models.

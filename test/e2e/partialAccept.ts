@@ -1,5 +1,5 @@
 /**
- * Partial accept in the real editor (issue 22, everyday editing): with ghost text shown, Ctrl+Right (VS Code's
+ * Partial accept in the real editor: with ghost text shown, Ctrl+Right (VS Code's
  * acceptNextWord) inserts only the first word and the rest stays shown (a completion that starts with a line break
  * takes one Ctrl+Right for it first, as VS Code counts whitespace as a step); a request at the new cursor is served
  * from the provider's cache (no new generation); Shift+Tab (acceptNextLine, bound by the extension) inserts the rest
