@@ -43,31 +43,22 @@ export interface ServeOptions {
   onNote?: (line: string) => void;
 }
 
-export interface ServeRow {
+/** A row: the load's counts and latencies (serveLoad.ts) as they are, plus the rates, queue and memory around them. */
+export interface ServeRow extends Pick<LoadResult,
+  'requests' | 'completed' | 'superseded' | 'status429' | 'status503' | 'errors' | 'errorNotes' | 'p50Ms' | 'p95Ms' | 'byReplica' | 'wallSeconds'> {
   setup: Setup;
   replicas: number;
   clients: number;
   keystrokes: number;
-  requests: number;
-  completed: number;
-  superseded: number;
-  status429: number;
-  status503: number;
-  errors: number;
-  errorNotes: string[];
   completionsPerS: number;
   tokensPerS: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
   /** Most requests waiting in one server's queue (/metrics: its all-time maximum when this row raised it, else the length sampled every 200 ms; null: no such metric). */
   queueMax: number | null;
   /** Peak RSS over the run, summed over the replicas: server processes and their engine processes (MiB). */
   serverRssMiB: number | null;
   engineRssMiB: number | null;
-  byReplica: Record<string, number>;
   /** Clients whose completed answers came from more than one replica (0 behind a working hash). */
   clientsOnSeveralReplicas: number;
-  wallSeconds: number;
 }
 
 export interface ServeReport extends ReportHead {

@@ -8,12 +8,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LockstepApi } from '../src/vscode/extension';
-import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri, install } from './vscode/fakeVscode';
+import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri } from './vscode/fakeVscode';
+import { extensionUnderTest } from './vscode/extensionUnderTest';
 
 const fake = new FakeVscode();
-const uninstall = install(fake);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ext = require('../src/vscode/extension') as typeof import('../src/vscode/extension');
+const under = extensionUnderTest(fake);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-context-'));
 const WS = path.join(tmp, 'ws');
@@ -23,7 +22,6 @@ const MAIN = "import { computeInvoiceTotal } from './lib';\n\nconst invoiceTotal
 const CURSOR = new Position(2, 'const invoiceTotal = '.length);
 
 let api: LockstepApi;
-const context = { subscriptions: [] as { dispose(): unknown }[], extension: { id: 'lockstep.lockstep', packageJSON: { version: '0.1.0' } } };
 
 function write(rel: string, text: string, root = WS): void {
   fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
@@ -48,13 +46,10 @@ describe('cross-file context (stand-in vscode)', () => {
     write('unrelated.js', 'function paintCanvas(ctx) {\n  ctx.fillRect(0, 0, 1, 1);\n}\n');
     fake.folders = [{ uri: fileUri(WS), name: 'shop', index: 0 }];
     fake.config = { threads: 1, maxTokens: 16 };
-    api = ext.activate(context as never);
-    await api.engineReady();
+    api = await under.activate();
   });
   after(async () => {
-    for (const d of context.subscriptions) d.dispose();
-    await ext.deactivate();
-    uninstall();
+    await under.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

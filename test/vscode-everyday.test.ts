@@ -11,12 +11,14 @@ import { demoLabel, languageMismatch } from '../src/models/modelNotices';
 import type { LockstepApi } from '../src/vscode/extension';
 import { statusBarText, statusTooltip, type StatusInfo } from '../src/vscode/format';
 import { Clock, SnoozeState, clockTime, minutesFromArgument } from '../src/vscode/snooze';
-import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri, install } from './vscode/fakeVscode';
+import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri } from './vscode/fakeVscode';
+import { extensionUnderTest } from './vscode/extensionUnderTest';
 
 const fake = new FakeVscode();
-const uninstall = install(fake);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ext = require('../src/vscode/extension') as typeof import('../src/vscode/extension');
+const state = new Map<string, unknown>();
+const under = extensionUnderTest(fake, {
+  globalState: { get: (k: string) => state.get(k), update: async (k: string, v: unknown) => void state.set(k, v), keys: () => [...state.keys()] },
+});
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { LanguageNotices, LANGUAGE_NOTICE_KEY } = require('../src/vscode/languageNotice') as typeof import('../src/vscode/languageNotice');
 
@@ -156,12 +158,6 @@ describe('language notices', () => {
 
 describe('the extension: snooze, menu, languages (stand-in vscode)', () => {
   let api: LockstepApi;
-  const state = new Map<string, unknown>();
-  const context = {
-    subscriptions: [] as { dispose(): unknown }[],
-    extension: { id: 'lockstep.lockstep', packageJSON: { version: '0.1.0' } },
-    globalState: { get: (k: string) => state.get(k), update: async (k: string, v: unknown) => void state.set(k, v), keys: () => [...state.keys()] },
-  };
   const JS = 'function average(values) {\n  let sum = 0;\n  for (const v of values) {\n    sum += v;\n  }\n  \n}\n';
   const PY = 'def average(values):\n    total = 0\n    for v in values:\n        total += v\n    \n';
   let docs = 0;
@@ -192,13 +188,10 @@ describe('the extension: snooze, menu, languages (stand-in vscode)', () => {
 
   before(async () => {
     fake.config = { threads: 1, maxTokens: 16 };
-    api = ext.activate(context as never);
-    await api.engineReady();
+    api = await under.activate();
   });
   after(async () => {
-    for (const d of context.subscriptions) d.dispose();
-    await ext.deactivate();
-    uninstall();
+    await under.close();
   });
 
   test('the status bar names the demo target; the tooltip says how to set up a real model', () => {

@@ -9,30 +9,25 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LockstepApi } from '../src/vscode/extension';
-import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri, install } from './vscode/fakeVscode';
+import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri } from './vscode/fakeVscode';
+import { extensionUnderTest } from './vscode/extensionUnderTest';
 import { inexactModelDir } from './helpers/inexactModel';
 import { DRAFTER_B_DIR } from './helpers/models';
 
 process.env.LOCKSTEP_CACHE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-ext-cache-'));
 const fake = new FakeVscode();
-const uninstall = install(fake);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ext = require('../src/vscode/extension') as typeof import('../src/vscode/extension');
+const under = extensionUnderTest(fake);
 const target = inexactModelDir();
 let api: LockstepApi;
-const context = { subscriptions: [] as { dispose(): unknown }[], extension: { id: 'lockstep.lockstep', packageJSON: { version: '0.1.0' } } };
 const warnings = (): string[] => fake.messages.filter((m) => m.level === 'warn' && /drafting is off/.test(m.text)).map((m) => m.text);
 
 describe('an inexact target in the extension', () => {
   before(async () => {
     fake.config = { threads: 1, maxTokens: 16, device: 'cpu', target, drafter: DRAFTER_B_DIR };
-    api = ext.activate(context as never);
-    await api.engineReady();
+    api = await under.activate();
   });
   after(async () => {
-    for (const d of context.subscriptions) d.dispose();
-    await ext.deactivate();
-    uninstall();
+    await under.close();
   });
 
   test('one warning, the verdict in the log and the tooltip; completions are plain decoding', async () => {

@@ -11,12 +11,11 @@ import * as path from 'node:path';
 import { packageRoot } from '../src/models/catalog';
 import type { LockstepApi } from '../src/vscode/extension';
 import { DEFAULT_SETTINGS, configKey } from '../src/vscode/settings';
-import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri, install } from './vscode/fakeVscode';
+import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri } from './vscode/fakeVscode';
+import { extensionUnderTest } from './vscode/extensionUnderTest';
 
 const fake = new FakeVscode();
-const uninstall = install(fake);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ext = require('../src/vscode/extension') as typeof import('../src/vscode/extension');
+const under = extensionUnderTest(fake);
 const manifest = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
   contributes: { commands: { command: string }[]; configuration: { properties: Record<string, { default: unknown }> } };
 };
@@ -34,7 +33,6 @@ const SOURCE = [
 const CURSOR = new Position(5, 2);
 
 let api: LockstepApi;
-const context = { subscriptions: [] as { dispose(): unknown }[], extension: { id: 'lockstep.lockstep', packageJSON: { version: '0.1.0' } } };
 
 function newDoc(): FakeDocument {
   return new FakeDocument(fileUri('/work/average.js'), SOURCE);
@@ -60,14 +58,11 @@ async function generate(): Promise<string> {
 describe('the extension (stand-in vscode)', () => {
   before(async () => {
     fake.config = { threads: 1, maxTokens: 32 };
-    api = ext.activate(context as never);
-    await api.engineReady();
+    api = await under.activate();
   });
   after(async () => {
     if (process.env.LOCKSTEP_TEST_DEBUG) fs.writeFileSync(process.env.LOCKSTEP_TEST_DEBUG, `${fake.log.join('\n')}\n${JSON.stringify(fake.messages, null, 1)}`);
-    for (const d of context.subscriptions) d.dispose();
-    await ext.deactivate();
-    uninstall();
+    await under.close();
   });
 
   test('activation registers the provider for every file, every manifest command, and the status bar', () => {

@@ -12,17 +12,15 @@ import type { LockstepApi } from '../src/vscode/extension';
 import { TOKEN_NOTICE } from '../src/vscode/remoteEngine';
 import { DRAFTER_A_DIR, DRAFTER_B_DIR, TARGET_DIR } from './helpers/models';
 import { startNativeServer, type NativeServer } from './helpers/nativeServer';
-import { CancellationTokenSource, FakeDocument, FakeSecretStorage, FakeVscode, Position, fileUri, install } from './vscode/fakeVscode';
+import { CancellationTokenSource, FakeDocument, FakeSecretStorage, FakeVscode, Position, fileUri } from './vscode/fakeVscode';
+import { extensionUnderTest } from './vscode/extensionUnderTest';
 
 const fake = new FakeVscode();
-const uninstall = install(fake);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ext = require('../src/vscode/extension') as typeof import('../src/vscode/extension');
+const secrets = new FakeSecretStorage();
+const under = extensionUnderTest(fake, { secrets });
 
 const SOURCE = ['function average(values) {', '  let sum = 0;', '  for (const v of values) {', '    sum += v;', '  }', '  ', '}', ''].join('\n');
 const CURSOR = new Position(5, 2);
-const secrets = new FakeSecretStorage();
-const context = { subscriptions: [] as { dispose(): unknown }[], extension: { id: 'lockstep.lockstep', packageJSON: { version: '0.1.0' } }, secrets };
 let api: LockstepApi;
 let server: NativeServer;
 
@@ -69,13 +67,10 @@ describe('the extension with lockstep.server.url (stand-in vscode; lockstep serv
     });
     // Temperature 1: another seed gives another text.
     fake.config = { threads: 1, maxTokens: 32, device: 'cpu', fusedOperators: false, temperature: 1 };
-    api = ext.activate(context as never);
-    await api.engineReady();
+    api = await under.activate();
   });
   after(async () => {
-    for (const d of context.subscriptions) d.dispose();
-    await ext.deactivate();
-    uninstall();
+    await under.close();
     await server.close();
   });
 

@@ -16,13 +16,11 @@ import { sampleLanguage } from '../src/vscode/samples';
 import { loadCatalog } from '../src/models/catalog';
 import { ciStandin } from './helpers/standin';
 import { STANDIN_ID, type StandinHub, startStandinHub } from './helpers/standinHub';
-import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri, install } from './vscode/fakeVscode';
+import { CancellationTokenSource, FakeDocument, FakeVscode, Position, fileUri } from './vscode/fakeVscode';
+import { extensionUnderTest } from './vscode/extensionUnderTest';
 
 const fake = new FakeVscode();
-const uninstall = install(fake);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ext = require('../src/vscode/extension') as typeof import('../src/vscode/extension');
-const context = { subscriptions: [] as { dispose(): unknown }[], extension: { id: 'lockstep.lockstep', packageJSON: { version: '0.1.0' } } };
+const under = extensionUnderTest(fake);
 
 let api: LockstepApi;
 let served: StandinHub;
@@ -34,13 +32,10 @@ describe('first-run setup (stand-in vscode, local Hub)', () => {
     served = await startStandinHub(ciStandin().target, tmp);
     fake.config = { threads: 1, maxTokens: 16, modelsDir: path.join(tmp, 'models'), hubEndpoint: served.hub.endpoint, extraCatalog: served.catalogFile };
     fake.messageAnswer = () => undefined;
-    api = ext.activate(context as never);
-    await api.engineReady();
+    api = await under.activate();
   });
   after(async () => {
-    for (const d of context.subscriptions) d.dispose();
-    await ext.deactivate();
-    uninstall();
+    await under.close();
     await served.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
