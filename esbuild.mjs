@@ -7,13 +7,13 @@ const watch = process.argv.includes('--watch');
 const options = {
   entryPoints: {
     cli: 'src/cli/index.ts',
-    engineProcess: 'src/engine/engineProcess.ts',
-    // The fused-copy export runs in a worker thread (src/engine/fusedModel.ts runFusedJob), loaded from next to the bundle.
-    fusedWorker: 'src/engine/fusedWorker.ts',
+    engineProcess: 'src/engine/process/engineProcess.ts',
+    // The fused-copy export runs in a worker thread (src/engine/runtime/fusedModel.ts runFusedJob), loaded from next to the bundle.
+    fusedWorker: 'src/engine/runtime/fusedWorker.ts',
     demo: 'src/cli/demo.ts',
     extension: 'src/vscode/extension.ts',
-    // `lockstep bench realsize` runs each variant in its own process: bench/realsizeChild.ts, next to cli.js.
-    realsizeChild: 'bench/realsizeChild.ts',
+    // `lockstep bench realsize` runs each variant in its own process: bench/realsize/realsizeChild.ts, next to cli.js.
+    realsizeChild: 'bench/realsize/realsizeChild.ts',
   },
   outdir: 'dist',
   bundle: true,

@@ -1,5 +1,5 @@
 /**
- * The cost of the GPU exactness rule (src/engine/device.ts): every target call starts at a multiple of 4 (re-feeding
+ * The cost of the GPU exactness rule (src/engine/runtime/device.ts): every target call starts at a multiple of 4 (re-feeding
  * up to 3 cached tokens) and carries a multiple of 4 tokens. Measured on the CPU provider with the rule forced,
  * against the CPU's own rule (≥ 2 tokens per call): both are exact there, so the texts must be identical and only the
  * time differs. Interleaved per prompt, one intra-op thread; a GPU provider's figures come from `lockstep bench speed
@@ -7,7 +7,7 @@
  *   npx tsc -p . && node out/bench/call-rule.js [--prompts 16] [--max-tokens 48]
  */
 import * as path from 'node:path';
-import { CompletionRequest, Engine } from '../src/engine/engine';
+import { CompletionRequest, Engine } from '../src/engine/process/engine';
 import { heldoutPrompts } from './common';
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -1,11 +1,11 @@
 /**
  * One-token call time of each shipped model (the README's model table): a call feeding one new token at past
  * length 200, median of 60, one intra-op thread. The target's call is padded to two tokens as the engine always
- * does (exactness rule, src/engine/model.ts); drafters take the unpadded one-token path.
+ * does (exactness rule, src/engine/runtime/model.ts); drafters take the unpadded one-token path.
  *   npx tsc -p . && node out/bench/call-time.js [--past 200] [--repeats 60]
  */
 import * as path from 'node:path';
-import { CausalLM } from '../src/engine/model';
+import { CausalLM } from '../src/engine/runtime/model';
 
 const ROOT = path.join(__dirname, '..', '..');
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PromptText, fixtureDir, fixturePrompts } from '../src/cli/prompts';
-import { findOnnxFile } from '../src/engine/modelDir';
+import { findOnnxFile } from '../src/engine/runtime/modelDir';
 import { CatalogEntry, entryForDir, entryStatus, findEntry, loadCatalog, packageRoot, resolveModelDir } from '../src/models/catalog';
 
 /** Where output goes: the CLI's stdout/stderr (captured in tests). */

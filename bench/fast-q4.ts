@@ -1,13 +1,13 @@
 /**
- * What the engine's accuracy_level-4 copy of a q4 file (src/engine/fastQ4.ts) costs and gains:
+ * What the engine's accuracy_level-4 copy of a q4 file (src/engine/runtime/fastQ4.ts) costs and gains:
  *   node out/bench/fast-q4.js patch FILE.onnx CACHE_DIR      time and peak RSS of making the copy (run it in its own process)
  *   node out/bench/fast-q4.js calls TARGET_DIR [AL4_DIR] [PAST] [REPEATS]
  *       target call times of the file as it is and of the copy, alternating in one process (same machine load), and
  *       whether the copy's logits are bitwise those of a file written with accuracy_level 4 (AL4_DIR, same weights).
  * Uses $LOCKSTEP_CACHE_DIR like the engine. One intra-op thread.
  */
-import { CausalLM } from '../src/engine/model';
-import { fastQ4File } from '../src/engine/fastQ4';
+import { CausalLM } from '../src/engine/runtime/model';
+import { fastQ4File } from '../src/engine/runtime/fastQ4';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -8,8 +8,8 @@
  *     same request (the checkpoints' event-loop yields between model calls, and noise).
  *   npx tsc -p . && node out/bench/ipc-cost.js [--prompts 40] [--max-tokens 24] [--drafter none]
  */
-import { EngineClient } from '../src/engine/client';
-import { Engine, type CompletionRequest, type EngineOptions } from '../src/engine/engine';
+import { EngineClient } from '../src/engine/process/client';
+import { Engine, type CompletionRequest, type EngineOptions } from '../src/engine/process/engine';
 import { fixturePrompts } from '../src/cli/prompts';
 import * as path from 'node:path';
 

@@ -3,18 +3,18 @@
  * (models, device, output, figures) and each benchmark's own, with their defaults in the help text.
  */
 import * as A from '../src/cli/args';
-import { DEVICE_REQUESTS } from '../src/engine/device';
+import { DEVICE_REQUESTS } from '../src/engine/runtime/device';
 import { commonDefs } from '../src/cli/options';
-import { COUPLING_DEFAULTS } from './coupling';
-import { INVARIANCE_DEFAULTS } from './invariance';
-import { LATENCY_DEFAULTS } from './latency';
-import { BREAKDOWN_DEFAULTS } from './breakdown';
-import { CALLCOST_DEFAULTS } from './callCost';
-import { OVERHEAD_DEFAULTS } from './overhead';
-import { PEER_DEFAULTS } from './peer';
-import { QUALITY_DEFAULTS, QUALITY_QUICK } from './quality';
-import { SOAK_DEFAULTS, SOAK_QUICK } from './soakTypes';
-import { SPEED_DEFAULTS } from './speed';
+import { COUPLING_DEFAULTS } from './coupling/coupling';
+import { INVARIANCE_DEFAULTS } from './coupling/invariance';
+import { LATENCY_DEFAULTS } from './speed/latency';
+import { BREAKDOWN_DEFAULTS } from './speed/breakdown';
+import { CALLCOST_DEFAULTS } from './speed/callCost';
+import { OVERHEAD_DEFAULTS } from './speed/overhead';
+import { PEER_DEFAULTS } from './peer/peer';
+import { QUALITY_DEFAULTS, QUALITY_QUICK } from './quality/quality';
+import { SOAK_DEFAULTS, SOAK_QUICK } from './soak/types';
+import { SPEED_DEFAULTS } from './speed/speed';
 
 const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;
 const INVARIANT_COUPLINGS = ['gumbel', 'wmh'] as const;
@@ -33,7 +33,7 @@ export const common = {
   quiet: A.flag('no progress lines on stderr'),
   catalog: A.single(A.str, 'FILE', 'model catalog (default: models.json of the package)'),
   target: A.single(A.str, 'MODEL', 'target model: catalog id or model directory (default lockstep-target)'),
-  'no-fused': A.flag('on the CPU, load fp32 files as they are (default: their fused-operator copy, src/engine/fusedModel.ts)'),
+  'no-fused': A.flag('on the CPU, load fp32 files as they are (default: their fused-operator copy, src/engine/runtime/fusedModel.ts)'),
   variant: commonDefs.variant,
   'drafter-variant': commonDefs['drafter-variant'],
   threads: A.single(A.threads, 'N', 'intra-op threads per model (0 = onnxruntime default)'),

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { readModelConfig } from '../src/engine/modelDir';
+import { readModelConfig } from '../src/engine/runtime/modelDir';
 
 const dir = path.join(__dirname, '..', '..', 'models', 'lockstep-target');
 const i = process.argv.indexOf('--past');

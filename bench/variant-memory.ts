@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
-import { readModelConfig, findOnnxFile } from '../src/engine/modelDir';
+import { readModelConfig, findOnnxFile } from '../src/engine/runtime/modelDir';
 import { median, table } from './common';
 
 const CONFIGS: Record<string, ort.InferenceSession.SessionOptions> = {

@@ -5,7 +5,7 @@
 
 Paths are package-relative with forward slashes. Snippets are 16-line windows (stride 8) of the package's other files
 ranked by the Jaccard similarity of their identifiers with the lines around the cursor — the retrieval of
-CrossCodeEval (Ding et al. 2023) that the extension's src/engine/snippets.ts also uses — so training sees the
+CrossCodeEval (Ding et al. 2023) that the extension's src/engine/prompt/snippets.ts also uses — so training sees the
 context the model is given at completion time. Packages with a single file give no samples.
 """
 import re
@@ -138,7 +138,7 @@ class RepoSampler:
         enc = self.encode
         ctx, names = [], set()
         for p, w, ids in self.snippets(pk, files, cur, before, after, prefer):
-            # path and content encoded as one text, as the engine does (src/engine/contextPrompt.ts)
+            # path and content encoded as one text, as the engine does (src/engine/prompt/contextPrompt.ts)
             piece = [self.EOT] + enc(p + '\n' + w)
             if len(piece) > budget:
                 continue

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { findOnnxFile } from '../../src/engine/modelDir';
+import { findOnnxFile } from '../../src/engine/runtime/modelDir';
 import { GgufTensor, GgufValue, TensorType, writeGguf } from './gguf';
 import { HfConfig, findBias, findNamed, findWeight } from '../../src/onnx/llamaWeights';
 import { OnnxWeights, readOnnxWeights } from '../../src/onnx/onnxWeights';

@@ -3,8 +3,8 @@
  * model under Lockstep's own model code (CausalLM, with its call rule), on held-out prompts. A conversion that
  * disagrees is refused: comparing speeds of two different models would mean nothing.
  */
-import { CausalLM } from '../../src/engine/model';
-import { argmaxLowestId } from '../../src/engine/greedy';
+import { CausalLM } from '../../src/engine/runtime/model';
+import { argmaxLowestId } from '../../src/engine/decode/greedy';
 import { LlamaPeer } from './llamaPeer';
 
 /** Greedy ids of the ONNX model: prefill, then one token per call (padded by the engine's rule), stopping at stop ids. */

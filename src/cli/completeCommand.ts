@@ -3,14 +3,14 @@
  * completion at a cursor, or one request given whole as JSON (what `lockstep serve` ran).
  * The text goes to stdout and a stats line to stderr (or one JSON object with --json).
  */
-import { CompletionRequest } from '../engine/engine';
+import { CompletionRequest } from '../engine/process/engine';
 import { Catalog, CatalogEntry, findEntry, resolveModelDir } from '../models/catalog';
 import { languageMismatch } from '../models/modelNotices';
 import * as A from './args';
 import { UsageError } from './args';
 import { completeInput } from './completeInput';
 import { requestInput } from './requestInput';
-import type { RequestDefaults } from '../engine/requestJson';
+import type { RequestDefaults } from '../engine/request/requestJson';
 import { printCompletion } from './completeOutput';
 import { DEFAULT_CONTEXT_BUDGET, cliContext } from './contextFiles';
 import { engineNotices, entryFor, openCatalog, openEngine, recommendedDrafters } from './engineOpen';

@@ -5,7 +5,7 @@
  * follows once on stderr, and --json carries `demo` and `notice` (the words are modelNotices.ts's, shared by every
  * surface).
  */
-import type { CompletionRequest, CompletionResult } from '../engine/engine';
+import type { CompletionRequest, CompletionResult } from '../engine/process/engine';
 import type { CatalogEntry } from '../models/catalogTypes';
 import { demoLabel, demoNotice, isDemoModel } from '../models/modelNotices';
 import { CliIo } from './io';

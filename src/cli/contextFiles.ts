@@ -4,9 +4,9 @@
  * cursor, within the budget) so that a completion there and in the editor get the same prompt.
  */
 import * as path from 'node:path';
-import type { RequestContext } from '../engine/requests';
-import type { ContextFile } from '../engine/snippets';
-import { requestContext } from '../engine/snippets';
+import type { RequestContext } from '../engine/request/requests';
+import type { ContextFile } from '../engine/prompt/snippets';
+import { requestContext } from '../engine/prompt/snippets';
 import { UsageError } from './args';
 import { readText } from './prompts';
 

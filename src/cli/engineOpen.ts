@@ -7,12 +7,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DrafterSpec, Engine, EngineInfo, EngineOptions } from '../engine/engine';
-import type { FusedProgress } from '../engine/fusedModel';
-import { DeviceRequest, describeOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/device';
-import { inexactMessage } from '../engine/exactness';
-import { fimStopTokenIds } from '../engine/fim';
-import { findOnnxFile, onnxFilesIn } from '../engine/modelDir';
+import { DrafterSpec, Engine, EngineInfo, EngineOptions } from '../engine/process/engine';
+import type { FusedProgress } from '../engine/runtime/fusedModel';
+import { DeviceRequest, describeOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/runtime/device';
+import { inexactMessage } from '../engine/runtime/exactness';
+import { fimStopTokenIds } from '../engine/prompt/fim';
+import { findOnnxFile, onnxFilesIn } from '../engine/runtime/modelDir';
 import {
   Catalog, CatalogEntry, catalogNotices, downloadedDeviceVariants, missingDeviceVariants, entryForDir, entryStatus, findEntry, loadCatalog, loadCatalogOrBundled,
   ResolvedModel, resolveModel, variantNames,

@@ -8,8 +8,8 @@ import * as A from './args';
 import { UsageError } from './args';
 import { CliIo, EXIT_STATUS_HELP } from './io';
 import { exportFusedDir } from '../onnx/fusedExport';
-import { findOnnxFile } from '../engine/modelDir';
-import { CausalLM } from '../engine/model';
+import { findOnnxFile } from '../engine/runtime/modelDir';
+import { CausalLM } from '../engine/runtime/model';
 
 export const exportFusedDefs = {
   help: A.flag('show this help', 'h'),

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../models/catalog';
-import { downloadHelp } from '../models/downloadCommand';
+import { downloadHelp } from './downloadCommand';
 import { UsageError } from './args';
 import { benchHelp } from './benchCommand';
 import { completeHelp } from './completeCommand';

@@ -6,14 +6,14 @@
  *                                           the text must be byte-identical (drafter invariance): verifyCommand.ts
  *   lockstep bench [sub-command]            the benchmarks (speed, coupling, overhead, invariance, latency, soak): bench/,
  *                                           loaded on demand (benchCommand.ts)
- *   lockstep download <id>...               fetch catalog models from the Hugging Face Hub (src/models/downloadCommand.ts)
+ *   lockstep download <id>...               fetch catalog models from the Hugging Face Hub (src/cli/downloadCommand.ts)
  *   lockstep export-fused --model D --out D rebuild an fp32 model on onnxruntime's fused operators (exportFusedCommand.ts)
  *   lockstep serve                          the engine over HTTP for other editors and teams (serveCommand.ts, src/server/)
  *
  * main() parses the command and dispatches; it returns the exit code; every error is one line on stderr
  * (`lockstep: <message>`), with the stack only under --debug.
  */
-import { downloadCommand } from '../models/downloadCommand';
+import { downloadCommand } from './downloadCommand';
 import { UsageError } from './args';
 import { benchCommand } from './benchCommand';
 import { completeCommand } from './completeCommand';

@@ -1,5 +1,5 @@
 /** The options `lockstep complete`, `lockstep verify` and `lockstep serve` share: models, device, sampling, output. */
-import { DEVICE_REQUESTS } from '../engine/device';
+import { DEVICE_REQUESTS } from '../engine/runtime/device';
 import * as A from './args';
 
 export const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;

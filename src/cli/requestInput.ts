@@ -3,8 +3,8 @@
  * `lockstep.request`), so that a server's answer can be reproduced byte for byte from the command line. The request
  * decides the prompt and every setting; flags that would decide them too are refused rather than silently losing.
  */
-import type { CompletionRequest } from '../engine/requests';
-import { RequestError, parseCompletionRequest, type RequestDefaults } from '../engine/requestJson';
+import type { CompletionRequest } from '../engine/request/requests';
+import { RequestError, parseCompletionRequest, type RequestDefaults } from '../engine/request/requestJson';
 import { UsageError } from './args';
 import { CliError, CliIo } from './io';
 import { readTextFile } from './textInput';

@@ -5,7 +5,7 @@
  * non-loopback host without a token is refused (exit 2). SIGTERM/SIGINT shut down gracefully (exit 0).
  */
 import * as path from 'node:path';
-import type { RequestDefaults } from '../engine/requestJson';
+import type { RequestDefaults } from '../engine/request/requestJson';
 import { isLoopback } from '../server/auth';
 import { SERVE_DEFAULTS, type ServeConfig } from '../server/config';
 import { hostBackend } from '../server/engineBackend';

@@ -2,8 +2,8 @@
  * `lockstep verify [options]`: the verification grid (verifyGrid.ts) from the command line, printed as a table
  * (formatVerify) or one JSON object; exit status 1 on any mismatch.
  */
-import { describeOutcome } from '../engine/device';
-import { describeVerdict } from '../engine/exactness';
+import { describeOutcome } from '../engine/runtime/device';
+import { describeVerdict } from '../engine/runtime/exactness';
 import * as A from './args';
 import { UsageError } from './args';
 import { CliIo, EXIT_STATUS_HELP } from './io';

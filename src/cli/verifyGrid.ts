@@ -3,10 +3,10 @@
  * through every drafter × coupling × temperature × γ, each compared byte for byte with autoregressive decoding
  * (drafter "none"), with per-(drafter, γ) acceptance and speed.
  */
-import { CompletionMode } from '../engine/engine';
-import { CouplingKind } from '../engine/types';
-import { DeviceOutcome } from '../engine/device';
-import { ExactnessVerdict } from '../engine/exactness';
+import { CompletionMode } from '../engine/process/engine';
+import { CouplingKind } from '../engine/decode/types';
+import { DeviceOutcome } from '../engine/runtime/device';
+import { ExactnessVerdict } from '../engine/runtime/exactness';
 import { CatalogEntry, resolveModelDir } from '../models/catalog';
 import { ModelOptions, engineNotices, entryFor, openCatalog, openEngine, shippedDrafters } from './engineOpen';
 import { PromptText, fixturePrompts, promptAtPosition } from './prompts';

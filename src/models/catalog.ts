@@ -14,8 +14,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Device } from '../engine/device';
-import { MEASURED_EXACT } from '../engine/modelDir';
+import type { Device } from '../engine/runtime/device';
+import { MEASURED_EXACT } from '../engine/runtime/modelDir';
 import { defaultModelsDir, findCompleteSnapshot, repoCacheDir } from './hubCache';
 import {
   Catalog, CatalogEntry, CatalogError, CatalogFileSpec, DeviceVariants, ModelFile, ModelSpecError,
@@ -53,7 +53,7 @@ export function loadCatalog(file?: string): Catalog {
 }
 
 /**
- * The models shipped with Lockstep, as the shipped models.json lists them (test/catalog-loading.test.ts checks that
+ * The models shipped with Lockstep, as the shipped models.json lists them (test/models/catalog-loading.test.ts checks that
  * the two agree): what loadCatalogOrBundled falls back to when models.json cannot be used at all.
  */
 const DEMO_LANGUAGES = ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'];

@@ -2,7 +2,7 @@
  * The model catalog's types and errors, shared by the validation (catalogValidate.ts) and the loading and resolving
  * (catalog.ts); import them from catalog.ts, which re-exports them.
  */
-import type { Device } from '../engine/device';
+import type { Device } from '../engine/runtime/device';
 import type { CacheFileSpec } from './hubCache';
 
 export type ModelRole = 'target' | 'drafter' | 'both';

@@ -14,14 +14,14 @@
  * land inside the repository's snapshot in the cache; `repo` and `commit` cannot contain ".." parts either.
  *
  * Fields the loader does not know are kept as they are, so a newer catalog still loads in an older build.
- * models.schema.json describes the per-field rules for editors (test/catalog-validation.test.ts checks that the two
+ * models.schema.json describes the per-field rules for editors (test/models/catalog-validation.test.ts checks that the two
  * agree); the rules that need more than one entry or field (unique ids, recommended drafters, defaultVariant and
  * deviceVariants among the variants, no path listed twice) and the models-folder rule for `bundled` are checked here
  * only.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEVICES, type Device } from '../engine/device';
+import { DEVICES, type Device } from '../engine/runtime/device';
 import {
   CATALOG_VERSION, Catalog, CatalogEntry, CatalogError, CatalogFileSpec, CatalogVariant, ModelRole,
 } from './catalogTypes';

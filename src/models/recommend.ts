@@ -12,7 +12,7 @@
  *    about 1 GB of weights, up to 8 cores about 2 GB, more only with more cores or a GPU.
  * Among the targets that pass, the largest download wins (more parameters, better code).
  */
-import type { Device } from '../engine/device';
+import type { Device } from '../engine/runtime/device';
 import type { CatalogEntry } from './catalogTypes';
 import { isDownloadable } from './catalog';
 

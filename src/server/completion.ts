@@ -4,7 +4,7 @@
  * answer carries (seed, ids, coupling, the exact request and the command that reproduces it).
  */
 import type { ServerResponse } from 'node:http';
-import type { CompletionRequest, CompletionResult } from '../engine/requests';
+import type { CompletionRequest, CompletionResult } from '../engine/request/requests';
 import type { ServeConfig } from './config';
 import type { CompletionBackend } from './engineBackend';
 import { HttpError } from './httpError';

@@ -1,6 +1,6 @@
 /** The server's settings, as `lockstep serve` resolves them from its flags (serveCommand.ts); tests build them directly. */
-import type { RequestDefaults } from '../engine/requestJson';
-import type { CompletionMode } from '../engine/requests';
+import type { RequestDefaults } from '../engine/request/requestJson';
+import type { CompletionMode } from '../engine/request/requests';
 
 export interface ServeConfig {
   host: string;

@@ -1,12 +1,12 @@
 /**
  * What the server needs of its engine: its state (for /health), its description, and one completion at a time with
- * cancellation. `hostBackend` is the real one: an EngineHost (src/engine/engineHost.ts), the same supervision the
+ * cancellation. `hostBackend` is the real one: an EngineHost (src/engine/process/engineHost.ts), the same supervision the
  * extension uses — the engine in its own process, restarted with back-off after a crash, a watchdog on hung calls.
  * Tests wrap it to count engine calls (a refused request must never reach the engine).
  */
-import { EngineHost, type HostLogger } from '../engine/engineHost';
-import type { EngineState } from '../engine/engineState';
-import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from '../engine/requests';
+import { EngineHost, type HostLogger } from '../engine/process/engineHost';
+import type { EngineState } from '../engine/process/engineState';
+import type { CompletionRequest, CompletionResult, EngineInfo, EngineOptions } from '../engine/request/requests';
 
 export interface CompletionBackend {
   state(): EngineState;

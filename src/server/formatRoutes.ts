@@ -8,8 +8,8 @@
  * would depend on the machine's speed and could not be reproduced; the server's --time-limit bounds every request.
  */
 import { randomUUID } from 'node:crypto';
-import { FIM_TEMPLATE_NAMES, type FimTemplateId } from '../engine/fim';
-import { notStartedResult, type CompletionResult } from '../engine/requests';
+import { FIM_TEMPLATE_NAMES, type FimTemplateId } from '../engine/prompt/fim';
+import { notStartedResult, type CompletionResult } from '../engine/request/requests';
 import { lockstepFields } from './completion';
 import type { ServeConfig } from './config';
 import {

@@ -3,7 +3,7 @@
  * drafted and accepted, the queue, a latency histogram, engine restarts. Counters only grow; gauges are read when
  * scraped. No dependency: the format is a few lines of text.
  */
-import type { CompletionResult } from '../engine/requests';
+import type { CompletionResult } from '../engine/request/requests';
 
 /** Latency buckets in seconds: completions take tens of ms on a GPU, seconds on a slow CPU. */
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

@@ -3,8 +3,8 @@
  * endpoint the editor's remote mode calls. Each handler returns its answer; server.ts writes it (and every error).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RequestError, parseCompletionRequest } from '../engine/requestJson';
-import type { CompletionRequest, CompletionResult } from '../engine/requests';
+import { RequestError, parseCompletionRequest } from '../engine/request/requestJson';
+import type { CompletionRequest, CompletionResult } from '../engine/request/requests';
 import { readJsonBody } from './body';
 import { lockstepFields, runQueued, withinLimits, type CompletionDeps, type LockstepFields } from './completion';
 import { HttpError } from './httpError';

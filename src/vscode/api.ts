@@ -1,5 +1,5 @@
 /** What activate() returns: read-only views for tests and other extensions, plus verify. */
-import type { EngineInfo } from '../engine/engine';
+import type { EngineInfo } from '../engine/process/engine';
 import type { CompletionRecord } from './provider';
 import type { LockstepSettings } from './settings';
 import type { VerifyOutcome } from './verify';

@@ -2,7 +2,7 @@
  * What the provider and the commands use of an engine: the local EngineHost (an engine process) and RemoteEngine
  * (`lockstep serve` over HTTP) both have this surface, so the controller picks one by `lockstep.server.url`.
  */
-import type { CompletionRequest, CompletionResult, EngineInfo } from '../engine/requests';
+import type { CompletionRequest, CompletionResult, EngineInfo } from '../engine/request/requests';
 
 export interface CompletionJob {
   id: number;

@@ -12,8 +12,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RequestContext } from '../engine/requests';
-import { SNIPPET_CHARS_PER_TOKEN, identifierSet, queryText, selectSnippets, type IndexedFile } from '../engine/snippets';
+import type { RequestContext } from '../engine/request/requests';
+import { SNIPPET_CHARS_PER_TOKEN, identifierSet, queryText, selectSnippets, type IndexedFile } from '../engine/prompt/snippets';
 import { ExcludeMatcher, RecentList, WindowIndex, enabledGlobs, importCandidates, looksBinary } from './contextFiles';
 import type { LockstepSettings } from './settings';
 

@@ -4,7 +4,7 @@
  * workspace-relative with forward slashes.
  */
 import * as path from 'node:path';
-import { IdentifierTable, indexFile, type IndexedFile } from '../engine/snippets';
+import { IdentifierTable, indexFile, type IndexedFile } from '../engine/prompt/snippets';
 
 // ------------------------------------------------------------------ imports
 

@@ -2,8 +2,8 @@
  * What the extension says about the device the engine ended up on: a log line every load, a line in the status
  * tooltip, and a notice only when the user would otherwise not learn that their GPU is not used. No `vscode` import.
  */
-import { describeOutcome, type Device, type DeviceOutcome } from '../engine/device';
-import { inexactMessage, type ExactnessVerdict } from '../engine/exactness';
+import { describeOutcome, type Device, type DeviceOutcome } from '../engine/runtime/device';
+import { inexactMessage, type ExactnessVerdict } from '../engine/runtime/exactness';
 
 const DEVICE_NAMES: Readonly<Record<Device, string>> = {
   cpu: 'the CPU',

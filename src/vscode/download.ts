@@ -2,7 +2,7 @@
  * Download Models, without `vscode`: running the Hub downloader for a list of catalog entries with progress and
  * cancellation. The downloader itself (src/models/download.ts) is passed in, so this is unit-tested with a fake one.
  */
-import type { Device } from '../engine/device';
+import type { Device } from '../engine/runtime/device';
 import type { CatalogEntry } from '../models/catalog';
 import type { DownloadOptions } from '../models/download';
 import type { DownloadProgress } from '../models/downloadProgress';

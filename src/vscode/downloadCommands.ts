@@ -3,12 +3,12 @@
  * cancellation in a notification; the variant is the one that suits the device the engine will most likely use.
  */
 import * as vscode from 'vscode';
-import { Device, hasGpuDeviceNode, likelyDevice } from '../engine/device';
+import { Device, hasGpuDeviceNode, likelyDevice } from '../engine/runtime/device';
 import type { CatalogEntry } from '../models/catalog';
 import { isDemoModel } from '../models/modelNotices';
 import { DownloadOutcome, approximateSize, downloadAll, downloadVariant, formatBytes } from './download';
 import type { ExtensionState } from './extensionState';
-import { downloadChoices } from './models';
+import { downloadChoices } from './enginePlan';
 
 /** The device the engine will most likely use, which decides the variant to download (see downloadVariant). */
 function downloadDevice(x: ExtensionState): Device | undefined {

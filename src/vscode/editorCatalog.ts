@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { type Catalog, catalogSummary, loadCatalogOrBundled } from '../models/catalog';
 import { withExtraCatalog } from '../models/catalogMerge';
-import { expandHome } from './models';
+import { expandHome } from './enginePlan';
 
 export function loadEditorCatalog(extraCatalog: string, baseDir: string, log: vscode.LogOutputChannel): Catalog {
   const extra = extraCatalog === '' ? '' : path.resolve(baseDir, expandHome(extraCatalog));

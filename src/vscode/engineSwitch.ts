@@ -4,9 +4,9 @@
  * the local engine process (a fresh, idle host is kept for switching back); switching either way empties the
  * completion cache (another engine, maybe other models).
  */
-import type { EngineHost } from '../engine/engineHost';
+import type { EngineHost } from '../engine/process/engineHost';
 import type { CompletionEngine } from './completionEngine';
-import type { EnginePlan } from './models';
+import type { EnginePlan } from './enginePlan';
 import { RemoteEngine, type RemoteEngineOptions } from './remoteEngine';
 import type { LockstepSettings } from './settings';
 

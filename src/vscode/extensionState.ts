@@ -3,12 +3,12 @@
  * extension's state; the Controller provides it. They depend on this interface, never on the controller itself.
  */
 import type * as vscode from 'vscode';
-import type { CompletionMode, CompletionRequest, DrafterSpec } from '../engine/engine';
-import type { RequestContext } from '../engine/requests';
+import type { CompletionMode, CompletionRequest, DrafterSpec } from '../engine/process/engine';
+import type { RequestContext } from '../engine/request/requests';
 import type { Catalog } from '../models/catalog';
 import type { DownloadFn } from './download';
 import type { CompletionEngine } from './completionEngine';
-import type { EnginePlan, ModelEnv } from './models';
+import type { EnginePlan, ModelEnv } from './enginePlan';
 import type { SeedState } from './seed';
 import type { SnoozeState } from './snooze';
 import type { LockstepSettings } from './settings';

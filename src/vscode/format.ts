@@ -1,11 +1,11 @@
 /** Text the extension shows: the status bar item, its tooltip, a completion's title, log lines. No `vscode` import. */
-import type { DeviceOutcome } from '../engine/device';
-import type { CompletionResult } from '../engine/engine';
-import { describeVerdict, type ExactnessVerdict } from '../engine/exactness';
+import type { DeviceOutcome } from '../engine/runtime/device';
+import type { CompletionResult } from '../engine/process/engine';
+import { describeVerdict, type ExactnessVerdict } from '../engine/runtime/exactness';
 import type { CatalogEntry } from '../models/catalogTypes';
 import { demoLabel, isDemoModel, languageMismatch } from '../models/modelNotices';
 import { deviceSummary } from './deviceNotice';
-import type { EngineState } from '../engine/engineState';
+import type { EngineState } from '../engine/process/engineState';
 
 export interface LastCompletionStats {
   tokens: number;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type DeviceRequest, hasGpuDeviceNode, likelyDevice } from '../engine/device';
+import { type DeviceRequest, hasGpuDeviceNode, likelyDevice } from '../engine/runtime/device';
 import type { Hardware } from '../models/recommend';
 
 /** Free bytes on the file system that holds `dir`, or the nearest folder above it that exists (undefined: unknown). */

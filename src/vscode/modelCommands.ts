@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { offerDownload } from './downloadCommands';
 import type { ExtensionState } from './extensionState';
-import { EnginePlan, ModelEnv, checkDrafterModel, drafterChoices, resolveTarget, targetChoices } from './models';
+import { EnginePlan, ModelEnv, checkDrafterModel, drafterChoices, resolveTarget, targetChoices } from './enginePlan';
 
 /** The models and plan a command needs, or undefined after telling the user why there are none. */
 export function requireModels(x: ExtensionState): { env: ModelEnv; plan: EnginePlan } | undefined {

@@ -6,7 +6,7 @@
  * budget is spent (the engine's FIM builder then fits the window to the token budget) — so a huge file costs no
  * more than a small one.
  */
-import type { CompletionMode } from '../engine/engine';
+import type { CompletionMode } from '../engine/process/engine';
 import type { MultilineMode } from './settings';
 
 export interface TextLines {

@@ -4,13 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { CompletionMode, CompletionRequest, CompletionResult } from '../engine/engine';
-import type { RequestContext } from '../engine/requests';
+import type { CompletionMode, CompletionRequest, CompletionResult } from '../engine/process/engine';
+import type { RequestContext } from '../engine/request/requests';
 import { CompletionCache } from './cache';
 import type { CompletionEngine } from './completionEngine';
 import { completionLogLine, completionTitle } from './format';
 import { chooseMode, extractWindow, lookupBefore, windowChars, type TextLines } from './prompt';
-import type { EnginePlan } from './models';
+import type { EnginePlan } from './enginePlan';
 import { languageDisabled, type LockstepSettings } from './settings';
 
 /** What the extension remembers about a completion it offered (the test API returns it). */

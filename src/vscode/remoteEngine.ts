@@ -10,10 +10,10 @@
  * text. The bearer token comes from VS Code's SecretStorage at each request. No `vscode` import.
  */
 import { randomUUID } from 'node:crypto';
-import type { CompletionRequest, CompletionResult, EngineInfo } from '../engine/requests';
-import { notStartedResult } from '../engine/requests';
+import type { CompletionRequest, CompletionResult, EngineInfo } from '../engine/request/requests';
+import { notStartedResult } from '../engine/request/requests';
 import type { CompletionEngine, CompletionJob } from './completionEngine';
-import type { EnginePlan } from './models';
+import type { EnginePlan } from './enginePlan';
 import type { LockstepSettings } from './settings';
 
 /** One id per extension host (one VS Code window): the server's queue replaces this client's waiting request. */

@@ -5,8 +5,8 @@
  * A value of the wrong type or out of range never reaches the engine: it is replaced by the default and reported
  * once (per setting and value) with a message that names the setting, what it must be, and what it got.
  */
-import { DEVICE_REQUESTS, type DeviceRequest } from '../engine/device';
-import type { CouplingKind } from '../engine/types';
+import { DEVICE_REQUESTS, type DeviceRequest } from '../engine/runtime/device';
+import type { CouplingKind } from '../engine/decode/types';
 
 export type MultilineMode = 'auto' | 'always' | 'never';
 /** The `device` setting goes to the engine as it is (EngineOptions.device). */
@@ -67,7 +67,7 @@ export const SECTION = 'lockstep';
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 export const COUPLINGS: readonly CouplingKind[] = ['gumbel', 'wmh', 'standard'];
 export const MULTILINE_MODES: readonly MultilineMode[] = ['auto', 'always', 'never'];
-/** The device setting's values: the engine's (src/engine/device.ts is pure; it does not load onnxruntime-node). */
+/** The device setting's values: the engine's (src/engine/runtime/device.ts is pure; it does not load onnxruntime-node). */
 export const DEVICES: readonly DeviceSetting[] = DEVICE_REQUESTS;
 
 export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({

@@ -3,11 +3,11 @@
  * generation runs, and the last completion's figures; the text and tooltip come from format.ts.
  */
 import * as vscode from 'vscode';
-import type { DeviceOutcome } from '../engine/device';
-import type { ExactnessVerdict } from '../engine/exactness';
-import type { CompletionResult } from '../engine/engine';
+import type { DeviceOutcome } from '../engine/runtime/device';
+import type { ExactnessVerdict } from '../engine/runtime/exactness';
+import type { CompletionResult } from '../engine/process/engine';
 import { COMMANDS } from './commandIds';
-import type { EngineState } from '../engine/engineState';
+import type { EngineState } from '../engine/process/engineState';
 import { LastCompletionStats, StatusInfo, statusBarText, statusTooltip } from './format';
 
 /** The part of the status the controller owns (settings, models, seed). */

@@ -3,9 +3,9 @@
  * Within one coupling every drafter must give the same text; gumbel and wmh are different couplings, so their texts
  * may differ from each other. No `vscode` import.
  */
-import type { CompletionMode } from '../engine/engine';
-import type { CouplingKind } from '../engine/types';
-import { describeVerdict, type ExactnessVerdict } from '../engine/exactness';
+import type { CompletionMode } from '../engine/process/engine';
+import type { CouplingKind } from '../engine/decode/types';
+import { describeVerdict, type ExactnessVerdict } from '../engine/runtime/exactness';
 
 /** The couplings Verify compares: the two drafter-invariant ones (`standard` is not invariant by design). */
 export const VERIFY_COUPLINGS: readonly CouplingKind[] = ['gumbel', 'wmh'];

@@ -4,10 +4,10 @@
  * requests are not superseded. With `lockstep.server.url`, the drafters are those the server lists in its info.
  */
 import * as vscode from 'vscode';
-import type { DrafterSpec } from '../engine/requests';
+import type { DrafterSpec } from '../engine/request/requests';
 import type { ExtensionState } from './extensionState';
 import { requireModels } from './modelCommands';
-import { verifyDrafters } from './models';
+import { verifyDrafters } from './enginePlan';
 import { chooseMode, extractWindow, windowChars } from './prompt';
 import { VERIFY_COUPLINGS, VerifyOutcome, VerifyRun, summarizeVerify } from './verify';
 

@@ -11,11 +11,11 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { fitContext } from '../../src/engine/contextFit';
-import { buildContextPrompt } from '../../src/engine/contextPrompt';
-import { detectFimTemplate } from '../../src/engine/fim';
-import type { RequestContext } from '../../src/engine/requests';
-import { TokenizerWrapper } from '../../src/engine/tokenizer';
+import { fitContext } from '../../src/engine/prompt/contextFit';
+import { buildContextPrompt } from '../../src/engine/prompt/contextPrompt';
+import { detectFimTemplate } from '../../src/engine/prompt/fim';
+import type { RequestContext } from '../../src/engine/request/requests';
+import { TokenizerWrapper } from '../../src/engine/prompt/tokenizer';
 import type { CompletionRecord, LockstepApi } from '../../src/vscode/extension';
 import { extractWindow, windowChars } from '../../src/vscode/prompt';
 

@@ -2,7 +2,7 @@
  * The runner's side of test/e2e/host.ts (the in-host partner): its JSON-over-HTTP calls and the completion records
  * the provider produced.
  */
-import type { CompletionResult } from '../../src/engine/engine';
+import type { CompletionResult } from '../../src/engine/process/engine';
 import type { CompletionRecord } from '../../src/vscode/provider';
 import { E2EError } from './common';
 

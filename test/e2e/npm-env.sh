@@ -3,7 +3,7 @@
 # - An outer `npm run` (Node 20) exports npm_config_user_agent="npm/… node/v20…", npm_config_node_gyp,
 #   npm_config_nodedir, NODE …; code-server's postinstall reads the Node major version from that user agent and
 #   refuses to install under Node 24. Every variable the outer npm exported is dropped, so the inner npm describes
-#   the Node it runs on (test/setup-scripts.test.ts checks this from inside `npm run`).
+#   the Node it runs on (test/project/setup-scripts.test.ts checks this from inside `npm run`).
 # - The user's ~/.npmrc may set yes=false or ignore-scripts; install scripts must run (native modules), so they are
 #   allowed explicitly, also for npm versions that block them by default.
 npm_env=(env)

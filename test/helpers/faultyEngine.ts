@@ -1,6 +1,6 @@
 /**
  * An engine process that fails on purpose, for the tests of the client's and the host's failure handling: the real
- * server (src/engine/engineServer.ts) serving the real Engine, except that the request chosen by LOCKSTEP_TEST_FAULT
+ * server (src/engine/process/engineServer.ts) serving the real Engine, except that the request chosen by LOCKSTEP_TEST_FAULT
  * fails the way onnxruntime can:
  *   abort   process.abort() inside the call (what an uncaught Napi::Error does)
  *   exit    the process exits with code 3
@@ -10,8 +10,8 @@
  * with a marker file it hits only while that file does not exist, and creates it (a fault that happens once).
  */
 import * as fs from 'node:fs';
-import { Engine } from '../../src/engine/engine';
-import { serveEngine, type ServedEngine } from '../../src/engine/engineServer';
+import { Engine } from '../../src/engine/process/engine';
+import { serveEngine, type ServedEngine } from '../../src/engine/process/engineServer';
 
 const spec = process.env.LOCKSTEP_TEST_FAULT ?? '';
 const m = /^(abort|exit|hang|throw)(?:@(\d+))?(?::(.+))?$/.exec(spec);

@@ -1,7 +1,7 @@
 /** Paths of the project's shipped small models, and helpers to feed them, for tests. */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import type { CausalLM } from '../../src/engine/model';
+import type { CausalLM } from '../../src/engine/runtime/model';
 
 export const ROOT = path.join(__dirname, '..', '..', '..');
 export const TARGET_DIR = path.join(ROOT, 'models', 'lockstep-target');

@@ -5,7 +5,7 @@
  * hold a completion until its client goes away (to see an abort arrive).
  */
 import type * as http from 'node:http';
-import { Engine, type CompletionRequest, type EngineOptions } from '../../src/engine/engine';
+import { Engine, type CompletionRequest, type EngineOptions } from '../../src/engine/process/engine';
 import type { ServeConfig } from '../../src/server/config';
 import type { CompletionBackend } from '../../src/server/engineBackend';
 import { LockstepServer } from '../../src/server/server';

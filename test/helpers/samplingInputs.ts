@@ -3,7 +3,7 @@
  * LM-shaped logits, eight-token distributions, and the plain (untruncated) sampling settings.
  */
 import { mulberry32 } from '../../src/cli/prompts';
-import type { SamplingSettings } from '../../src/engine/types';
+import type { SamplingSettings } from '../../src/engine/decode/types';
 
 /** mulberry32: a small deterministic PRNG for building test inputs. */
 export const prng = mulberry32;

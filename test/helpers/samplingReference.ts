@@ -2,8 +2,8 @@
  * Reference implementations of the sampling semantics, by definition rather than speed: the kept set by a full sort of
  * the vocabulary, and Gumbel-max by a full scan without pruning.
  */
-import type { SamplingSettings } from '../../src/engine/types';
-import { STREAM_GUMBEL, gumbel, uniform } from '../../src/engine/rng';
+import type { SamplingSettings } from '../../src/engine/decode/types';
+import { STREAM_GUMBEL, gumbel, uniform } from '../../src/engine/decode/rng';
 
 /**
  * Reference for the sampling semantics, by a full sort of the vocabulary. Uses the same

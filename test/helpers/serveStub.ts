@@ -3,8 +3,8 @@
  * completion waits until the test releases it (or its signal aborts), and every engine call is recorded, so a test
  * can show that a refused request never reached the engine.
  */
-import type { EngineState } from '../../src/engine/engineState';
-import { notStartedResult, type CompletionRequest, type CompletionResult } from '../../src/engine/requests';
+import type { EngineState } from '../../src/engine/process/engineState';
+import { notStartedResult, type CompletionRequest, type CompletionResult } from '../../src/engine/request/requests';
 import { SERVE_DEFAULTS, type ServeConfig } from '../../src/server/config';
 import type { CompletionBackend } from '../../src/server/engineBackend';
 import { LockstepServer } from '../../src/server/server';

@@ -14,7 +14,7 @@ let made: { root: string; result: StandinResult } | undefined;
 export function ciStandin(): StandinResult {
   if (made) return made.result;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-standin-'));
-  // Patched q4 copies (src/engine/fastQ4.ts) of these files go here, not into the user's ~/.cache/lockstep.
+  // Patched q4 copies (src/engine/runtime/fastQ4.ts) of these files go here, not into the user's ~/.cache/lockstep.
   process.env.LOCKSTEP_CACHE_DIR ??= path.join(root, 'cache');
   process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
   const result = generateStandin({ size: 'ci', variants: ['fp32', 'fp16', 'q4', 'q4f16', 'int8'], out: path.join(root, 'ci'), seed: 0 });

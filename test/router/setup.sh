@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-time (cached) nginx for the two-replica router test (test/serve-router.test.ts) and `lockstep bench serve`:
+# One-time (cached) nginx for the two-replica router test (test/server/router.test.ts) and `lockstep bench serve`:
 # nginx on the PATH when there is one; otherwise Debian's `nginx` package (the binary alone) downloaded and extracted
 # into a cache folder, not installed. Installing the package would start a system nginx on port 80 from its postinst;
 # the tests run their own nginx on a high port with a config in a temp dir, so only the binary is needed. The

@@ -5,7 +5,7 @@
 # system's Mesa is untouched; their Debian 12 dependencies are apt-installed when missing.
 #
 #   bash test/webgpu/setup.sh                 # prints the env file to source
-#   source "$(bash test/webgpu/setup.sh)"     # then: npm test (runs test/webgpu.test.ts too)
+#   source "$(bash test/webgpu/setup.sh)"     # then: npm test (runs test/engine/runtime/webgpu.test.ts too)
 #   LOCKSTEP_WEBGPU_SKIP_APT=1 bash …         # never call apt-get install (packages already there)
 #
 # Installs into ${LOCKSTEP_WEBGPU_CACHE:-$HOME/.cache/lockstep-webgpu}. Progress goes to stderr; stdout is only the

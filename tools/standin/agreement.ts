@@ -4,8 +4,8 @@
  * tokens; at every position of prompt and continuation both models' argmax are compared, and the target's entropy
  * at T = 1 is averaged. With random weights this is a property of the generator's scales, not of any real model.
  */
-import { CausalLM } from '../../src/engine/model';
-import { TokenizerWrapper } from '../../src/engine/tokenizer';
+import { CausalLM } from '../../src/engine/runtime/model';
+import { TokenizerWrapper } from '../../src/engine/prompt/tokenizer';
 import * as path from 'node:path';
 import { argmax, entropy } from './rowStats';
 

@@ -7,7 +7,7 @@
  * Anything else with markers (another order, a marker twice, text before the prefix marker such as a repository
  * header) is refused: guessing would complete a different prompt than the one sent.
  */
-import { FIM_TEMPLATES, FIM_TEMPLATE_NAMES, type FimTemplate, type FimTemplateId } from '../../engine/fim';
+import { FIM_TEMPLATES, FIM_TEMPLATE_NAMES, type FimTemplate, type FimTemplateId } from '../../engine/prompt/fim';
 import { BadRequest, asObject, describe, type ParsedRequest, type ServeDefaults } from './fields';
 import { finishLlama } from './infill';
 

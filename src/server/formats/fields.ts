@@ -6,8 +6,8 @@
  * silently coerced value would give the client different bytes than it asked for. Fields the engine cannot honour
  * but that do not change the text (caching, slots, response shaping) are accepted and listed in `ignored`.
  */
-import type { CompletionMode, CompletionRequest, RequestContext } from '../../engine/requests';
-import type { CouplingKind } from '../../engine/types';
+import type { CompletionMode, CompletionRequest, RequestContext } from '../../engine/request/requests';
+import type { CouplingKind } from '../../engine/decode/types';
 
 /**
  * A request refused before it reaches the engine. `status` is 400 for malformed fields and wrong values, 404 for an

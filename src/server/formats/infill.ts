@@ -2,7 +2,7 @@
  * llama.cpp's `POST /infill` (llama.vscode, llama.vim, llama.qtcreator …) → a CompletionRequest, and the llama.cpp
  * options that `/infill` and `/completion` share. Field table: see index.ts.
  */
-import type { RequestContext } from '../../engine/requests';
+import type { RequestContext } from '../../engine/request/requests';
 import {
   BadRequest, DEFAULT_SERVE_CONTEXT_BUDGET, TEMPERATURE, TOP_K, TOP_P, asObject, buildRequest, checkTokenLimit,
   describe, given, ignoredKeys, num, bool, seedField, stopArray, str,

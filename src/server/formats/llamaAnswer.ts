@@ -3,7 +3,7 @@
  * `stop`, `truncated`, `tokens_cached`), the ones its README documents (`tokens_predicted`, `tokens_evaluated`,
  * `stop_type`, `stopping_word`, `generation_settings`, `model`), plus `lockstep` (seed, ids, reproduction line).
  */
-import type { CompletionResult } from '../../engine/requests';
+import type { CompletionResult } from '../../engine/request/requests';
 import type { LockstepMeta, ParsedRequest } from './fields';
 import { sseEvent } from './sse';
 import { applyStop, type StopCut } from './stop';

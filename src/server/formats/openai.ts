@@ -2,7 +2,7 @@
  * OpenAI's `POST /v1/completions` (the `openai` npm client, minuet, llama.vscode's OpenAI mode …): request → a
  * CompletionRequest, result → `text_completion` answers and server-sent events. Field table: see index.ts.
  */
-import type { CompletionResult } from '../../engine/requests';
+import type { CompletionResult } from '../../engine/request/requests';
 import {
   BadRequest, TOP_P, asObject, bool, buildRequest, checkTokenLimit, describe, given, ignoredKeys, num, seedField,
   stopArray, str, type JsonObject, type LockstepMeta, type ParsedRequest, type ServeDefaults,
