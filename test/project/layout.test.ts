@@ -95,7 +95,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   'src/engine/decode': ['src/engine/runtime'],
   'src/engine/prompt': ['src/engine/runtime', 'src/engine/decode'],
   'src/engine/request': ['src/engine/runtime', 'src/engine/decode', 'src/engine/prompt'],
-  'src/engine/process': ['src/onnx', 'src/engine/runtime', 'src/engine/decode', 'src/engine/prompt', 'src/engine/request', 'src/models'],
+  'src/engine/process': ['src/engine/runtime', 'src/engine/decode', 'src/engine/prompt', 'src/engine/request'],
   'src/models': ['src/engine/runtime', 'src/engine/decode', 'src/engine/prompt', 'src/engine/request'],
   'src/server': [...PART_ORDER, 'src/models'],
   'src/cli': [...PART_ORDER, 'src/models', 'src/server'],
