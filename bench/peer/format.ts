@@ -1,4 +1,4 @@
-/** `lockstep bench peer`'s table, README-ready Markdown and figure. */
+/** `lockstep bench peer`'s table, its Markdown and figure. */
 import { headLines, table } from '../common';
 import type { PeerReport } from './peer';
 import { VegaLiteSpec } from '../report/plot';

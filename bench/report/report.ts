@@ -1,5 +1,5 @@
 /**
- * `lockstep bench report` — the README's Results section as Markdown, generated from the JSON files the benchmarks
+ * `lockstep bench report` — the results as Markdown (bench/RESULTS.md), generated from the JSON files the benchmarks
  * wrote (default .bench-results/): every number it shows comes from a result file, next to the command that made it.
  */
 import * as fs from 'node:fs';
@@ -44,7 +44,7 @@ function command(h: ReportHead): string {
   return `\`\`\`sh\nnpx ${h.command}\n\`\`\``;
 }
 
-/** Figure links relative to the README (the repository root); figures under media/ only. */
+/** Figure links relative to the repository root; figures under media/ only. */
 function figureLinks(figs: string[] | undefined, cwd: string, root: string, alt: string): string {
   return (figs ?? [])
     .filter((f) => f.endsWith('.svg'))
@@ -59,7 +59,7 @@ export interface ReportOptions {
   /** A warning shown at the top (e.g. placeholder weights). */
   note?: string;
   cwd: string;
-  /** Where README.md lives (figure links are relative to it). */
+  /** The repository root (figure links are relative to it). */
   root: string;
 }
 

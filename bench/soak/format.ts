@@ -1,4 +1,4 @@
-/** The soak benchmark's table for the terminal and for the README. */
+/** The soak benchmark's table for the terminal and for bench/RESULTS.md. */
 import { headLines, table } from '../common';
 import type { Series, SoakReport } from './types';
 
@@ -29,7 +29,7 @@ export function formatSoak(r: SoakReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The README's table of a soak report (`md` is the report's Markdown table helper). */
+/** The Markdown table of a soak report (`md` is the report's Markdown table helper). */
 export function soakMarkdownTable(r: SoakReport, md: (header: string[], rows: string[][]) => string): string {
   const mib = (x: Series, digits = 0) => `${x.max.toFixed(digits)} / ${x.last.toFixed(digits)}`;
   return md(

@@ -49,7 +49,7 @@ export function demoNotice(entry: CatalogEntry | undefined, how: 'cli' | 'editor
   const langs = languageNames(e);
   const what = `${e.id} is a ${sizeWords(e)}demo of the engine${langs === undefined ? '' : ` trained on ${langs} only`}: its completions show how Lockstep works, not useful code.`;
   const next = how === 'cli'
-    ? `For real completions: lockstep download ${REAL_MODEL_ID}, then --target ${REAL_MODEL_ID} (README "Models: the catalog and downloads").`
+    ? `For real completions: lockstep download ${REAL_MODEL_ID}, then --target ${REAL_MODEL_ID} (docs/models.md).`
     : `For real completions, set up Qwen2.5-Coder (Lockstep: Set Up a Model).`;
   return `${what} ${next}`;
 }

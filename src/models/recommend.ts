@@ -2,13 +2,13 @@
  * Which catalog target (and drafter, and variant) suits this machine: the first-run setup's recommendation.
  *
  * Pure: the caller measures the machine (RAM, free disk, cores, the device the engine will likely use) and passes
- * it in. The rules, from what was measured in this project (README "At the real size"):
+ * it in. The rules, from what was measured in this project (docs/performance.md, "At the real size"):
  *  - memory: a loaded model takes about 1.5× its file (1.48× measured at 0.5B), and the editor, the language
  *    servers and the rest of the machine keep half of the RAM;
  *  - disk: the download, plus as much again for the fused-operator copy the CPU path makes of it, plus 1 GB spare;
  *  - speed on the CPU: a target call reads every weight once per token, so on a few cores a larger model makes
  *    ghost text too slow to be useful (`lockstep bench peer` on a 2-core x86 CPU: 0.5B q4 about 25 tokens/s, 1.5B q4
- *    6–9 tokens/s; README "At the real size"): up to 4 cores
+ *    6–9 tokens/s; docs/performance.md): up to 4 cores
  *    about 1 GB of weights, up to 8 cores about 2 GB, more only with more cores or a GPU.
  * Among the targets that pass, the largest download wins (more parameters, better code).
  */

@@ -1,5 +1,5 @@
 /**
- * What the README's "Security and privacy" section says about model files relies on onnxruntime: an .onnx file's
+ * What docs/security.md says about model files relies on onnxruntime: an .onnx file's
  * external-data locations cannot make it read outside the model's folder (absolute paths, "..", symbolic links), while
  * the Hugging Face cache layout (snapshot files that are links into blobs/) still loads. Lockstep does not inspect
  * .onnx files beyond what src/engine/runtime/fastQ4.ts needs (node list, external-data locations), so this pins the behaviour

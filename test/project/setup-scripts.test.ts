@@ -88,7 +88,7 @@ test("npm prints no warning about the project's own configuration", () => {
 test('allowScripts covers every install script, and onnxruntime-node (CUDA download) is denied', (t) => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
   // onnxruntime-node's postinstall downloads its CUDA libraries from NuGet on Linux x64; the CPU and WebGPU providers
-  // the engine uses are bundled, and CUDA is opt-in (README, "onnxruntime-node and CUDA").
+  // the engine uses are bundled, and CUDA is opt-in (docs/models.md, "onnxruntime-node and CUDA").
   assert.equal(pkg.allowScripts?.['onnxruntime-node'], false);
   for (const name of ['esbuild', 'node-llama-cpp']) assert.equal(pkg.allowScripts?.[name], true, `${name}'s install script must run`);
   const r = npmHere(['install-scripts', 'ls']);

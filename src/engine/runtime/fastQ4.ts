@@ -1,7 +1,7 @@
 /**
  * onnx-community's q4 / q4f16 files carry no `accuracy_level` on their com.microsoft MatMulNBits nodes, so
  * onnxruntime's CPU provider dequantizes to fp32 and runs a float GEMM (8× slower per call on the 0.5B stand-in than
- * with accuracy_level 4, see README "Real-size costs"). No session option changes it, so at load the engine uses a
+ * with accuracy_level 4, see docs/performance.md, "Real-size costs"). No session option changes it, so at load the engine uses a
  * patched copy of the .onnx with `accuracy_level = 4` added to those nodes, made once into a cache folder.
  *
  * The patch streams: only the changed NodeProtos and the length prefixes around them (GraphProto's in ModelProto) are

@@ -7,8 +7,8 @@
  *     head_dim] in, present_rows.{i}.* [batch, kv_heads, sequence, head_dim] out (only the call's rows). The cache is
  *     one growing buffer per layer and kind (TimeMajorCache): the past is fed as a view of its first rows (no copy),
  *     the call's real rows are copied in, and padding or rolled-back rows are dropped by setting the length —
- *     onnxruntime-node then copies a few rows out per call instead of the whole cache (README "Where a target call's
- *     time goes").
+ *     onnxruntime-node then copies a few rows out per call instead of the whole cache (docs/performance.md, "Where a
+ *     target call's time goes").
  *   - 'head-major' (the engine's fused copy now): past_key_values.{i}.* are the whole buffer [1, kv_heads,
  *     capacity, head_dim] (HeadMajorCache), valid rows first in each head; GroupQueryAttention reads only the
  *     first past rows of each head (from seqlens_k), so the graph needs no Transpose of the past per call (16 on the
