@@ -1,10 +1,11 @@
 /**
- * Every `lockstep` command in README.md's code blocks runs as written on a fresh clone: the test builds the CLI as
- * `npm ci` does (esbuild → dist/cli.js), runs each command through bin/lockstep.js (what `npx lockstep` starts) from
- * the repository root with the README's exact words, and fails on a non-zero exit. What is not run is skipped by one
- * of the rules in SKIPS, each with its reason; a rule that no longer matches any command fails too, so the list stays
- * small and true. One change is made to what runs, in SHRINK: verify's --cases is capped at 1 (the check is that the
- * command is accepted and runs; the README's case counts take minutes each on 2 cores).
+ * Every `lockstep` command in the code blocks of the documentation (README.md, docs/*.md and the generated
+ * bench/RESULTS.md) runs as written on a fresh clone: the test builds the CLI as `npm ci` does (esbuild →
+ * dist/cli.js), runs each command through bin/lockstep.js (what `npx lockstep` starts) from the repository root with
+ * the page's exact words, and fails on a non-zero exit. Each test is named after its file and line. What is not run is
+ * skipped by one of the rules in SKIPS, each with its reason; a rule that no longer matches any command fails too, so
+ * the list stays small and true. One change is made to what runs, in SHRINK: verify's --cases is capped at 1 (the
+ * check is that the command is accepted and runs; the pages' case counts take minutes each on 2 cores).
  */
 import { before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -15,18 +16,32 @@ import { packageRoot } from '../../src/models/catalog';
 import { ReadmeCommand, readmeCommands, shellWords } from '../helpers/readmeCommands';
 
 const root = packageRoot();
-const commands = readmeCommands(fs.readFileSync(path.join(root, 'README.md'), 'utf8'));
+
+/** The pages whose commands run: the README, every page of docs/, and the generated benchmark results. */
+function docPages(): string[] {
+  const docs = fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`);
+  return ['README.md', ...docs, 'bench/RESULTS.md'];
+}
+
+/** A command of a page, named by its file (relative to the repository root). */
+interface DocCommand extends ReadmeCommand {
+  file: string;
+}
+
+const commands: DocCommand[] = docPages().flatMap((file) =>
+  readmeCommands(fs.readFileSync(path.join(root, file), 'utf8')).map((c) => ({ ...c, file })),
+);
 
 interface Skip {
   why: string;
-  matches(c: ReadmeCommand): boolean;
+  matches(c: DocCommand): boolean;
 }
 
 /** The commands not run here, and why. */
 const SKIPS: readonly Skip[] = [
-  { why: 'download fetches from the Hugging Face Hub (network); test/download-*.test.ts run it against a local Hub stand-in', matches: (c) => c.args[0] === 'download' },
+  { why: 'download fetches from the Hugging Face Hub (network); test/models/download-*.test.ts run it against a local Hub stand-in', matches: (c) => c.args[0] === 'download' },
   { why: 'bench measures for minutes to hours; test/bench/commands.test.ts runs each benchmark at a small size', matches: (c) => c.args[0] === 'bench' },
-  { why: 'serve runs until it is stopped; test/serve-*.test.ts start it, talk to it and stop it', matches: (c) => c.args[0] === 'serve' },
+  { why: 'serve runs until it is stopped; test/server/*.test.ts start it, talk to it and stop it', matches: (c) => c.args[0] === 'serve' },
   { why: 'export-fused writes a model copy outside the repository; test/engine/runtime/fused.test.ts exports and loads one', matches: (c) => c.args[0] === 'export-fused' },
   { why: 'names a Qwen2.5-Coder model, which is downloaded from the Hub (network)', matches: (c) => c.args.some((a) => /^qwen2\.5-coder/.test(a)) },
 ];
@@ -38,10 +53,10 @@ function shrink(args: string[]): string[] {
   return i < 0 ? [...args, '--cases', '1'] : [...args.slice(0, i + 1), '1', ...args.slice(i + 2)];
 }
 
-const skipOf = (c: ReadmeCommand): Skip | undefined => SKIPS.find((s) => s.matches(c));
+const skipOf = (c: DocCommand): Skip | undefined => SKIPS.find((s) => s.matches(c));
 const runnable = commands.filter((c) => skipOf(c) === undefined);
 
-describe('README commands', () => {
+describe('documentation commands', () => {
   before(() => {
     // As `npm ci` (its prepare script) builds the CLI; the test must see this tree's code, not an older bundle.
     const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
@@ -50,19 +65,20 @@ describe('README commands', () => {
 
   test('the extractor finds the commands, and every skip rule is still needed', () => {
     assert.ok(runnable.length >= 8, `only ${runnable.length} runnable commands found`);
+    assert.ok(runnable.some((c) => c.file === 'README.md'), 'no runnable command in README.md');
     for (const want of [['complete', 'examples/demo.js:19:21'], ['complete', '--prefix-file'], ['verify']]) {
-      assert.ok(runnable.some((c) => want.every((w) => c.args.includes(w))), `no runnable README command with ${want.join(' ')}`);
+      assert.ok(runnable.some((c) => want.every((w) => c.args.includes(w))), `no runnable documented command with ${want.join(' ')}`);
     }
     for (const s of SKIPS) assert.ok(commands.some((c) => skipOf(c) === s), `skip rule matches nothing now: ${s.why}`);
   });
 
   for (const c of runnable) {
-    test(`README.md:${c.line}: lockstep ${c.args.join(' ').replace(/\n/g, '\\n').slice(0, 90)}`, () => {
-      assert.equal(c.unliteral, undefined, `README.md:${c.line} cannot run as written (${c.unliteral}): make it runnable or add a skip rule`);
+    test(`${c.file}:${c.line}: lockstep ${c.args.join(' ').replace(/\n/g, '\\n').slice(0, 90)}`, () => {
+      assert.equal(c.unliteral, undefined, `${c.file}:${c.line} cannot run as written (${c.unliteral}): make it runnable or add a skip rule`);
       const r = spawnSync(process.execPath, [path.join(root, 'bin', 'lockstep.js'), ...shrink(c.args)], {
         cwd: root, encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'pipe'],
       });
-      assert.equal(r.status, 0, `README.md:${c.line} exited ${r.status ?? r.signal}:\n${c.source}\n${r.stderr}`);
+      assert.equal(r.status, 0, `${c.file}:${c.line} exited ${r.status ?? r.signal}:\n${c.source}\n${r.stderr}`);
     });
   }
 });
