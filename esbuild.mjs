@@ -1,4 +1,4 @@
-// Bundles the CLI, the engine process and the VS Code extension into dist/. onnxruntime-node stays external:
+// Bundles the CLI, the engine process, the VS Code extension and the benchmarks into dist/. onnxruntime-node stays external:
 // it carries native binaries and ships in node_modules (inside the .vsix too: see scripts/package-vsix.mjs). `vscode`
 // is provided by the editor. The extension (dist/extension.js) forks dist/engineProcess.js, next to it, for inference.
 import * as esbuild from 'esbuild';
@@ -12,8 +12,12 @@ const options = {
     fusedWorker: 'src/engine/runtime/fusedWorker.ts',
     demo: 'src/cli/demo.ts',
     extension: 'src/vscode/extension.ts',
-    // `lockstep bench realsize` runs each variant in its own process: bench/realsize/realsizeChild.ts, next to cli.js.
+    // The benchmarks are a bundle of their own: bin/lockstep.js starts dist/bench.js for `lockstep bench …` and
+    // `lockstep help bench`, dist/cli.js for the rest (src/ never loads bench/).
+    bench: 'bench/index.ts',
+    // Benchmarks that run parts in processes of their own find these next to bench.js.
     realsizeChild: 'bench/realsize/realsizeChild.ts',
+    variantMemoryChild: 'bench/runtime/variantMemoryChild.ts',
   },
   outdir: 'dist',
   bundle: true,

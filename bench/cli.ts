@@ -1,9 +1,10 @@
 /**
- * `lockstep bench [speed|coupling|overhead|invariance|latency|quality|all|report|soak|realsize|exactness|peer|breakdown|callcost|serve] [options]` — the benchmarks behind the README's
- * Results section. Each prints a table (or, with --json, one JSON object with a `rows` array), writes its JSON to
+ * `lockstep bench [speed|coupling|overhead|invariance|latency|quality|all|report|soak|realsize|exactness|peer|breakdown|callcost|serve] [options]` — the benchmarks behind
+ * bench/RESULTS.md and docs/performance.md. Each prints a table (or, with --json, one JSON object with a `rows` array), writes its JSON to
  * --out (default .bench-results/) and draws its figure into --media (default media/). With --quick (smoke runs) the
- * defaults are .bench-results/quick/ and .bench-results/quick/figures/, so they never overwrite published results. `bench report` turns the result files into the README's
- * Results section. `bench soak` (typing against the real extension; not part of `all`) is its own command.
+ * defaults are .bench-results/quick/ and .bench-results/quick/figures/, so they never overwrite published results. `bench report` turns the result files into
+ * bench/RESULTS.md. `bench soak` (typing against the real extension; not part of `all`) is its own command. The single
+ * measurements (call-time … gguf-convert) are bench/measureCommands.ts; bench/main.ts is the command line's entry.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,11 +27,14 @@ import { realsizeCommand } from './realsize/realsize';
 import { peerCommand, peerHelp } from './peer/command';
 import { runSoak } from './soak/soak';
 import { serveBenchCommand } from './serve/command';
+import { MEASURE_COMMANDS, measureCommand, measureHelp, measureSummary } from './measureCommands';
 import { formatSoak } from './soak/format';
 import { SOAK_QUICK } from './soak/types';
 import { BenchReport, formatBench, runBench, speedFigure } from './speed/speed';
 
 const SUBCOMMANDS = ['speed', 'coupling', 'overhead', 'invariance', 'latency', 'quality'] as const;
+/** Every sub-command, as the help and the usage errors list them. */
+const ALL_SUBS = [...SUBCOMMANDS, 'all', 'report', 'soak', 'realsize', 'exactness', 'peer', 'breakdown', 'callcost', 'serve', ...MEASURE_COMMANDS].join(', ');
 type Sub = (typeof SUBCOMMANDS)[number];
 const DEFS: Record<Sub, A.OptionDefs> = {
   speed: speedDefs, coupling: couplingDefs, overhead: overheadDefs, invariance: invarianceDefs, latency: latencyDefs, quality: qualityDefs,
@@ -55,7 +59,7 @@ const HEADS: Record<Sub | 'all' | 'report' | 'soak', string> = {
     '(keystrokes × debounce × CPU hog): the engine\'s request queue maximum, requests cancelled before they started, p50/p95\n' +
     'of completed requests, the last keystroke\'s latency, RSS and heap series (forced GC), engine processes left at the end.\n' +
     'Not part of `bench all` (the default run takes about 18 minutes on 2 cores).',
-  report: 'lockstep bench report [options] — the README\'s Results section (Markdown) from the result files the benchmarks wrote.',
+  report: 'lockstep bench report [options] — the results (Markdown, as in bench/RESULTS.md) from the result files the benchmarks wrote.',
   speed: 'lockstep bench [speed] [options] — figure 2: tokens/s and speedup against autoregressive decoding of the target\n' +
     'Per held-out prompt, autoregressive decoding and every (drafter, coupling, γ, T) run interleaved; speedup = median over\n' +
     'prompts of the per-prompt tokens/s ratio; predicted = Leviathan et al.; efficiency = speedup ÷ predicted.',
@@ -80,14 +84,16 @@ export function benchHelp(sub?: string): string {
 
 function benchHelpBody(sub?: string): string {
   if (sub === undefined || sub === 'speed') {
-    return `${HEADS.speed}\n\nSub-commands: ${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost, serve (see 'lockstep bench <sub> --help')\n\nOptions:\n${A.describeOptions(speedDefs)}`;
+    return `${HEADS.speed}\n\nSub-commands: ${ALL_SUBS} (see 'lockstep bench <sub> --help')\n\n` +
+      `Single measurements (printed, not written to --out):\n${measureSummary()}\n\nOptions:\n${A.describeOptions(speedDefs)}`;
   }
   if (sub === 'report') return `${HEADS.report}\n\nOptions:\n${A.describeOptions(reportDefs)}`;
   if (sub === 'soak') return `${HEADS.soak}\n\nOptions:\n${A.describeOptions(soakDefs)}`;
   if (sub === 'peer' || sub === 'breakdown' || sub === 'callcost') return peerHelp(sub);
+  if (MEASURE_COMMANDS.includes(sub)) return measureHelp(sub);
   if (sub === 'all') return `${HEADS.all}\n\nOptions:\n${A.describeOptions(allDefs)}`;
   if ((SUBCOMMANDS as readonly string[]).includes(sub)) return `${HEADS[sub as Sub]}\n\nOptions:\n${A.describeOptions(DEFS[sub as Sub])}`;
-  throw new UsageError(`unknown bench '${sub}' (${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost, serve)`);
+  throw new UsageError(`unknown bench '${sub}' (${ALL_SUBS})`);
 }
 
 type Opts = Record<string, unknown>;
@@ -287,9 +293,8 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     if (s === 'realsize') return await realsizeCommand(argv.slice(1), io, A.describeOptions);
     if (s === 'exactness') return await exactnessCommand(argv.slice(1), io, A.describeOptions);
     if (s === 'peer' || s === 'breakdown' || s === 'callcost') return await peerCommand(s, argv.slice(1), io);
-    if (s !== 'all' && !(SUBCOMMANDS as readonly string[]).includes(s)) {
-      throw new UsageError(`unknown bench '${s}' (${SUBCOMMANDS.join(', ')}, all, report, soak, realsize, exactness, peer, breakdown, callcost, serve; see 'lockstep bench --help')`);
-    }
+    if (MEASURE_COMMANDS.includes(s)) return await measureCommand(s, argv.slice(1), io);
+    if (s !== 'all' && !(SUBCOMMANDS as readonly string[]).includes(s)) throw new UsageError(`unknown bench '${s}' (${ALL_SUBS}; see 'lockstep bench --help')`);
     sub = s as Sub | 'all';
     rest = argv.slice(1);
   }

@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { OptionDefs, ParsedOptions } from '../src/cli/args';
 import { PromptText, fixtureDir, fixturePrompts } from '../src/cli/prompts';
 import { findOnnxFile } from '../src/engine/runtime/modelDir';
 import { CatalogEntry, entryForDir, entryStatus, findEntry, loadCatalog, packageRoot, resolveModelDir } from '../src/models/catalog';
@@ -288,4 +289,19 @@ export function progress(io: BenchIo, label: string, everyMs = 5000): (done: num
     const eta = done > 0 && done < total ? `, ~${Math.ceil((s / done) * (total - done))} s left` : '';
     io.stderr(`[${label}] ${done}/${total} (${s.toFixed(0)} s${eta})\n`);
   };
+}
+
+// ---------------------------------------------------------------- single measurements
+
+/**
+ * A bench command that measures one thing and prints it (no JSON result, no figure): `lockstep bench <name>` with
+ * its positional arguments and options (bench/measureCommands.ts lists them).
+ */
+export interface MeasureCommand<D extends OptionDefs = OptionDefs> {
+  /** The usage line after `lockstep bench <name>`, e.g. "MODEL_DIR OUT.gguf [--type f32|q4_0]". */
+  usage: string;
+  /** What it measures, for the help (lines of at most ~120 characters). */
+  about: string;
+  options: D;
+  run(options: ParsedOptions<D>, positionals: string[], io: BenchIo): Promise<void>;
 }

@@ -7,9 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** The CLI's entry next to this file: dist/cli.js in the bundle, out/src/cli/index.js in the compiled tree. */
+/** The CLI's entry: dist/cli.js next to the bundle (dist/bench.js), out/src/cli/index.js in the compiled tree. */
 export function cliScript(): string {
-  // The compiled tree's out/bench/ holds a cli.js too (bench/cli.ts): a bundle is told by the engine process next to it.
+  // A bundle is told by the engine process next to it (the compiled tree's out/bench/ holds bench/cli.ts's cli.js).
   const bundled = fs.existsSync(path.join(__dirname, 'engineProcess.js')) ? [path.join(__dirname, 'cli.js')] : [];
   const candidates = [...bundled, path.join(__dirname, '..', '..', 'src', 'cli', 'index.js')];
   const found = candidates.find((f) => fs.existsSync(f));

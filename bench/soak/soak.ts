@@ -51,7 +51,7 @@ interface EngineLike {
   complete(request: unknown, supersede?: boolean): Job;
 }
 
-/** The extension module: extension.js next to this file (the bundle: dist/cli.js → dist/extension.js), else the tsc output's. */
+/** The extension module: extension.js next to this file (the bundle: dist/bench.js → dist/extension.js), else the tsc output's. */
 export function defaultExtension(): string {
   const candidates = [path.join(__dirname, 'extension.js'), path.join(__dirname, '..', '..', 'src', 'vscode', 'extension.js')];
   const found = candidates.find((f) => fs.existsSync(f));

@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { packageRoot } from '../models/catalog';
 import { downloadHelp } from './downloadCommand';
 import { UsageError } from './args';
-import { benchHelp } from './benchCommand';
 import { completeHelp } from './completeCommand';
 import { exportFusedHelp } from './exportFusedCommand';
 import { serveHelp } from './serveCommand';
@@ -33,13 +32,16 @@ Run 'lockstep help <command>' for its options.
 
 ${EXIT_STATUS_HELP}`;
 
+/** The benchmarks are bench/'s own bundle (dist/bench.js): bin/lockstep.js starts it for `bench` and `help bench`. */
+export const BENCH_ELSEWHERE = "the benchmarks are not in this entry: run 'lockstep bench …' (bin/lockstep.js) or 'npm run bench'";
+
 /** `lockstep help [command]`: the usage, or one command's options. */
 export function helpCommand(argv: string[], io: CliIo): number {
   const sub = argv[0];
   if (sub === undefined) io.stdout(`${USAGE}\n`);
   else if (sub === 'complete') io.stdout(`${completeHelp()}\n`);
   else if (sub === 'verify') io.stdout(`${verifyHelp()}\n`);
-  else if (sub === 'bench') io.stdout(`${benchHelp()}\n`);
+  else if (sub === 'bench') throw new UsageError(BENCH_ELSEWHERE);
   else if (sub === 'download') io.stdout(`${downloadHelp()}\n`);
   else if (sub === 'export-fused') io.stdout(`${exportFusedHelp()}\n`);
   else if (sub === 'serve') io.stdout(`${serveHelp()}\n`);

@@ -4,8 +4,8 @@
  *   lockstep complete <file>:<line>:<col>   one completion at a cursor (1-based line and column): completeCommand.ts
  *   lockstep verify                         the same prompts and seeds through several drafters/couplings/γ:
  *                                           the text must be byte-identical (drafter invariance): verifyCommand.ts
- *   lockstep bench [sub-command]            the benchmarks (speed, coupling, overhead, invariance, latency, soak): bench/,
- *                                           loaded on demand (benchCommand.ts)
+ *   lockstep bench [sub-command]            the benchmarks: bench/'s own entry (dist/bench.js), which bin/lockstep.js
+ *                                           starts for `bench` and `help bench`; src/ never loads bench/
  *   lockstep download <id>...               fetch catalog models from the Hugging Face Hub (src/cli/downloadCommand.ts)
  *   lockstep export-fused --model D --out D rebuild an fp32 model on onnxruntime's fused operators (exportFusedCommand.ts)
  *   lockstep serve                          the engine over HTTP for other editors and teams (serveCommand.ts, src/server/)
@@ -15,12 +15,11 @@
  */
 import { downloadCommand } from './downloadCommand';
 import { UsageError } from './args';
-import { benchCommand } from './benchCommand';
 import { completeCommand } from './completeCommand';
 import { exportFusedCommand } from './exportFusedCommand';
 import { serveCommand } from './serveCommand';
 import { withCatalogNotices } from './engineOpen';
-import { USAGE, helpCommand, packageVersion } from './help';
+import { BENCH_ELSEWHERE, USAGE, helpCommand, packageVersion } from './help';
 import { CliIo, EXIT_RUNTIME, EXIT_USAGE, oneLine, processIo } from './io';
 import { verifyCommand } from './verifyCommand';
 
@@ -49,7 +48,7 @@ async function runCommand(argv: string[], out: CliIo): Promise<number> {
       case 'verify':
         return await verifyCommand(rest, out);
       case 'bench':
-        return await benchCommand(rest, out);
+        throw new UsageError(BENCH_ELSEWHERE);
       case 'download':
         return await downloadCommand(rest, out);
       case 'export-fused':

@@ -7,8 +7,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
 import { argvForAll } from '../../bench/cli';
+import { benchMain } from '../../bench/main';
 import { generateStandin } from '../../tools/standin/generate';
 
 let tmp = '';
@@ -17,7 +17,7 @@ let figs = '';
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, {
+  const code = await benchMain(argv, {
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
     readStdin: async () => '',

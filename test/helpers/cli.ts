@@ -5,6 +5,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { benchMain, isBenchArgv } from '../../bench/main';
 import { main } from '../../src/cli/main';
 import { packageRoot } from '../../src/models/catalog';
 
@@ -27,11 +28,11 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `lockstep <argv>` in-process. */
+/** Runs `lockstep <argv>` in-process: bench's commands through bench's entry, as bin/lockstep.js routes them. */
 export async function run(...argv: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, {
+  const code = await (isBenchArgv(argv) ? benchMain : main)(argv, {
     stdout: (s) => void (stdout += s),
     stderr: (s) => void (stderr += s),
     readStdin: async () => 'function square(x) {\n  return ',

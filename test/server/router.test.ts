@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
+import { benchMain, isBenchArgv } from '../../bench/main';
 import { packageRoot } from '../../src/models/catalog';
 import { clientText, requestBody } from '../../bench/serve/load';
 import { COMPLETE_ROUTE, metricSum, parseMetrics } from '../../bench/serve/serve';
@@ -37,7 +38,7 @@ if (skip) process.stderr.write(`serve-router tests skipped: ${skip}\n`);
 async function cli(argv: string[], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => '', cwd });
+  const code = await (isBenchArgv(argv) ? benchMain : main)(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => '', cwd });
   return { code, stdout, stderr };
 }
 
