@@ -5,6 +5,7 @@
 import * as A from '../src/cli/args';
 import { DEVICE_REQUESTS } from '../src/engine/runtime/device';
 import { commonDefs } from '../src/cli/options';
+import { COUPLING_IDS, DEFAULT_COUPLING, INVARIANT_COUPLINGS } from '../src/engine/decode/couplings/registry';
 import { COUPLING_DEFAULTS } from './coupling/coupling';
 import { INVARIANCE_DEFAULTS } from './coupling/invariance';
 import { LATENCY_DEFAULTS } from './speed/latency';
@@ -16,8 +17,6 @@ import { QUALITY_DEFAULTS, QUALITY_QUICK } from './quality/quality';
 import { SOAK_DEFAULTS, SOAK_QUICK } from './soak/types';
 import { SPEED_DEFAULTS } from './speed/speed';
 
-const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;
-const INVARIANT_COUPLINGS = ['gumbel', 'wmh'] as const;
 const MODES = ['line', 'block', 'free'] as const;
 
 export const common = {
@@ -44,7 +43,7 @@ export const common = {
 export const speedDefs = {
   ...common,
   drafter: A.repeated(A.str, 'DRAFTER', 'drafters (repeatable or comma list; none | prompt-lookup | catalog id | directory | prompt-lookup+<model>; default: prompt-lookup, every model drafter, prompt-lookup+<recommended>)'),
-  coupling: A.repeated(A.choice(COUPLINGS), 'KIND', `couplings (repeatable; default ${SPEED_DEFAULTS.couplings.join(',')})`),
+  coupling: A.repeated(A.choice(COUPLING_IDS), 'KIND', `couplings (repeatable; default ${SPEED_DEFAULTS.couplings.join(',')})`),
   gamma: A.repeated(A.gamma, 'G', `γ values (repeatable or comma list; default ${SPEED_DEFAULTS.gammas.join(',')})`),
   temperature: A.repeated(A.temperature, 'T', `temperatures (repeatable or comma list; default ${SPEED_DEFAULTS.temperatures.join(',')})`),
   'top-p': A.single(A.topP, 'P', 'nucleus sampling mass (default 1 = off)'),
@@ -88,7 +87,7 @@ export const invarianceDefs = {
 export const latencyDefs = {
   ...common,
   drafter: A.repeated(A.str, 'DRAFTER', 'drafters (repeatable or comma list; default: none, the recommended model, prompt-lookup)'),
-  coupling: A.single(A.choice(COUPLINGS), 'KIND', 'coupling (default gumbel)'),
+  coupling: A.single(A.choice(COUPLING_IDS), 'KIND', `coupling (default ${DEFAULT_COUPLING})`),
   temperature: A.single(A.temperature, 'T', `temperature (default ${LATENCY_DEFAULTS.temperature})`),
   gamma: A.single(A.gamma, 'G', `γ (default ${LATENCY_DEFAULTS.gamma})`),
   prompts: A.single(A.positiveInt, 'N', `held-out prompts (default ${LATENCY_DEFAULTS.prompts})`),

@@ -2,8 +2,8 @@
  * `lockstep bench coupling` — figure 1, the seed repository's experiment on our models: along completions sampled
  * from the target (held-out code, T = 1 and 0.7), at each position the drafter's and the target's distributions for
  * the same prefix, their total variation distance, and the agreement Pr[a = b] of the two drafter-invariant
- * couplings, measured with the engine's own samplers (couplings.ts) over many shared-randomness trials and compared
- * with the closed forms (couplingTheory.ts): Gumbel Σ_i 1/Σ_j max(p_j/p_i, q_j/q_i), Weighted MinHash's exact rate,
+ * couplings, measured with the engine's own samplers (src/engine/decode/couplings/) over many shared-randomness trials
+ * and compared with the closed forms (couplingTheory.ts): Gumbel Σ_i 1/Σ_j max(p_j/p_i, q_j/q_i), Weighted MinHash's exact rate,
  * 1 − TV (the optimal coupling = standard speculative sampling's acceptance) and (1 − TV)/(1 + TV) (WMH's guarantee).
  *
  * Trials: the position (and both logits rows) stay fixed and the seed varies, seed = trials·t + trial for the t-th
@@ -12,7 +12,9 @@
  */
 import { TargetState, TokenSink, generate } from '../../src/engine/decode/decode';
 import { NoDrafter } from '../../src/engine/decode/drafters';
-import { GumbelSampler, WeightedMinHashSampler, makeSampler } from '../../src/engine/decode/couplings';
+import { GumbelSampler } from '../../src/engine/decode/couplings/gumbel';
+import { WeightedMinHashSampler } from '../../src/engine/decode/couplings/wmh';
+import { makeSampler } from '../../src/engine/decode/couplings/registry';
 import { gumbelAgreement, totalVariation, wmhAgreement } from '../../src/engine/decode/couplingTheory';
 import { fimStopTokenIds } from '../../src/engine/prompt/fim';
 import { CausalLM } from '../../src/engine/runtime/model';

@@ -6,7 +6,7 @@
  */
 import type { ModelOptions } from '../../src/cli/engineOpen';
 import { CompletionMode } from '../../src/engine/process/engine';
-import { CouplingKind } from '../../src/engine/decode/types';
+import { CouplingKind, INVARIANT_COUPLINGS } from '../../src/engine/decode/couplings/registry';
 import { DecodeGrid, VerifyMismatch, VerifyOptions, VerifyRow, runVerify } from '../../src/cli/verifyGrid';
 import { ReportHead, headLines, modelDir, modelDrafters, pct, reportHead, shellQuote, table } from '../common';
 import { VegaLiteSpec } from '../report/plot';
@@ -20,7 +20,7 @@ export interface InvarianceOptions extends ModelOptions, DecodeGrid {
 }
 
 export const INVARIANCE_DEFAULTS = {
-  couplings: ['gumbel', 'wmh'] as CouplingKind[],
+  couplings: [...INVARIANT_COUPLINGS],
   gammas: [1, 3, 6, 'auto'] as (number | 'auto')[],
   temperatures: [0, 0.2, 0.7, 1],
   maxTokens: 32,

@@ -10,6 +10,7 @@ import { fixtureDir } from '../../src/cli/prompts';
 import { quantile } from '../common';
 import { CLIENT_HEADER, UPSTREAM_HEADER } from './router';
 import { keystrokeDelays } from '../soak/typing';
+import type { CouplingKind } from '../../src/engine/decode/couplings/registry';
 
 /** What a typist sends besides the text around its cursor (the engine's CompletionRequest fields). */
 export interface RequestSettings {
@@ -17,7 +18,7 @@ export interface RequestSettings {
   temperature: number;
   maxTokens: number;
   mode: 'line' | 'block' | 'free';
-  coupling: 'gumbel' | 'wmh' | 'standard';
+  coupling: CouplingKind;
 }
 
 export interface LoadOptions {

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelOptions, openEngine } from '../../src/cli/engineOpen';
-import { makeSampler } from '../../src/engine/decode/couplings';
+import { makeSampler } from '../../src/engine/decode/couplings/registry';
 import { argmaxLowestId } from '../../src/engine/decode/greedy';
 import { CausalLM } from '../../src/engine/runtime/model';
 import { ReportHead, headLines, heldoutPrompts, reportHead, table } from '../common';

@@ -12,7 +12,7 @@ import { Drafter, LookupThenModelDrafter, ModelDrafter, NoDrafter, PromptLookupD
 import { CausalLM } from '../../src/engine/runtime/model';
 import { StopChecker } from '../../src/engine/prompt/stops';
 import { fimStopTokenIds } from '../../src/engine/prompt/fim';
-import { CouplingKind } from '../../src/engine/decode/types';
+import { CouplingKind, DEFAULT_COUPLING } from '../../src/engine/decode/couplings/registry';
 import { openEngine } from '../../src/cli/engineOpen';
 import { ReportHead, headLines, heldoutPrompts, modelDir, modelDrafters, quantile, reportHead, table } from '../common';
 import { VegaLiteSpec } from '../report/plot';
@@ -77,7 +77,7 @@ export async function runLatency(o: LatencyOptions, cwd: string): Promise<Latenc
   const t0 = performance.now();
   const models = modelDrafters(o, cwd);
   const specs = [...new Set(o.drafters && o.drafters.length > 0 ? o.drafters : ['none', ...models.slice(0, 1), 'prompt-lookup'])];
-  const coupling = o.coupling ?? 'gumbel';
+  const coupling = o.coupling ?? DEFAULT_COUPLING;
   const temperature = o.temperature ?? LATENCY_DEFAULTS.temperature;
   const gamma = o.gamma ?? LATENCY_DEFAULTS.gamma;
   const maxTokens = o.maxTokens ?? LATENCY_DEFAULTS.maxTokens;

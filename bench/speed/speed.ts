@@ -18,7 +18,7 @@ import type { DecodeGrid } from '../../src/cli/verifyGrid';
 import { DeviceOutcome, describeOutcome } from '../../src/engine/runtime/device';
 import { CompletionMode, CompletionResult } from '../../src/engine/process/engine';
 import { predictedSpeedup } from '../../src/engine/decode/decode';
-import { CouplingKind } from '../../src/engine/decode/types';
+import { COUPLING_IDS, CouplingKind } from '../../src/engine/decode/couplings/registry';
 import { DrafterPlan, ModelOptions, openEngine } from '../../src/cli/engineOpen';
 import { PromptText } from '../../src/cli/prompts';
 import {
@@ -85,7 +85,7 @@ export interface BenchOptions extends ModelOptions, DecodeGrid {
 }
 
 export const SPEED_DEFAULTS = {
-  couplings: ['gumbel', 'wmh', 'standard'] as CouplingKind[],
+  couplings: [...COUPLING_IDS],
   gammas: [1, 2, 4, 6, 8, 'auto'] as (number | 'auto')[],
   temperatures: [0, 0.2, 0.7],
   prompts: 50,
@@ -328,7 +328,7 @@ export function speedFigure(r: BenchReport, note = ''): VegaLiteSpec {
     data: { values },
     facet: {
       row: { field: 'T', type: 'nominal', title: null },
-      column: { field: 'coupling', type: 'nominal', title: null, sort: ['gumbel', 'wmh', 'standard'] },
+      column: { field: 'coupling', type: 'nominal', title: null, sort: [...COUPLING_IDS] },
     },
     spec: {
       width: 220,

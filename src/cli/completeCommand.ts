@@ -4,6 +4,7 @@
  * The text goes to stdout and a stats line to stderr (or one JSON object with --json).
  */
 import { CompletionRequest } from '../engine/process/engine';
+import { DEFAULT_COUPLING } from '../engine/decode/couplings/registry';
 import { Catalog, CatalogEntry, findEntry, resolveModelDir } from '../models/catalog';
 import { languageMismatch } from '../models/modelNotices';
 import * as A from './args';
@@ -58,7 +59,7 @@ type CompleteOptions = A.ParsedOptions<typeof completeDefs>;
 async function requestOf(o: CompleteOptions, pos: string | undefined, io: CliIo, catalog: Catalog): Promise<{ req: CompletionRequest; label: string; currentPath?: string }> {
   const defaults = {
     drafter: o.drafter ?? defaultDrafter(catalog, o.target, io.cwd),
-    coupling: o.coupling ?? 'gumbel',
+    coupling: o.coupling ?? DEFAULT_COUPLING,
     seed: o.seed ?? 0,
     sampling: { temperature: o.temperature ?? 0.2, topP: o['top-p'] ?? 1, topK: o['top-k'] ?? 0 },
     gamma: o.gamma ?? 'auto',

@@ -1,8 +1,8 @@
 /** The options `lockstep complete`, `lockstep verify` and `lockstep serve` share: models, device, sampling, output. */
 import { DEVICE_REQUESTS } from '../engine/runtime/device';
+import { COUPLING_CHOICES_HELP, COUPLING_IDS } from '../engine/decode/couplings/registry';
 import * as A from './args';
 
-export const COUPLINGS = ['gumbel', 'wmh', 'standard'] as const;
 export const MODES = ['line', 'block', 'free'] as const;
 
 /** A variant name as the catalog and onnx-community's file names spell it (fp32, q4, q4f16 …). */
@@ -37,5 +37,5 @@ export const generationDefs = {
   seed: A.single(A.seed, 'N', 'public-randomness seed (default 0)'),
   temperature: A.single(A.temperature, 'T', 'sampling temperature; 0, or anything below 1e-6, = greedy (default 0.2)'),
   gamma: A.single(A.gamma, 'G', 'drafts per round, 0..32 or auto (default auto)'),
-  coupling: A.single(A.choice(COUPLINGS), 'KIND', 'gumbel | wmh | standard (default gumbel)'),
+  coupling: A.single(A.choice(COUPLING_IDS), 'KIND', COUPLING_CHOICES_HELP),
 };

@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import type { RequestDefaults } from '../engine/request/requestJson';
+import { DEFAULT_COUPLING } from '../engine/decode/couplings/registry';
 import { isLoopback } from '../server/auth';
 import { SERVE_DEFAULTS, type ServeConfig } from '../server/config';
 import { hostBackend } from '../server/engineBackend';
@@ -87,7 +88,7 @@ export async function startServe(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const loaded = (plan.options.drafters ?? []).map((d) => d.name);
   const defaults: RequestDefaults = {
     drafter: plan.drafters[0].requestName,
-    coupling: o.coupling ?? 'gumbel',
+    coupling: o.coupling ?? DEFAULT_COUPLING,
     seed: o.seed ?? 0,
     sampling: { temperature: o.temperature ?? 0.2, topP: o['top-p'] ?? 1, topK: o['top-k'] ?? 0 },
     gamma: o.gamma ?? 'auto',

@@ -7,14 +7,15 @@ import { describeVerdict } from '../engine/runtime/exactness';
 import * as A from './args';
 import { UsageError } from './args';
 import { CliIo, EXIT_STATUS_HELP } from './io';
-import { COUPLINGS, commonDefs } from './options';
+import { COUPLING_IDS, INVARIANT_COUPLINGS } from '../engine/decode/couplings/registry';
+import { commonDefs } from './options';
 import { table } from './table';
 import { VerifyReport, runVerify } from './verifyGrid';
 
 const verifyDefs = {
   ...commonDefs,
   drafter: A.repeated(A.str, 'DRAFTER', 'drafters to compare (repeatable; default: every shipped drafter, none, prompt-lookup)'),
-  coupling: A.repeated(A.choice(COUPLINGS), 'KIND', 'couplings (repeatable; default gumbel,wmh)'),
+  coupling: A.repeated(A.choice(COUPLING_IDS), 'KIND', `couplings (repeatable; default ${INVARIANT_COUPLINGS.join(',')})`),
   gamma: A.repeated(A.gamma, 'G', 'γ values (repeatable or comma list; default 1,3,6)'),
   temperature: A.repeated(A.temperature, 'T', 'temperatures (repeatable or comma list; default 0,0.7)'),
   cases: A.single(A.positiveInt, 'N', 'number of (prompt, seed) cases, seeds 0..N−1 (default 20)'),

@@ -4,7 +4,7 @@
  * (drafter "none"), with per-(drafter, γ) acceptance and speed.
  */
 import { CompletionMode } from '../engine/process/engine';
-import { CouplingKind } from '../engine/decode/types';
+import { CouplingKind, INVARIANT_COUPLINGS } from '../engine/decode/couplings/registry';
 import { DeviceOutcome } from '../engine/runtime/device';
 import { ExactnessVerdict } from '../engine/runtime/exactness';
 import { CatalogEntry, resolveModelDir } from '../models/catalog';
@@ -109,7 +109,7 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
     drafterSpecs = [...shippedDrafters(catalog, entry), 'none', 'prompt-lookup'];
   }
   drafterSpecs = [...new Set(drafterSpecs)];
-  const couplings = v.couplings && v.couplings.length > 0 ? [...new Set(v.couplings)] : (['gumbel', 'wmh'] as CouplingKind[]);
+  const couplings = v.couplings && v.couplings.length > 0 ? [...new Set(v.couplings)] : [...INVARIANT_COUPLINGS];
   const gammas = v.gammas && v.gammas.length > 0 ? [...new Set(v.gammas)] : [1, 3, 6];
   const temperatures = v.temperatures && v.temperatures.length > 0 ? [...new Set(v.temperatures)] : [0, 0.7];
   const caseCount = v.cases ?? 20;

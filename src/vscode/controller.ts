@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { fitContext } from '../engine/prompt/contextFit';
+import { couplingSpec } from '../engine/decode/couplings/registry';
 import type { DeviceOutcome } from '../engine/runtime/device';
 import type { EngineState } from '../engine/process/engineState';
 import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo } from '../engine/process/engine';
@@ -306,8 +307,9 @@ export class Controller implements vscode.Disposable, ExtensionState {
     this.plan = plan;
     for (const n of plan.notes) this.note(n, 'warn');
     if (plan.drafter.detail !== undefined) this.note(plan.drafter.detail, 'info');
-    if (this.settings.coupling === 'standard') {
-      this.note('coupling "standard" (Leviathan/Chen speculative sampling) is NOT drafter-invariant: the text depends on the drafter', 'warn');
+    const coupling = couplingSpec(this.settings.coupling);
+    if (!coupling.invariant) {
+      this.note(`coupling "${coupling.id}" (${coupling.title}) is NOT drafter-invariant: the text depends on the drafter`, 'warn');
     }
     if (this.settings.enable || extraDrafters.length > 0) {
       this.engines.host.configure(plan.options, plan.target.label);

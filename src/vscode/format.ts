@@ -1,5 +1,6 @@
 /** Text the extension shows: the status bar item, its tooltip, a completion's title, log lines. No `vscode` import. */
 import type { DeviceOutcome } from '../engine/runtime/device';
+import { isInvariantCoupling } from '../engine/decode/couplings/registry';
 import type { CompletionResult } from '../engine/process/engine';
 import { describeVerdict, type ExactnessVerdict } from '../engine/runtime/exactness';
 import type { CatalogEntry } from '../models/catalogTypes';
@@ -96,7 +97,7 @@ export function statusTooltip(info: StatusInfo): string {
   lines.push(`Drafter: ${info.drafter}`);
   if (info.device) lines.push(`Device: ${deviceSummary(info.device)}`);
   if (info.exactness) lines.push(`Exactness: ${describeVerdict(info.exactness)}`);
-  lines.push(`Coupling: ${info.coupling}${info.coupling === 'standard' ? ' (not drafter-invariant)' : ''}`);
+  lines.push(`Coupling: ${info.coupling}${isInvariantCoupling(info.coupling) ? '' : ' (not drafter-invariant)'}`);
   lines.push(`Seed: ${info.seed}${info.seedOverridden ? ' (chosen this session; the lockstep.seed setting is unchanged)' : ''}`);
   if (info.last) {
     lines.push(

@@ -6,7 +6,7 @@
  * once (per setting and value) with a message that names the setting, what it must be, and what it got.
  */
 import { DEVICE_REQUESTS, type DeviceRequest } from '../engine/runtime/device';
-import type { CouplingKind } from '../engine/decode/types';
+import { COUPLING_IDS, CouplingKind, DEFAULT_COUPLING } from '../engine/decode/couplings/registry';
 
 export type MultilineMode = 'auto' | 'always' | 'never';
 /** The `device` setting goes to the engine as it is (EngineOptions.device). */
@@ -65,7 +65,7 @@ export const CONTEXT_SOURCES: readonly ContextSource[] = ['openEditors', 'recent
 
 export const SECTION = 'lockstep';
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
-export const COUPLINGS: readonly CouplingKind[] = ['gumbel', 'wmh', 'standard'];
+export const COUPLINGS: readonly CouplingKind[] = COUPLING_IDS;
 export const MULTILINE_MODES: readonly MultilineMode[] = ['auto', 'always', 'never'];
 /** The device setting's values: the engine's (src/engine/runtime/device.ts is pure; it does not load onnxruntime-node). */
 export const DEVICES: readonly DeviceSetting[] = DEVICE_REQUESTS;
@@ -76,7 +76,7 @@ export const DEFAULT_SETTINGS: Readonly<LockstepSettings> = Object.freeze({
   targetVariant: '',
   drafterVariant: '',
   drafter: 'auto',
-  coupling: 'gumbel',
+  coupling: DEFAULT_COUPLING,
   seed: 0,
   temperature: 0.2,
   topP: 1,

@@ -4,11 +4,11 @@
  * may differ from each other. No `vscode` import.
  */
 import type { CompletionMode } from '../engine/process/engine';
-import type { CouplingKind } from '../engine/decode/types';
+import { COUPLINGS, CouplingKind, INVARIANT_COUPLINGS } from '../engine/decode/couplings/registry';
 import { describeVerdict, type ExactnessVerdict } from '../engine/runtime/exactness';
 
-/** The couplings Verify compares: the two drafter-invariant ones (`standard` is not invariant by design). */
-export const VERIFY_COUPLINGS: readonly CouplingKind[] = ['gumbel', 'wmh'];
+/** The couplings Verify compares: the drafter-invariant ones (`standard` is not invariant by design). */
+export const VERIFY_COUPLINGS: readonly CouplingKind[] = INVARIANT_COUPLINGS;
 
 export interface VerifyRun {
   drafter: string;
@@ -167,8 +167,10 @@ export function summarizeVerify(runs: readonly VerifyRun[], meta: VerifyMeta): V
       lines.push(`- ${e.drafter}: error — ${e.error}`);
     }
   }
-  lines.push('');
-  lines.push('_The `standard` coupling (Leviathan/Chen speculative sampling) is not drafter-invariant and is not compared here._');
+  for (const c of COUPLINGS.filter((x) => !x.invariant)) {
+    lines.push('');
+    lines.push(`_The \`${c.id}\` coupling (${c.title}) is not drafter-invariant and is not compared here._`);
+  }
   lines.push('');
   return { identical, groups, runs: [...runs], markdown: lines.join('\n'), summary };
 }

@@ -11,14 +11,13 @@
  *
  * Standard speculative sampling (Leviathan et al. 2023; Chen et al. 2023) is the non-invariant reference: accept
  * d with probability min(1, p(d)/q(d)), on rejection sample norm(max(0, p − q)); its randomness is its own.
+ * Which coupling runs is the request's: the loop sees only its draft policy and its target chooser
+ * (couplings/coupling.ts).
  */
-import { Drafter, Drafts, DraftPolicy } from './drafters';
+import { Drafter, Drafts } from './drafters';
 import { CausalLM } from '../runtime/model';
-import { CouplingKind, SamplingSettings, TokenSampler } from './types';
-import { makeSampler } from './couplings';
-import { Distribution } from './sampling';
-import { STREAM_STANDARD_ACCEPT, STREAM_STANDARD_DRAFT, STREAM_STANDARD_TARGET, uniform } from './rng';
-import { sampleInverseCdf, sampleResidual } from './standard';
+import { SamplingSettings } from './types';
+import { CouplingKind, couplingSpec } from './couplings/registry';
 
 /** Decides after each emitted token whether generation ends (stop tokens, max tokens, line/block rules). */
 export interface TokenSink {
@@ -160,13 +159,9 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
   stats.prefillSeconds = (performance.now() - t0) / 1000;
 
   const draftSettings = opts.draftSampling ?? opts.sampling;
-  const standard = opts.coupling === 'standard';
-  const targetSampler: TokenSampler | null = standard ? null : makeSampler(opts.coupling as 'gumbel' | 'wmh', opts.sampling, opts.seed, opts.vocabLimit);
-  const policy: DraftPolicy = standard
-    ? standardDraftPolicy(draftSettings, opts.seed, opts.vocabLimit)
-    : { sampler: makeSampler(opts.coupling as 'gumbel' | 'wmh', draftSettings, opts.seed, opts.vocabLimit) };
-  const targetDist = standard ? new Distribution(opts.vocabLimit) : null;
-  let pDense = new Float32Array(0);
+  const coupling = couplingSpec(opts.coupling).make(opts.sampling, draftSettings, opts.seed, opts.vocabLimit);
+  const policy = coupling.draft;
+  const chooser = coupling.target;
 
   const maxGamma = opts.maxGamma ?? 8;
   let alpha = 0.6; // prior acceptance for 'auto'; updated per round
@@ -199,27 +194,9 @@ export async function generate(target: TargetState, drafter: Drafter, opts: Gene
     let accepted = 0;
     for (let i = 0; i <= k; i++) {
       const pos = n + i;
-      let y: number;
-      let accept: boolean;
-      if (targetSampler) {
-        y = targetSampler.sample(rows.row(i), pos);
-        accept = i < k && y === drafts.tokens[i];
-      } else {
-        const logits = rows.row(i);
-        if (pDense.length < logits.length) pDense = new Float32Array(logits.length);
-        targetDist!.fromLogits(logits, opts.sampling);
-        targetDist!.fullProbs(pDense);
-        if (i < k) {
-          const d = drafts.tokens[i];
-          const q = drafts.probs?.[i];
-          const qd = q ? q[d] : 1;
-          accept = uniform(opts.seed, pos, 0, STREAM_STANDARD_ACCEPT) * qd < pDense[d];
-          y = accept ? d : residualFor(pDense, q, d, uniform(opts.seed, pos, 0, STREAM_STANDARD_TARGET), logits.length);
-        } else {
-          accept = false;
-          y = sampleInverseCdf(pDense, logits.length, uniform(opts.seed, pos, 0, STREAM_STANDARD_TARGET));
-        }
-      }
+      const drafted = i < k;
+      const y = chooser.choose(rows.row(i), pos, drafted ? drafts.tokens[i] : -1, drafted ? drafts.probs?.[i] : undefined);
+      const accept = drafted && chooser.accepted;
       if (accept) accepted++;
       context.push(y);
       stats.tokens.push(y);
@@ -256,26 +233,4 @@ function costRatio(drafter: Drafter, targetCallSeconds: number): number {
   if (targetCallSeconds <= 0) return drafter.secondsPerCall > 0 ? 0.3 : 0.02;
   // a floor: even free drafts widen the verification call
   return Math.max(0.02, drafter.secondsPerCall / targetCallSeconds);
-}
-
-/** Residual sample norm(max(0, p − q)); a deterministic drafter's q is a point mass on its draft d. */
-function residualFor(p: Float32Array, q: Float32Array | undefined, d: number, u: number, n: number): number {
-  if (q) return sampleResidual(p, q, n, u);
-  const saved = p[d];
-  p[d] = Math.max(0, saved - 1);
-  const y = sampleInverseCdf(p, n, u);
-  p[d] = saved;
-  return y;
-}
-
-function standardDraftPolicy(settings: SamplingSettings, seed: number, vocabLimit: number): DraftPolicy {
-  const dist = new Distribution(vocabLimit);
-  return {
-    sampler: { sample: () => { throw new Error('standard drafting uses dense probabilities'); } },
-    dense(logits: Float32Array, position: number, out: Float32Array): number {
-      dist.fromLogits(logits, settings);
-      dist.fullProbs(out);
-      return sampleInverseCdf(out, logits.length, uniform(seed, position, 0, STREAM_STANDARD_DRAFT));
-    },
-  };
 }

@@ -2,8 +2,8 @@
 
 /**
  * Temperatures below this are greedy, exactly as T = 0: the argmax, ties to the lowest id, no randomness. The one
- * place that decides it: both couplings (couplings.ts), the standard sampler (through Distribution) and
- * Distribution ask isGreedy().
+ * place that decides it: the couplings (couplings/gumbel.ts, couplings/wmh.ts), the standard sampler (through
+ * Distribution) and Distribution ask isGreedy().
  *
  * Why a threshold at all: as T → 0 the arithmetic breaks before the law converges. Gumbel scores l/T overflow to
  * +∞ for every positive logit once T < |l|/1.8e308 (T ≤ ~1e-307 for logits ~20), so every positive logit ties and

@@ -10,12 +10,6 @@ export interface SamplingSettings {
   topP: number;
 }
 
-/**
- * gumbel / wmh: couplings through public randomness, drafter-invariant.
- * standard: Leviathan/Chen speculative sampling, the non-invariant reference.
- */
-export type CouplingKind = 'gumbel' | 'wmh' | 'standard';
-
 /** A model's own coupled sample from its logits row at an absolute position. */
 export interface TokenSampler {
   sample(logits: Float32Array, position: number): number;

@@ -5,7 +5,8 @@
  * would give other bytes than the caller meant).
  */
 import type { CompletionMode, CompletionRequest, RequestContext } from './requests';
-import type { CouplingKind, SamplingSettings } from '../decode/types';
+import type { SamplingSettings } from '../decode/types';
+import { COUPLING_IDS } from '../decode/couplings/registry';
 
 export class RequestError extends Error {
   constructor(message: string) {
@@ -17,7 +18,6 @@ export class RequestError extends Error {
 /** What an absent field becomes. */
 export type RequestDefaults = Pick<CompletionRequest, 'drafter' | 'coupling' | 'seed' | 'sampling' | 'gamma' | 'maxTokens' | 'mode'>;
 
-const COUPLINGS: readonly CouplingKind[] = ['gumbel', 'wmh', 'standard'];
 const MODES: readonly CompletionMode[] = ['line', 'block', 'free'];
 const FIELDS = ['before', 'after', 'drafter', 'coupling', 'seed', 'sampling', 'gamma', 'maxTokens', 'mode', 'maxPromptTokens', 'context'];
 
@@ -99,7 +99,7 @@ export function parseCompletionRequest(body: unknown, d: RequestDefaults): Compl
     before: string(o.before, 'before'),
     after: o.after === undefined ? '' : string(o.after, 'after'),
     drafter: o.drafter === undefined ? d.drafter : string(o.drafter, 'drafter'),
-    coupling: o.coupling === undefined ? d.coupling : oneOf(o.coupling, 'coupling', COUPLINGS),
+    coupling: o.coupling === undefined ? d.coupling : oneOf(o.coupling, 'coupling', COUPLING_IDS),
     seed: o.seed === undefined ? d.seed : integer(o.seed, 'seed', 0, Number.MAX_SAFE_INTEGER),
     sampling: sampling(o.sampling, d.sampling),
     gamma: o.gamma === undefined ? d.gamma : o.gamma === 'auto' ? 'auto' : integer(o.gamma, 'gamma', 0, 32),

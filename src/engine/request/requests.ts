@@ -6,7 +6,8 @@
 import type { CallRule, Device, DeviceOutcome, DeviceRequest } from '../runtime/device';
 import type { ExactnessVerdict } from '../runtime/exactness';
 import type { FusedMode, FusedProgress } from '../runtime/fusedModel';
-import type { CouplingKind, SamplingSettings } from '../decode/types';
+import type { SamplingSettings } from '../decode/types';
+import type { CouplingKind } from '../decode/couplings/registry';
 import type { RequestContext } from '../prompt/requestContext';
 
 export type { RequestContext };

@@ -7,7 +7,7 @@
  * but that do not change the text (caching, slots, response shaping) are accepted and listed in `ignored`.
  */
 import type { CompletionMode, CompletionRequest, RequestContext } from '../../engine/request/requests';
-import type { CouplingKind } from '../../engine/decode/types';
+import type { CouplingKind } from '../../engine/decode/couplings/registry';
 
 /**
  * A request refused before it reaches the engine. `status` is 400 for malformed fields and wrong values, 404 for an

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SamplingSettings } from '../../../src/engine/decode/types';
 import { Distribution } from '../../../src/engine/decode/sampling';
-import { makeSampler } from '../../../src/engine/decode/couplings';
+import { makeSampler } from '../../../src/engine/decode/couplings/registry';
 import {
   gumbelAgreement,
   gumbelAgreementNaive,

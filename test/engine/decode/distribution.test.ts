@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { SamplingSettings } from '../../../src/engine/decode/types';
 import { argmaxLowestId } from '../../../src/engine/decode/greedy';
 import { Distribution } from '../../../src/engine/decode/sampling';
-import { makeSampler } from '../../../src/engine/decode/couplings';
+import { makeSampler } from '../../../src/engine/decode/couplings/registry';
 import { lmLogits, plain, prng, range } from '../../helpers/samplingInputs';
 import { naiveDense, naiveKept } from '../../helpers/samplingReference';
 

@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GUMBEL_MAX } from '../../../src/engine/decode/rng';
-import { GumbelSampler, pruneThreshold } from '../../../src/engine/decode/couplings';
+import { GumbelSampler, pruneThreshold } from '../../../src/engine/decode/couplings/gumbel';
 import { SEED, lmLogits, plain, prng, range } from '../../helpers/samplingInputs';
 import { gumbelFullScan, naiveKept } from '../../helpers/samplingReference';
 

@@ -1,5 +1,5 @@
 /**
- * Standard speculative sampling (Leviathan et al. 2023, src/engine/decode/standard.ts): drafts follow q, the output and the
+ * Standard speculative sampling (Leviathan et al. 2023, src/engine/decode/couplings/standard.ts): drafts follow q, the output and the
  * bonus draws follow p, acceptance is 1 − TV; and its helpers (inverse CDF, acceptance probability, residual).
  */
 import { describe, test } from 'node:test';
@@ -13,7 +13,7 @@ import {
   standardDraft,
   standardTarget,
   standardVerify,
-} from '../../../src/engine/decode/standard';
+} from '../../../src/engine/decode/couplings/standard';
 import { SEED } from '../../helpers/samplingInputs';
 import { N, assertDoesNotFollow, assertFollows } from '../../helpers/samplingStats';
 

@@ -8,13 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CompletionRequest, Engine } from '../../../src/engine/process/engine';
+import { INVARIANT_COUPLINGS } from '../../../src/engine/decode/couplings/registry';
 import { heldOutPrompts } from '../../helpers/prompts';
 import { DRAFTER_A_DIR, DRAFTER_B_DIR, TARGET_DIR } from '../../helpers/models';
 
 const TEMPERATURES = [0, 0.2, 0.7, 1.0];
 const DRAFTERS = ['prompt-lookup', 'drafter-a', 'drafter-b', 'prompt-lookup+drafter-b'];
 const GAMMAS: Array<number | 'auto'> = [1, 3, 6, 'auto'];
-const COUPLINGS = ['gumbel', 'wmh'] as const;
+const COUPLINGS = INVARIANT_COUPLINGS;
 const CASES = 240;
 
 async function makeEngine(threads: number): Promise<Engine> {
@@ -41,7 +42,7 @@ test(`completions are byte-identical to the no-drafter completion (${CASES} case
     const temperature = TEMPERATURES[c % 4];
     const drafter = DRAFTERS[Math.floor(c / 4) % 4];
     const gamma = GAMMAS[Math.floor(c / 16) % 4];
-    const coupling = COUPLINGS[Math.floor(c / 2) % 2];
+    const coupling = COUPLINGS[Math.floor(c / 2) % COUPLINGS.length];
     const base: CompletionRequest = {
       before: prompts[c].before, after: prompts[c].after, drafter: 'none', coupling, seed: c * 7919,
       sampling: { temperature, topK: c % 5 === 0 ? 20 : 0, topP: c % 3 === 0 ? 0.9 : 1 },

@@ -1,34 +1,18 @@
 /**
- * The two drafter-invariant couplings of arXiv 2408.07978 as TokenSamplers. Each model owns
- * one sampler; the noise is keyed on (seed, absolute position, token id) only (see rng.ts),
- * so a model's sample at a position depends on nothing but its own logits row, the seed and
- * its sampling settings. Two models sampling the same position with the same seed agree with
- * the probabilities given in couplingTheory.ts.
+ * Gumbel-max sampling, the first drafter-invariant coupling of arXiv 2408.07978 (the paper's "Gumbel sampling" /
+ * exponential race). Each model owns one sampler; the noise is keyed on (seed, absolute position, token id) only
+ * (see rng.ts), so a model's sample at a position depends on nothing but its own logits row, the seed and its
+ * sampling settings. Two models sampling the same position with the same seed agree with the probability given in
+ * couplingTheory.ts (gumbelAgreement).
  *
- * Both return the greedy argmax (ties to the lowest id) without randomness when T < GREEDY_BELOW (1e-6, T = 0
+ * Returns the greedy argmax (ties to the lowest id) without randomness when T < GREEDY_BELOW (1e-6, T = 0
  * included; see sampling.ts for why).
  */
-
-import type { SamplingSettings, TokenSampler } from './types';
-import { GUMBEL_MAX, STREAM_DART_HEIGHT, STREAM_DART_TOKEN, STREAM_GUMBEL, gumbel, gumbelFrom, hashFrom, positionState, unitFromHash } from './rng';
-import { argmaxLowestId, isGreedy } from './greedy';
-import { Distribution, validateSettings } from './sampling';
-
-/** The largest vocabulary a sampler accepts: 64·vocabLimit darts must fit the uint32 id word. */
-export const MAX_VOCAB = 1 << 26;
-
-/** Throws unless seed is an integer in [0, 2^53 − 1] (the range rng.hash32 encodes exactly). */
-export function validateSeed(seed: number): void {
-  if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new RangeError(`seed must be an integer in [0, 2^53 - 1], got ${seed}`);
-  }
-}
-
-function validateVocab(vocabLimit: number): void {
-  if (!Number.isInteger(vocabLimit) || vocabLimit <= 0 || vocabLimit > MAX_VOCAB) {
-    throw new RangeError(`vocabLimit must be an integer in [1, 2^26], got ${vocabLimit}`);
-  }
-}
+import type { SamplingSettings, TokenSampler } from '../types';
+import { GUMBEL_MAX, STREAM_GUMBEL, gumbel, gumbelFrom, hashFrom, positionState, unitFromHash } from '../rng';
+import { argmaxLowestId, isGreedy } from '../greedy';
+import { Distribution, validateSettings } from '../sampling';
+import { samplerCoupling, validateSeed, validateVocab } from './coupling';
 
 /**
  * Largest t such that every logit l ≤ t has score fl(fl(l / T) + G) < best for every Gumbel
@@ -161,76 +145,11 @@ export class GumbelSampler implements TokenSampler {
   }
 }
 
-/**
- * Weighted MinHash by dart throwing (the paper's second coupling). Dart m = 0, 1, 2, …:
- * token k_m = floor(uniform(seed, position, m, STREAM_DART_TOKEN) · vocabLimit), height
- * h_m = uniform(seed, position, m, STREAM_DART_HEIGHT); the sample is k_m of the first dart
- * with h_m ≤ p(k_m), p = this model's kept, renormalised distribution (0 outside it and for
- * ids beyond the row). Pr[k] ∝ p(k)/vocabLimit, i.e. exactly p.
- *
- * The height is drawn first and compared with max p: most darts cost one hash.
- * Expected darts per sample = vocabLimit. After 64·vocabLimit darts without a hit (probability
- * (1 − 1/V)^{64V} < e^-64 ≈ 1.6e-28) it falls back to the argmax (lowest id), so the law is
- * exact up to that probability.
- *
- * The drafter and the target must use the same vocabLimit: the dart's token depends on it.
- */
-export class WeightedMinHashSampler implements TokenSampler {
-  /** Darts thrown by the last sample() call (for benchmarks; 0 when greedy). */
-  darts = 0;
-  private readonly dist: Distribution;
-
-  readonly settings: Readonly<SamplingSettings>;
-
-  constructor(settings: SamplingSettings, readonly seed: number, readonly vocabLimit: number) {
-    validateSettings(settings);
-    validateSeed(seed);
-    validateVocab(vocabLimit);
-    this.settings = { ...settings };
-    this.dist = new Distribution(vocabLimit);
-  }
-
-  sample(logits: Float32Array, position: number): number {
-    if (isGreedy(this.settings.temperature)) {
-      this.darts = 0;
-      return argmaxLowestId(logits, this.vocabLimit);
-    }
-    const dist = this.dist;
-    dist.fromLogits(logits, this.settings);
-    const seed = this.seed;
-    const V = this.vocabLimit;
-    const maxP = dist.maxProb;
-    const limit = 64 * V;
-    const state = positionState(seed, position); // the hash prefix shared by every dart at this position
-    for (let m = 0; m < limit; m++) {
-      const h = unitFromHash(hashFrom(state, m, STREAM_DART_HEIGHT));
-      if (h > maxP) continue;
-      const k = Math.floor(unitFromHash(hashFrom(state, m, STREAM_DART_TOKEN)) * V);
-      if (h <= dist.prob(k)) {
-        this.darts = m + 1;
-        return k;
-      }
-    }
-    this.darts = limit;
-    return dist.argmaxId;
-  }
-}
-
-/** A coupled sampler for one model: 'gumbel' (Gumbel-max) or 'wmh' (Weighted MinHash). */
-export function makeSampler(
-  kind: 'gumbel' | 'wmh',
-  settings: SamplingSettings,
-  seed: number,
-  vocabLimit: number,
-): TokenSampler {
-  switch (kind) {
-    case 'gumbel':
-      return new GumbelSampler(settings, seed, vocabLimit);
-    case 'wmh':
-      return new WeightedMinHashSampler(settings, seed, vocabLimit);
-    default: {
-      const never: never = kind;
-      throw new RangeError(`unknown coupling ${String(never)}`);
-    }
-  }
-}
+export const GUMBEL = samplerCoupling(
+  {
+    id: 'gumbel',
+    title: 'Gumbel-max coupling',
+    description: 'Gumbel-max coupling: drafter-invariant (the same text for every drafter).',
+  },
+  (settings, seed, vocabLimit) => new GumbelSampler(settings, seed, vocabLimit),
+);

@@ -17,15 +17,20 @@
  * coupling noise (Gumbel / dart streams) here: mixing shared noise with the u < p/q rule
  * biases the output (vLLM PRs 47386, 54282).
  *
- * Nothing allocates.
+ * The coupling (STANDARD): the drafter drafts from its dense q and hands the rows over (Drafts.probs); the target
+ * turns each logits row into a dense p and verifies. Nothing allocates per token (rows grow only when wider).
  */
 
+import type { DraftPolicy } from '../drafters';
+import type { SamplingSettings } from '../types';
 import {
   STREAM_STANDARD_ACCEPT,
   STREAM_STANDARD_DRAFT,
   STREAM_STANDARD_TARGET,
   uniform,
-} from './rng';
+} from '../rng';
+import { Distribution } from '../sampling';
+import type { CouplingSpec, TargetChooser } from './coupling';
 
 type Dense = Float32Array | Float64Array;
 
@@ -111,3 +116,67 @@ export function standardVerify(
 export function standardTarget(p: Dense, n: number, seed: number, position: number): number {
   return sampleInverseCdf(p, n, uniform(seed, position, 0, STREAM_STANDARD_TARGET));
 }
+
+/** Residual sample norm(max(0, p − q)); a deterministic drafter's q is a point mass on its draft d. */
+function residualFor(p: Float32Array, q: Float32Array | undefined, d: number, u: number, n: number): number {
+  if (q) return sampleResidual(p, q, n, u);
+  const saved = p[d];
+  p[d] = Math.max(0, saved - 1);
+  const y = sampleInverseCdf(p, n, u);
+  p[d] = saved;
+  return y;
+}
+
+/**
+ * The target's side: p = its dense distribution of each row; a draft d is kept when u·q(d) < p(d) (u < min(1, p/q)
+ * without a division), else the residual is sampled; at the bonus position it samples p.
+ */
+class StandardChooser implements TargetChooser {
+  accepted = false;
+  private readonly dist: Distribution;
+  private p = new Float32Array(0);
+
+  constructor(private readonly settings: SamplingSettings, private readonly seed: number, vocabLimit: number) {
+    this.dist = new Distribution(vocabLimit);
+  }
+
+  choose(logits: Float32Array, position: number, draft: number, q: Float32Array | undefined): number {
+    if (this.p.length < logits.length) this.p = new Float32Array(logits.length);
+    const p = this.p;
+    this.dist.fromLogits(logits, this.settings);
+    this.dist.fullProbs(p);
+    if (draft < 0) {
+      this.accepted = false;
+      return sampleInverseCdf(p, logits.length, uniform(this.seed, position, 0, STREAM_STANDARD_TARGET));
+    }
+    const qd = q ? q[draft] : 1;
+    this.accepted = uniform(this.seed, position, 0, STREAM_STANDARD_ACCEPT) * qd < p[draft];
+    if (this.accepted) return draft;
+    return residualFor(p, q, draft, uniform(this.seed, position, 0, STREAM_STANDARD_TARGET), logits.length);
+  }
+}
+
+/** The drafter's side: it fills its dense q per draft and draws the draft from it (standardDraft). */
+function standardDraftPolicy(settings: SamplingSettings, seed: number, vocabLimit: number): DraftPolicy {
+  const dist = new Distribution(vocabLimit);
+  return {
+    sampler: { sample: () => { throw new Error('standard drafting uses dense probabilities'); } },
+    dense(logits: Float32Array, position: number, out: Float32Array): number {
+      dist.fromLogits(logits, settings);
+      dist.fullProbs(out);
+      return sampleInverseCdf(out, logits.length, uniform(seed, position, 0, STREAM_STANDARD_DRAFT));
+    },
+  };
+}
+
+export const STANDARD: CouplingSpec<'standard'> = {
+  id: 'standard',
+  invariant: false,
+  title: 'Leviathan/Chen speculative sampling',
+  description: 'Standard speculative sampling (Leviathan/Chen): NOT drafter-invariant — the text depends on the drafter. For comparison only.',
+  make: (target, draft, seed, vocabLimit) => {
+    // The drafter's policy first, then the target's distribution: the order the loop has always built them in.
+    const policy = standardDraftPolicy(draft, seed, vocabLimit);
+    return { target: new StandardChooser(target, seed, vocabLimit), draft: policy };
+  },
+};
