@@ -397,7 +397,8 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`redrew ${r.figures.join(', ')}\n`);
     }
   }
-  const md = resultsMarkdown({ dir, note: o.note, cwd: io.cwd, root: packageRoot() });
+  // Figure links are relative to the file the report goes to (bench/RESULTS.md links ../media/…), else to the root.
+  const md = resultsMarkdown({ dir, note: o.note, cwd: io.cwd, root: o.write !== undefined ? path.dirname(path.resolve(io.cwd, o.write)) : packageRoot() });
   if (o.write !== undefined) {
     fs.writeFileSync(path.resolve(io.cwd, o.write), md);
     io.stdout(`wrote ${o.write}\n`);

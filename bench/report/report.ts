@@ -44,7 +44,7 @@ function command(h: ReportHead): string {
   return `\`\`\`sh\nnpx ${h.command}\n\`\`\``;
 }
 
-/** Figure links relative to the repository root; figures under media/ only. */
+/** Figure links relative to `root` (the folder of the report's file); figures under media/ only. */
 function figureLinks(figs: string[] | undefined, cwd: string, root: string, alt: string): string {
   return (figs ?? [])
     .filter((f) => f.endsWith('.svg'))
@@ -59,7 +59,7 @@ export interface ReportOptions {
   /** A warning shown at the top (e.g. placeholder weights). */
   note?: string;
   cwd: string;
-  /** The repository root (figure links are relative to it). */
+  /** The folder figure links are relative to: the report file's (or the repository root when printed). */
   root: string;
 }
 

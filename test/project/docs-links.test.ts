@@ -1,5 +1,5 @@
 /**
- * Every relative link of README.md and docs/*.md names a file that exists, and every #anchor names a heading of its
+ * Every relative link of README.md, docs/*.md and bench/RESULTS.md names a file that exists, and every #anchor names a heading of its
  * page (as GitHub makes heading anchors), so that moving a section or a file cannot leave a reader at a dead end.
  * Links in code (fenced blocks, `inline code`) are not links and are left out; http(s) and mailto links are not
  * checked (no network in the tests).
@@ -11,10 +11,10 @@ import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
-/** The pages checked: the README and every page of docs/. */
+/** The pages checked: the README, every page of docs/ and the generated results (its figure links). */
 function pages(): string[] {
   const docs = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`);
-  return ['README.md', ...docs];
+  return ['README.md', ...docs, 'bench/RESULTS.md'];
 }
 
 /** Markdown without its fenced code blocks and inline code spans (line count kept: a block's lines become empty). */
