@@ -179,9 +179,15 @@ describe('setting descriptions claim only what is measured, and say where', () =
     const t = text('threads');
     assert.match(t, /1 and 2 threads/);
     assert.match(t, /CPU provider/);
-    assert.match(t, /`test\/model\.test\.ts`/);
+    assert.match(t, /`test\/engine\/runtime\/model\.test\.ts`/);
     assert.match(t, /not measured/);
     assert.match(t, /--threads N/);
+  });
+
+  test('every file a setting cites as its evidence exists', () => {
+    const cited = Object.keys(props).flatMap((k) => [...text(k.replace(/^lockstep\./, '')).matchAll(/`((?:test|bench|src|docs)\/[^`\s]+\.(?:ts|md))`/g)].map((m) => m[1]));
+    assert.ok(cited.length > 0);
+    assert.deepEqual(cited.filter((f) => !fs.existsSync(path.join(packageRoot(), f))), []);
   });
 
   test('drafter and device: measured on the CPU and WebGPU (software Vulkan); Verify is the judge elsewhere', () => {
