@@ -109,3 +109,20 @@ test('anchors as GitHub makes them', () => {
     { line: 1, target: 'm.png' },
   ]);
 });
+
+test('every repository path the docs name in `code` exists (a moved file leaves no stale path behind)', () => {
+  const stale: string[] = [];
+  let checked = 0;
+  for (const page of [...pages(), 'tools/README.md', 'test/e2e/README.md']) {
+    const lines = fs.readFileSync(path.join(ROOT, page), 'utf8').split('\n');
+    lines.forEach((text, i) => {
+      for (const m of text.matchAll(/`((?:src|test|bench|media|docs)\/[A-Za-z0-9_./-]+)`/g)) {
+        const p = m[1].replace(/[/.]+$/, '');
+        checked++;
+        if (!fs.existsSync(path.join(ROOT, p))) stale.push(`${page}:${i + 1}: ${p}`);
+      }
+    });
+  }
+  assert.ok(checked >= 50, `only ${checked} paths found`);
+  assert.deepEqual(stale, []);
+});
