@@ -2,8 +2,8 @@
  * Completions already generated, so that typing along a shown suggestion keeps showing its remainder without a new
  * generation. No `vscode` import.
  *
- * An entry is keyed by document, by a fingerprint of everything besides the text that decides the completion (target,
- * seed, coupling, sampling, mode …; not the drafter, for the invariant couplings: every drafter gives the same bytes)
+ * An entry is keyed by document, by cacheKey(request) — requestKey (engine/request/requestKey.ts: every request field
+ * that can change the bytes, so not the drafter under the invariant couplings) without the window, plus the target —
  * and by the whole prompt window the engine was given: the text before the cursor and the text after it, as
  * extractWindow cut them (sha-256 of each, and their lengths). A cached completion is only served where it still
  * follows from (target, prompt, seed), as the seed in its tooltip promises:
@@ -16,6 +16,27 @@
  * remainder of the completion is returned; once all of it is typed, nothing.
  */
 import { createHash } from 'node:crypto';
+import { requestKey } from '../engine/request/requestKey';
+import type { CompletionRequest } from '../engine/request/requests';
+
+/** What decides a completion's bytes besides its request (see cacheKey). */
+export interface CacheScope {
+  /** The target model's directory and variant: the request does not name the model that answers it. */
+  target: string;
+  variant?: string;
+  /** The multiline setting ('auto', 'always', 'never'), standing for the request's mode. */
+  multiline: string;
+}
+
+/**
+ * A request's key in this cache: its requestKey without the window around the cursor (before, after), which the
+ * cache compares itself to allow for a completion typed along, and without the mode, which that window and the
+ * multiline setting decide: the setting stands for it, since typing along a block completion makes the cursor line
+ * non-blank, where the mode chosen now would be 'line'.
+ */
+export function cacheKey(req: CompletionRequest, scope: CacheScope): string {
+  return requestKey(req, { omit: ['before', 'after', 'mode'], scope: { ...scope } });
+}
 
 export interface CacheHit<M> {
   /** The part of the completion not typed yet (never empty). */
@@ -32,7 +53,8 @@ const TAIL_CHARS = 32;
 
 interface Entry<M> {
   doc: string;
-  fingerprint: string;
+  /** cacheKey of the request it was made from. */
+  key: string;
   /** The text before the cursor that the completion was made from (the prompt window's before-part): length, hash, end. */
   beforeLength: number;
   beforeHash: string;
@@ -72,11 +94,11 @@ export class CompletionCache<M = unknown> {
    * window's before-part was cut (the document has more text above it; PromptWindow.truncatedBefore); false means
    * it is all the text before the cursor. Empty completions are not kept.
    */
-  put(doc: string, fingerprint: string, before: string, after: string, text: string, meta: M, beforeCut = false): void {
+  put(doc: string, key: string, before: string, after: string, text: string, meta: M, beforeCut = false): void {
     if (text === '') return;
     const entry: Entry<M> = {
       doc,
-      fingerprint,
+      key,
       beforeLength: before.length,
       beforeHash: sha256(before),
       beforeTail: before.slice(Math.max(0, before.length - TAIL_CHARS)),
@@ -88,7 +110,7 @@ export class CompletionCache<M = unknown> {
     };
     // The same place again replaces the old entry.
     this.entries = this.entries.filter(
-      (e) => !(e.doc === doc && e.fingerprint === fingerprint && e.beforeHash === entry.beforeHash &&
+      (e) => !(e.doc === doc && e.key === key && e.beforeHash === entry.beforeHash &&
         e.fromStart === entry.fromStart && e.afterHash === entry.afterHash),
     );
     this.entries.push(entry);
@@ -110,11 +132,11 @@ export class CompletionCache<M = unknown> {
    * `before`: the text before the cursor — the prompt window's before-part, or (where the window was cut) that plus up
    * to lookBehind(doc) characters more; `after`: the window's after-part.
    */
-  lookup(doc: string, fingerprint: string, before: string, after: string): CacheHit<M> | undefined {
+  lookup(doc: string, key: string, before: string, after: string): CacheHit<M> | undefined {
     let afterHash: string | undefined;
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const e = this.entries[i];
-      if (e.doc !== doc || e.fingerprint !== fingerprint || e.afterLength !== after.length) continue;
+      if (e.doc !== doc || e.key !== key || e.afterLength !== after.length) continue;
       afterHash ??= sha256(after);
       if (e.afterHash !== afterHash) continue;
       const typed = typedPrefix(e, before);

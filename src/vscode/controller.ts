@@ -11,7 +11,7 @@ import { fitContext } from '../engine/prompt/contextFit';
 import { couplingSpec } from '../engine/decode/couplings/registry';
 import type { DeviceOutcome } from '../engine/runtime/device';
 import type { EngineState } from '../engine/process/engineState';
-import type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo } from '../engine/process/engine';
+import type { CompletionResult, DrafterSpec, EngineInfo } from '../engine/process/engine';
 import type { RequestContext } from '../engine/request/requests';
 import type { Catalog } from '../models/catalog';
 import { defaultModelsDir } from '../models/hubCache';
@@ -34,11 +34,11 @@ import { LanguageNotices } from './languageNotice';
 import { showMenu } from './menu';
 import { chooseDrafter, chooseTarget } from './modelCommands';
 import { EnginePlan, ModelEnv, expandHome, planEngine } from './enginePlan';
-import { LockstepInlineProvider } from './provider';
+import { LockstepInlineProvider, type CompletionSnapshot } from './provider';
 import { SeedState } from './seed';
 import { nextSeed, previousSeed, regenerateWithSeed } from './seedCommands';
 import { TOKEN_SECRET, registerServerCommands } from './serverCommands';
-import { LockstepSettings, SECTION, SettingsReader } from './settings';
+import { LockstepSettings, SECTION, SettingsReader, languageDisabled } from './settings';
 import { setupModel } from './setupModel';
 import { SnoozeState } from './snooze';
 import { StatusBar, type StatusContext } from './statusBar';
@@ -342,22 +342,15 @@ export class Controller implements vscode.Disposable, ExtensionState {
     };
   }
 
-  /** A completion request for the text around the cursor with the current settings and seed. */
-  request(before: string, after: string, mode: CompletionMode, context?: RequestContext): CompletionRequest {
+  /** What an inline completion in a `languageId` document is made with now; undefined when none is (provider.ts). */
+  snapshot(languageId: string): CompletionSnapshot | undefined {
     const s = this.settings;
-    return {
-      ...(context === undefined ? {} : { context }),
-      before,
-      after,
-      drafter: this.plan?.drafter.request ?? 'none',
-      coupling: s.coupling,
-      seed: this.seeds.current,
-      sampling: { temperature: s.temperature, topP: s.topP, topK: s.topK },
-      gamma: s.draftTokens,
-      maxTokens: s.maxTokens,
-      mode,
-      maxPromptTokens: s.contextTokens,
-    };
+    if (!s.enable || this.paused || this.snooze.active || languageDisabled(s, languageId)) return undefined;
+    const plan = this.plan;
+    if (!plan) return undefined;
+    // A model trained on other languages would write the wrong language here (the demo models: JS/TS only).
+    if (this.languages.check(plan.target.entry, languageId) !== undefined) return undefined;
+    return { settings: s, seed: this.seeds.current, target: plan.target, drafter: plan.drafter };
   }
 
   /** Cross-file snippets (context.ts); a failure there costs the context only, never the completion. */

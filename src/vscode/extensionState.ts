@@ -3,7 +3,7 @@
  * extension's state; the Controller provides it. They depend on this interface, never on the controller itself.
  */
 import type * as vscode from 'vscode';
-import type { CompletionMode, CompletionRequest, DrafterSpec } from '../engine/process/engine';
+import type { DrafterSpec } from '../engine/process/engine';
 import type { RequestContext } from '../engine/request/requests';
 import type { Catalog } from '../models/catalog';
 import type { DownloadFn } from './download';
@@ -34,8 +34,6 @@ export interface ExtensionState {
   env(): ModelEnv;
   /** Settings → plan → engine; false when no usable plan (the status bar and a message say why). */
   applyPlan(extraDrafters?: DrafterSpec[]): boolean;
-  /** A completion request for the text around the cursor with the current settings and seed. */
-  request(before: string, after: string, mode: CompletionMode, context?: RequestContext): CompletionRequest;
   /** Cross-file snippets for a cursor, as a completion there would send them. */
   collectContext(document: vscode.TextDocument, before: string, after: string): RequestContext | undefined;
   /** Writes a lockstep.* setting where it is set now (workspace folder, workspace, else user). */

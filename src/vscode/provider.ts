@@ -1,17 +1,18 @@
 /**
- * The inline completion provider: window → mode → cache → debounce → engine (in its own process) → item.
- * Thin: the decisions live in prompt.ts, cache.ts and the controller (seen as a CompletionContext).
+ * The inline completion provider, read top to bottom: the controller's snapshot (or nothing: off, paused, snoozed,
+ * no model, a language the target does not write) → the window around the cursor → other files' snippets → the
+ * request (request.ts) → the cache (keyed by the request: cache.ts) → debounce → engine (in its own process) →
+ * record and item. A cache hit is served before the debounce: it costs nothing to show.
  */
-import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { CompletionMode, CompletionRequest, CompletionResult } from '../engine/process/engine';
-import type { RequestContext } from '../engine/request/requests';
-import { CompletionCache } from './cache';
+import type { CompletionResult } from '../engine/process/engine';
+import type { CompletionRequest, RequestContext } from '../engine/request/requests';
+import { CompletionCache, cacheKey } from './cache';
 import type { CompletionEngine } from './completionEngine';
 import { completionLogLine, completionTitle } from './format';
-import { chooseMode, extractWindow, lookupBefore, windowChars, type TextLines } from './prompt';
-import type { EnginePlan } from './enginePlan';
-import { languageDisabled, type LockstepSettings } from './settings';
+import { extractWindow, lookupBefore, windowChars, type TextLines } from './prompt';
+import { buildCompletionRequest } from './request';
+import type { LockstepSettings } from './settings';
 
 /** What the extension remembers about a completion it offered (the test API returns it). */
 export interface CompletionRecord {
@@ -41,7 +42,6 @@ export interface CompletionRecord {
 interface CacheMeta {
   seed: number;
   drafter: string;
-  coupling: string;
   result: CompletionResult;
 }
 
@@ -87,38 +87,31 @@ function linesOfDocument(doc: vscode.TextDocument): TextLines {
   return { lineCount: doc.lineCount, lineAt: (i) => doc.lineAt(i).text };
 }
 
-/**
- * Everything besides the text around the cursor that decides a completion's bytes. The line/block mode is chosen
- * from the text around the cursor, so the multiline *setting* stands for it here: typing along a block completion
- * (which makes the cursor line non-blank) must still find it.
- */
-export function fingerprint(req: CompletionRequest, targetKey: string, multiline: string): string {
-  // For the invariant couplings the drafter and γ change only the speed, so they are left out: switching the
-  // drafter keeps showing the same (identical) completion.
-  const speedOnly = req.coupling === 'standard' ? { drafter: req.drafter, gamma: req.gamma } : {};
-  // The snippets are part of the prompt: a changed snippet (an edit in another file) must not be served an old
-  // completion. Their hash, not their text, keeps the key short.
-  const context = req.context === undefined ? undefined : createHash('sha256').update(JSON.stringify(req.context)).digest('base64');
-  return JSON.stringify({
-    targetKey, seed: req.seed, coupling: req.coupling, sampling: req.sampling, maxTokens: req.maxTokens,
-    multiline, maxPromptTokens: req.maxPromptTokens, context, ...speedOnly,
-  });
+/** What a completion is made with, read from the controller once per request. */
+export interface CompletionSnapshot {
+  readonly settings: LockstepSettings;
+  /** The session's seed. */
+  readonly seed: number;
+  /** The target model (it decides the text, but the request does not name it: the cache keys it beside the request). */
+  readonly target: { readonly dir: string; readonly variant?: string };
+  /** The drafter setting's drafter (label) and the engine's name for it. */
+  readonly drafter: { readonly label: string; readonly request: string };
 }
 
 /** What the provider needs of the extension (the Controller gives it; the provider never imports the controller). */
 export interface CompletionContext {
-  readonly settings: LockstepSettings;
-  readonly plan: EnginePlan | undefined;
-  readonly paused: boolean;
-  /** Snoozed from the menu: no completions until it ends. */
-  readonly snooze: { readonly active: boolean };
-  /** Why the target does not complete a language (undefined: it does); says so once per language (languageNotice.ts). */
-  readonly languages: { check(entry: EnginePlan['target']['entry'], languageId: string): string | undefined };
-  readonly engine: CompletionEngine;
-  readonly log: vscode.LogOutputChannel;
-  request(before: string, after: string, mode: CompletionMode, context?: RequestContext): CompletionRequest;
+  /**
+   * What a completion in a document of `languageId` is made with now, or undefined when none is to be made: disabled
+   * (everywhere or for the language), paused by Verify, snoozed, no usable model, or a language the target does not
+   * write (said once per language: languageNotice.ts).
+   */
+  snapshot(languageId: string): CompletionSnapshot | undefined;
   /** Snippets of other files for this cursor (undefined: none, or the feature is off). */
   collectContext(document: vscode.TextDocument, before: string, after: string): RequestContext | undefined;
+  /** True while Verify runs (checked again after the debounce). */
+  readonly paused: boolean;
+  readonly engine: CompletionEngine;
+  readonly log: vscode.LogOutputChannel;
   setBusy(on: boolean): void;
   completionStats(r: CompletionResult): void;
 }
@@ -146,54 +139,70 @@ export class LockstepInlineProvider implements vscode.InlineCompletionItemProvid
     context: vscode.InlineCompletionContext,
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
-    const ctl = this.ctl;
-    const s = ctl.settings;
-    if (!s.enable || ctl.paused || ctl.snooze.active || languageDisabled(s, document.languageId)) return undefined;
     // While the suggest widget is open an inline completion must extend its selection; leave that moment to it.
     if (context.selectedCompletionInfo !== undefined) return undefined;
-    const plan = ctl.plan;
-    if (!plan) return undefined;
-    // A model trained on other languages would write the wrong language here (the demo models: JS/TS only).
-    if (ctl.languages.check(plan.target.entry, document.languageId) !== undefined) return undefined;
+    const ctl = this.ctl;
+    const snap = ctl.snapshot(document.languageId);
+    if (!snap) return undefined;
+    const s = snap.settings;
 
     const lines = linesOfDocument(document);
     const limits = windowChars(s.contextTokens);
     const win = extractWindow(lines, position, limits);
-    const mode = chooseMode(win, s.multiline);
-    const req = ctl.request(win.before, win.after, mode, ctl.collectContext(document, win.before, win.after));
-    const fp = fingerprint(req, plan.target.dir + (plan.target.variant ?? ''), s.multiline);
+    const req = buildCompletionRequest({
+      window: win, settings: s, seed: snap.seed, drafter: snap.drafter.request,
+      context: ctl.collectContext(document, win.before, win.after),
+    });
+    const key = cacheKey(req, { target: snap.target.dir, variant: snap.target.variant, multiline: s.multiline });
     const uri = document.uri.toString();
 
     // The cache compares the whole window the engine would be given (plus what may have been typed along).
-    const hit = this.cache.lookup(uri, fp, lookupBefore(lines, position, limits, win, this.cache.lookBehind(uri)), win.after);
+    const hit = this.cache.lookup(uri, key, lookupBefore(lines, position, limits, win, this.cache.lookBehind(uri)), win.after);
     if (hit) {
       ctl.log.trace(`cache hit at ${position.line + 1}:${position.character + 1}: ${hit.typed.length} characters typed, ${hit.remainder.length} left`);
-      const record = this.record(uri, position, hit.remainder, hit.text, hit.meta.seed, hit.meta.drafter, req, mode, true);
+      const record = this.record(uri, position, hit.remainder, hit.text, hit.meta.seed, hit.meta.drafter, req, true);
       return [this.item(hit.remainder, position, record, hit.meta.result, true)];
     }
 
     if (context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic && s.debounceMs > 0) {
       if (!(await sleep(s.debounceMs, token))) return undefined;
     }
+    const engine = ctl.engine;
     try {
-      if ((await untilCancelled(ctl.engine.ready(), token)) === undefined) return undefined;
+      if ((await untilCancelled(engine.ready(), token)) === undefined) return undefined;
     } catch {
       return undefined; // the engine failed to load: the status bar and the log say why
     }
     if (token.isCancellationRequested || ctl.paused) return undefined;
 
+    const r = await this.generate(engine, req, token);
+    if (r === undefined) return undefined;
+    const where = `${vscode.workspace.asRelativePath(document.uri)}:${position.line + 1}:${position.character + 1}`;
+    ctl.log.debug(completionLogLine(r, where, req.mode));
+    if (r.cancelled) return undefined;
+    this.generated++;
+    ctl.completionStats(r);
+    const drafterLabel = snap.drafter.label;
+    this.cache.put(uri, key, win.before, win.after, r.text, { seed: r.seed, drafter: drafterLabel, result: r }, win.truncatedBefore);
+    const record = this.record(uri, position, r.text, r.text, r.seed, drafterLabel, req, false, r);
+    if (token.isCancellationRequested || r.text === '') return undefined;
+    return [this.item(r.text, position, record, r, false)];
+  }
+
+  /** The engine's result for `req` (cancelled with the token), or undefined when it could not start or failed (logged). */
+  private async generate(engine: CompletionEngine, req: CompletionRequest, token: vscode.CancellationToken): Promise<CompletionResult | undefined> {
+    const ctl = this.ctl;
     let job: { id: number; result: Promise<CompletionResult> };
     try {
-      job = ctl.engine.complete(req);
+      job = engine.complete(req);
     } catch (e) {
       ctl.log.warn(`completion not started: ${(e as Error).message}`);
       return undefined;
     }
-    const sub = token.onCancellationRequested(() => ctl.engine.cancel(job.id));
+    const sub = token.onCancellationRequested(() => engine.cancel(job.id));
     ctl.setBusy(true);
-    let r: CompletionResult;
     try {
-      r = await job.result;
+      return await job.result;
     } catch (e) {
       ctl.log.warn(`completion failed: ${(e as Error).message}`);
       return undefined;
@@ -201,21 +210,11 @@ export class LockstepInlineProvider implements vscode.InlineCompletionItemProvid
       sub.dispose();
       ctl.setBusy(false);
     }
-    const where = `${vscode.workspace.asRelativePath(document.uri)}:${position.line + 1}:${position.character + 1}`;
-    ctl.log.debug(completionLogLine(r, where, mode));
-    if (r.cancelled) return undefined;
-    this.generated++;
-    ctl.completionStats(r);
-    const drafterLabel = plan.drafter.label;
-    this.cache.put(uri, fp, win.before, win.after, r.text, { seed: r.seed, drafter: drafterLabel, coupling: r.coupling, result: r }, win.truncatedBefore);
-    const record = this.record(uri, position, r.text, r.text, r.seed, drafterLabel, req, mode, false, r);
-    if (token.isCancellationRequested || r.text === '') return undefined;
-    return [this.item(r.text, position, record, r, false)];
   }
 
   private record(
     uri: string, position: vscode.Position, text: string, fullText: string, seed: number, drafter: string,
-    req: CompletionRequest, mode: string, fromCache: boolean, result?: CompletionResult,
+    req: CompletionRequest, fromCache: boolean, result?: CompletionResult,
   ): CompletionRecord {
     this.last = {
       sequence: ++this.sequence,
@@ -228,7 +227,7 @@ export class LockstepInlineProvider implements vscode.InlineCompletionItemProvid
       drafter,
       drafterRequest: req.drafter,
       coupling: req.coupling,
-      mode,
+      mode: req.mode,
       fromCache,
       result,
       ...(req.context === undefined ? {} : { context: req.context }),

@@ -8,7 +8,8 @@ import type { DrafterSpec } from '../engine/request/requests';
 import type { ExtensionState } from './extensionState';
 import { requireModels } from './modelCommands';
 import { verifyDrafters } from './enginePlan';
-import { chooseMode, extractWindow, windowChars } from './prompt';
+import { extractWindow, windowChars } from './prompt';
+import { buildCompletionRequest } from './request';
 import { VERIFY_COUPLINGS, VerifyOutcome, VerifyRun, summarizeVerify } from './verify';
 
 export async function verifyCommand(x: ExtensionState): Promise<VerifyOutcome | undefined> {
@@ -31,10 +32,12 @@ export async function verify(x: ExtensionState, show: boolean): Promise<VerifyOu
   const doc = editor.document;
   const pos = editor.selection.active;
   const win = extractWindow({ lineCount: doc.lineCount, lineAt: (i) => doc.lineAt(i).text }, pos, windowChars(x.settings.contextTokens));
-  const mode = chooseMode(win, x.settings.multiline);
   const position = `${vscode.workspace.asRelativePath(doc.uri)}:${pos.line + 1}:${pos.character + 1}`;
   // The same cross-file context as a completion here: it is part of the prompt whose invariance is checked.
-  const base = x.request(win.before, win.after, mode, x.collectContext(doc, win.before, win.after));
+  const base = buildCompletionRequest({
+    window: win, settings: x.settings, seed: x.seeds.current, drafter: x.plan?.drafter.request ?? 'none',
+    context: x.collectContext(doc, win.before, win.after),
+  });
 
   x.paused = true;
   x.engine.cancelAll();
@@ -77,7 +80,7 @@ export async function verify(x: ExtensionState, show: boolean): Promise<VerifyOu
           topP: base.sampling.topP,
           topK: base.sampling.topK,
           maxTokens: base.maxTokens,
-          mode,
+          mode: base.mode,
           draftTokens: base.gamma,
           ...(info.exactness ? { exactness: info.exactness } : {}),
         });
