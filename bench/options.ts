@@ -6,6 +6,7 @@ import * as A from '../src/cli/args';
 import { DEVICE_REQUESTS } from '../src/engine/runtime/device';
 import { commonDefs } from '../src/cli/options';
 import { COUPLING_IDS, DEFAULT_COUPLING, INVARIANT_COUPLINGS } from '../src/engine/decode/couplings/registry';
+import { DRAFTER_USAGE } from '../src/engine/decode/drafters/drafterSpec';
 import { COUPLING_DEFAULTS } from './coupling/coupling';
 import { INVARIANCE_DEFAULTS } from './coupling/invariance';
 import { LATENCY_DEFAULTS } from './speed/latency';
@@ -42,7 +43,7 @@ export const common = {
 
 export const speedDefs = {
   ...common,
-  drafter: A.repeated(A.str, 'DRAFTER', 'drafters (repeatable or comma list; none | prompt-lookup | catalog id | directory | prompt-lookup+<model>; default: prompt-lookup, every model drafter, prompt-lookup+<recommended>)'),
+  drafter: A.repeated(A.str, 'DRAFTER', `drafters (repeatable or comma list; ${DRAFTER_USAGE}; default: prompt-lookup, every model drafter, prompt-lookup+<recommended>)`),
   coupling: A.repeated(A.choice(COUPLING_IDS), 'KIND', `couplings (repeatable; default ${SPEED_DEFAULTS.couplings.join(',')})`),
   gamma: A.repeated(A.gamma, 'G', `γ values (repeatable or comma list; default ${SPEED_DEFAULTS.gammas.join(',')})`),
   temperature: A.repeated(A.temperature, 'T', `temperatures (repeatable or comma list; default ${SPEED_DEFAULTS.temperatures.join(',')})`),

@@ -11,7 +11,8 @@
  * their randomness and different trials share none.
  */
 import { TargetState, TokenSink, generate } from '../../src/engine/decode/decode';
-import { NoDrafter } from '../../src/engine/decode/drafters';
+import { NoDrafter } from '../../src/engine/decode/drafters/none';
+import { drafterKind, parseDrafterSpec } from '../../src/engine/decode/drafters/drafterSpec';
 import { GumbelSampler } from '../../src/engine/decode/couplings/gumbel';
 import { WeightedMinHashSampler } from '../../src/engine/decode/couplings/wmh';
 import { makeSampler } from '../../src/engine/decode/couplings/registry';
@@ -144,7 +145,7 @@ export async function runCoupling(o: CouplingOptions, cwd: string): Promise<Coup
   const positions = o.positions ?? COUPLING_DEFAULTS.positions;
   const trials = o.trials ?? COUPLING_DEFAULTS.trials;
   let drafterSpecs = o.drafters && o.drafters.length > 0 ? [...new Set(o.drafters)] : modelDrafters(o, cwd).slice(0, 1);
-  drafterSpecs = drafterSpecs.filter((d) => d !== 'none' && !d.startsWith('prompt-lookup'));
+  drafterSpecs = drafterSpecs.filter((d) => drafterKind(parseDrafterSpec(d)).fallback); // a model drafter alone
   if (drafterSpecs.length === 0) throw new Error('bench coupling needs a model drafter (--drafter <catalog id or directory>)');
 
   const setup = await openEngine(o, [], cwd);

@@ -7,6 +7,7 @@
 import type { ModelOptions } from '../../src/cli/engineOpen';
 import { CompletionMode } from '../../src/engine/process/engine';
 import { CouplingKind, INVARIANT_COUPLINGS } from '../../src/engine/decode/couplings/registry';
+import { drafterModel, formatDrafterSpec, parseDrafterSpec } from '../../src/engine/decode/drafters/drafterSpec';
 import { DecodeGrid, VerifyMismatch, VerifyOptions, VerifyRow, runVerify } from '../../src/cli/verifyGrid';
 import { ReportHead, headLines, modelDir, modelDrafters, pct, reportHead, shellQuote, table } from '../common';
 import { VegaLiteSpec } from '../report/plot';
@@ -63,7 +64,7 @@ export interface InvarianceReport extends ReportHead {
 /** The default drafters: every model drafter, prompt lookup, and lookup + the recommended model. */
 export function defaultInvarianceDrafters(o: { catalog?: string; target?: string }, cwd: string): string[] {
   const models = modelDrafters(o, cwd);
-  return [...models, 'prompt-lookup', ...(models.length > 0 ? [`prompt-lookup+${models[0]}`] : [])];
+  return [...models, 'prompt-lookup', ...(models.length > 0 ? [formatDrafterSpec({ kind: 'lookup-then-model', model: models[0] })] : [])];
 }
 
 /** The `lockstep verify` argv (after `lockstep`) for these options, every setting explicit. */
@@ -113,8 +114,8 @@ export async function runInvariance(o: InvarianceOptions, cwd: string): Promise<
   }
   const models: Record<string, string> = { target: modelDir(o.target ?? 'lockstep-target', o, cwd) };
   for (const d of drafters) {
-    const m = d.startsWith('prompt-lookup+') ? d.slice('prompt-lookup+'.length) : d;
-    if (m !== 'prompt-lookup') models[m] = modelDir(m, o, cwd);
+    const m = drafterModel(parseDrafterSpec(d));
+    if (m !== undefined) models[m] = modelDir(m, o, cwd);
   }
   return {
     ...reportHead('invariance', o.argv ?? ['bench', 'invariance'], o.threads ?? 0, models, t0),

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { EngineSetup, ModelOptions, openEngine, setupStopIds } from '../../src/cli/engineOpen';
 import type { CompletionRequest } from '../../src/engine/process/engine';
 import { ReportHead, heldoutPrompts, median, reportHead } from '../common';
+import { formatDrafterSpec } from '../../src/engine/decode/drafters/drafterSpec';
 import { convertToGguf } from './convert';
 import { LlamaPeer, PeerPredictor, PeerSequence, predictorLabel } from './llamaPeer';
 import { ValidationRow, validateModel } from './validate';
@@ -141,7 +142,7 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
   const nInv = o.invarianceCases ?? (quick ? 2 : PEER_DEFAULTS.invarianceCases);
   const threadList = o.threadList ?? (quick ? [1] : [...new Set([1, os.cpus().length])]);
   const invT = PEER_DEFAULTS.invarianceTemperature;
-  const lookupB = `prompt-lookup+${drafterB}`;
+  const lookupB = formatDrafterSpec({ kind: 'lookup-then-model', model: drafterB });
   // `--drafter-a none`: one model drafter only (a stand-in folder has one).
   const drafterList = drafterA === 'none' ? [drafterB, lookupB] : [drafterA, drafterB, lookupB];
 
@@ -237,7 +238,7 @@ export async function runPeer(o: PeerOptions, cwd: string): Promise<PeerReport> 
         best = { draft: pick[0], lookup: pick[1] };
       }
       const arms: Arm[] = [
-        // `auto` last: the extension's default drafter (autoDrafter.ts), choosing among the others by measurement.
+        // `auto` last: the extension's default drafter (drafters/auto.ts), choosing among the others by measurement.
         ...['none', 'prompt-lookup', ...drafterList, 'auto'].map((d): Arm => ({ system: 'lockstep', label: d, drafter: d })),
       ];
       // The same target on the Optimum graph, plain, in the same run (the engine loads the fused copy by default).

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openEngine } from '../../src/cli/engineOpen';
 import { TargetState, generate } from '../../src/engine/decode/decode';
-import { NoDrafter } from '../../src/engine/decode/drafters';
+import { NoDrafter } from '../../src/engine/decode/drafters/none';
 import { fimStopTokenIds } from '../../src/engine/prompt/fim';
 import { StopChecker } from '../../src/engine/prompt/stops';
 import { packageRoot } from '../../src/models/catalog';

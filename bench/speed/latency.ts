@@ -8,7 +8,10 @@
  *  - warm: the caches already hold this prompt (the same request again: the editor re-asking after a pause).
  */
 import { TargetState, TokenSink, generate } from '../../src/engine/decode/decode';
-import { Drafter, LookupThenModelDrafter, ModelDrafter, NoDrafter, PromptLookupDrafter } from '../../src/engine/decode/drafters';
+import type { Drafter, DrafterContext } from '../../src/engine/decode/drafters/drafter';
+import { drafterKind, drafterModel, parseDrafterSpec } from '../../src/engine/decode/drafters/drafterSpec';
+import { ModelDrafter } from '../../src/engine/decode/drafters/model';
+import { makeDrafter } from '../../src/engine/decode/drafters/registry';
 import { CausalLM } from '../../src/engine/runtime/model';
 import { StopChecker } from '../../src/engine/prompt/stops';
 import { fimStopTokenIds } from '../../src/engine/prompt/fim';
@@ -93,21 +96,21 @@ export async function runLatency(o: LatencyOptions, cwd: string): Promise<Latenc
   let contextAssembly: ContextAssemblyRow | undefined;
   try {
     contextAssembly = timeContextAssembly(engine.tokenizer, engine.fim, engine.fitContext({ maxTokens }).promptTokens);
+    // Each spec's drafter made by its kind (drafters/registry.ts), a model loaded once for every kind drafting with it.
+    const ctx: DrafterContext = {
+      candidates: () => drafters.filter((d) => drafterKind(parseDrafterSpec(d.spec)).candidate).map((d) => d.drafter),
+      costs: () => engine.target.callCosts,
+      model: (name) => loaded.get(name)!.drafter,
+    };
     for (const spec of specs) {
-      if (spec === 'none') drafters.push({ spec, drafter: new NoDrafter() });
-      else if (spec === 'prompt-lookup') drafters.push({ spec, drafter: new PromptLookupDrafter() });
-      else {
-        const lookup = spec.startsWith('prompt-lookup+');
-        const name = lookup ? spec.slice('prompt-lookup+'.length) : spec;
-        let m = loaded.get(name);
-        if (!m) {
-          const dir = modelDir(name, o, cwd);
-          const model = await CausalLM.load(dir, { threads: o.threads, minTokensPerCall: 1 });
-          m = { model, drafter: new ModelDrafter(name, model), dir };
-          loaded.set(name, m);
-        }
-        drafters.push({ spec, drafter: lookup ? new LookupThenModelDrafter(m.drafter) : m.drafter });
+      const parsed = parseDrafterSpec(spec);
+      const name = drafterModel(parsed);
+      if (name !== undefined && !loaded.has(name)) {
+        const dir = modelDir(name, o, cwd);
+        const model = await CausalLM.load(dir, { threads: o.threads, minTokensPerCall: 1 });
+        loaded.set(name, { model, drafter: new ModelDrafter(name, model), dir });
       }
+      drafters.push({ spec, drafter: makeDrafter(parsed, ctx) });
     }
     const state = new TargetState(engine.target);
     const sampling = { temperature, topP: 1, topK: 0 };

@@ -14,7 +14,10 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import { TargetState, TokenSink, generate } from '../../src/engine/decode/decode';
-import { Drafter, ModelDrafter, NoDrafter, PromptLookupDrafter } from '../../src/engine/decode/drafters';
+import type { Drafter } from '../../src/engine/decode/drafters/drafter';
+import { ModelDrafter } from '../../src/engine/decode/drafters/model';
+import { NoDrafter } from '../../src/engine/decode/drafters/none';
+import { PromptLookupDrafter } from '../../src/engine/decode/drafters/promptLookup';
 import { CouplingKind, makeSampler } from '../../src/engine/decode/couplings/registry';
 import { CausalLM } from '../../src/engine/runtime/model';
 import { argmaxLowestId } from '../../src/engine/decode/greedy';

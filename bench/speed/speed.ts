@@ -19,6 +19,7 @@ import { DeviceOutcome, describeOutcome } from '../../src/engine/runtime/device'
 import { CompletionMode, CompletionResult } from '../../src/engine/process/engine';
 import { predictedSpeedup } from '../../src/engine/decode/decode';
 import { COUPLING_IDS, CouplingKind } from '../../src/engine/decode/couplings/registry';
+import { formatDrafterSpec } from '../../src/engine/decode/drafters/drafterSpec';
 import { DrafterPlan, ModelOptions, openEngine } from '../../src/cli/engineOpen';
 import { PromptText } from '../../src/cli/prompts';
 import {
@@ -123,7 +124,7 @@ interface Config {
 /** The default drafters: prompt lookup, every model drafter, and lookup + the recommended model. */
 export function defaultSpeedDrafters(o: { catalog?: string; target?: string }, cwd: string): string[] {
   const models = modelDrafters(o, cwd);
-  return ['prompt-lookup', ...models, ...(models.length > 0 ? [`prompt-lookup+${models[0]}`] : [])];
+  return ['prompt-lookup', ...models, ...(models.length > 0 ? [formatDrafterSpec({ kind: 'lookup-then-model', model: models[0] })] : [])];
 }
 
 export async function runBench(b: BenchOptions, cwd: string): Promise<BenchReport> {

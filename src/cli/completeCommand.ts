@@ -5,6 +5,7 @@
  */
 import { CompletionRequest } from '../engine/process/engine';
 import { DEFAULT_COUPLING } from '../engine/decode/couplings/registry';
+import { DRAFTER_USAGE } from '../engine/decode/drafters/drafterSpec';
 import { Catalog, CatalogEntry, findEntry, resolveModelDir } from '../models/catalog';
 import { languageMismatch } from '../models/modelNotices';
 import * as A from './args';
@@ -21,7 +22,7 @@ import { commonDefs, generationDefs } from './options';
 
 const completeDefs = {
   ...commonDefs,
-  drafter: A.single(A.str, 'DRAFTER', 'none | prompt-lookup | catalog id | directory | prompt-lookup+<id> (default: the target\'s first recommended drafter)'),
+  drafter: A.single(A.str, 'DRAFTER', `${DRAFTER_USAGE} (default: the target's first recommended drafter)`),
   ...generationDefs,
   prefix: A.single(A.str, 'TEXT', "text before the cursor, taken literally (\\n is a backslash and an n: write $'a\\nb' in bash/zsh, or use --prefix-file)"),
   'prefix-file': A.single(A.str, 'FILE', 'read the text before the cursor from FILE (- = stdin): any size, any line breaks'),

@@ -8,6 +8,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DrafterSpec, Engine, EngineInfo, EngineOptions } from '../engine/process/engine';
+import { drafterKind, drafterModel, formatDrafterSpec, parseDrafterSpec } from '../engine/decode/drafters/drafterSpec';
 import type { FusedProgress } from '../engine/runtime/fusedModel';
 import { DeviceRequest, describeOutcome, hasGpuDeviceNode, likelyDevice } from '../engine/runtime/device';
 import { inexactMessage } from '../engine/runtime/exactness';
@@ -60,8 +61,6 @@ export interface EngineSetup {
 export function setupStopIds({ engine }: EngineSetup): Set<number> {
   return new Set<number>([...engine.target.config.eosTokenIds, ...fimStopTokenIds(engine.tokenizer, engine.fim)]);
 }
-
-const BUILTIN_DRAFTERS = new Set(['none', 'prompt-lookup', 'auto']);
 
 /**
  * The catalog: --catalog FILE (an error when it cannot be used at all), else the package's models.json (the shipped
@@ -123,15 +122,17 @@ export function targetVariants(catalog: Catalog, spec: string, resolved: Resolve
 }
 
 function planDrafter(spec: string, catalog: Catalog, cwd: string, variant?: string): DrafterPlan {
-  if (BUILTIN_DRAFTERS.has(spec)) return { spec, requestName: spec };
-  const lookup = spec.startsWith('prompt-lookup+');
-  const model = lookup ? spec.slice('prompt-lookup+'.length) : spec;
-  if (model === '') throw new UsageError(`drafter '${spec}' names no model after 'prompt-lookup+'`);
+  const parsed = parseDrafterSpec(spec);
+  const model = drafterModel(parsed);
+  if (model === undefined) return { spec, requestName: spec };
+  if (model === '') {
+    throw new UsageError(`drafter '${spec}' names no model after '${formatDrafterSpec({ kind: 'lookup-then-model', model: '' })}'`);
+  }
   const resolved = resolveSpec('drafter', '--drafter-variant', model, catalog, cwd, variant);
   const load: DrafterSpec = variant !== undefined
     ? { name: model, dir: resolved.dir, variant }
     : { name: model, dir: resolved.dir, variant: resolved.variant, variants: deviceVariantsOf(catalog, model, resolved.dir) };
-  return { spec, requestName: lookup ? `prompt-lookup+${model}` : model, load };
+  return { spec, requestName: formatDrafterSpec(parsed), load };
 }
 
 /**
@@ -193,11 +194,11 @@ export function planEngineOptions(opts: ModelOptions, drafterSpecs: string[], cw
   const target = resolveSpec('target', '--variant', targetSpec, catalog, cwd, opts.variant);
   const targetDir = target.dir;
   const targetEntry = entryFor(catalog, targetSpec, targetDir);
-  // `auto` drafts with whichever loaded drafter the engine measures to pay (autoDrafter.ts): it loads the target's
+  // `auto` drafts with whichever loaded drafter the engine measures to pay (drafters/auto.ts): it loads the target's
   // first recommended available drafter model as a candidate, as the extension's `auto` does.
   const autoModel = recommendedDrafters(catalog, targetEntry)[0];
-  const plans = drafterSpecs.map((s) => (s === 'auto' && autoModel !== undefined
-    ? { ...planDrafter(autoModel, catalog, cwd, opts['drafter-variant']), spec: 'auto', requestName: 'auto' }
+  const plans = drafterSpecs.map((s) => (drafterKind(parseDrafterSpec(s)).loadsRecommended && autoModel !== undefined
+    ? { ...planDrafter(autoModel, catalog, cwd, opts['drafter-variant']), spec: s, requestName: s }
     : planDrafter(s, catalog, cwd, opts['drafter-variant'])));
   // Catalog families settle tokenizer compatibility before anything loads; the engine checks the vocabulary itself.
   for (const p of plans) {

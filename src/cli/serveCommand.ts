@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import type { RequestDefaults } from '../engine/request/requestJson';
 import { DEFAULT_COUPLING } from '../engine/decode/couplings/registry';
+import { DEFAULT_DRAFTER, DRAFTER_USAGE, drafterNamesFor } from '../engine/decode/drafters/drafterSpec';
 import { isLoopback } from '../server/auth';
 import { SERVE_DEFAULTS, type ServeConfig } from '../server/config';
 import { hostBackend } from '../server/engineBackend';
@@ -23,7 +24,7 @@ const seconds = A.numberIn({ min: 0, minExclusive: true, max: 86_400, describe: 
 
 const serveDefs = {
   ...modelDefs,
-  drafter: A.single(A.str, 'DRAFTER', 'the drafter requests run with unless they name another it loaded: auto | none | prompt-lookup | catalog id | directory (default auto)'),
+  drafter: A.single(A.str, 'DRAFTER', `the drafter requests run with unless they name another it loaded: ${DRAFTER_USAGE} (default ${DEFAULT_DRAFTER})`),
   ...generationDefs,
   host: A.single(A.str, 'HOST', `address to listen on (default ${SERVE_DEFAULTS.host}; any other than loopback needs a token)`),
   port: A.single(port, 'PORT', `port (default ${SERVE_DEFAULTS.port}, llama.vscode's default; 0 = pick a free one, printed)`),
@@ -84,7 +85,7 @@ export async function startServe(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const maxTokensLimit = o['max-tokens-limit'] ?? SERVE_DEFAULTS.maxTokensLimit;
   const maxTokens = o['max-tokens'] ?? 64;
   if (maxTokens > maxTokensLimit) throw new UsageError(`--max-tokens ${maxTokens} is over --max-tokens-limit ${maxTokensLimit}`);
-  const plan = planEngineOptions(o, [o.drafter ?? 'auto'], io.cwd);
+  const plan = planEngineOptions(o, [o.drafter ?? DEFAULT_DRAFTER], io.cwd);
   const loaded = (plan.options.drafters ?? []).map((d) => d.name);
   const defaults: RequestDefaults = {
     drafter: plan.drafters[0].requestName,
@@ -111,7 +112,7 @@ export async function startServe(argv: string[], io: CliIo, env: NodeJS.ProcessE
     defaults,
     wireMode: o.mode ?? 'free',
     targetId: plan.targetEntry?.id ?? plan.targetSpec,
-    drafters: ['none', 'prompt-lookup', 'auto', ...loaded, ...loaded.map((n) => `prompt-lookup+${n}`)],
+    drafters: drafterNamesFor(loaded),
     reproduceArgs: reproduceArgs(o, plan.targetSpec, io.cwd),
   };
   const say = (line: string): void => io.stderr(`lockstep serve: ${line}\n`);

@@ -5,6 +5,8 @@
  */
 import { CompletionMode } from '../engine/process/engine';
 import { CouplingKind, INVARIANT_COUPLINGS } from '../engine/decode/couplings/registry';
+import { builtinDrafterSpecs, formatDrafterSpec } from '../engine/decode/drafters/drafterSpec';
+import { NO_DRAFTER } from '../engine/decode/drafters/none';
 import { DeviceOutcome } from '../engine/runtime/device';
 import { ExactnessVerdict } from '../engine/runtime/exactness';
 import { CatalogEntry, resolveModelDir } from '../models/catalog';
@@ -106,7 +108,7 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
     } catch {
       entry = undefined;
     }
-    drafterSpecs = [...shippedDrafters(catalog, entry), 'none', 'prompt-lookup'];
+    drafterSpecs = [...shippedDrafters(catalog, entry), ...builtinDrafterSpecs({ verified: true }).map(formatDrafterSpec)];
   }
   drafterSpecs = [...new Set(drafterSpecs)];
   const couplings = v.couplings && v.couplings.length > 0 ? [...new Set(v.couplings)] : [...INVARIANT_COUPLINGS];
@@ -123,7 +125,7 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
   else basePrompts = fixturePrompts(caseCount);
   const cases = Array.from({ length: caseCount }, (_, i) => ({ prompt: basePrompts[i % basePrompts.length], seed: i }));
 
-  const setup = await openEngine(v, drafterSpecs.filter((d) => d !== 'none'), cwd);
+  const setup = await openEngine(v, drafterSpecs.filter((d) => d !== NO_DRAFTER), cwd);
   const compared = setup.drafters;
   const rows = new Map<string, VerifyRow>();
   for (const p of compared) {
@@ -151,7 +153,7 @@ export async function runVerify(v: VerifyOptions, cwd: string): Promise<VerifyRe
             before: c.prompt.before, after: c.prompt.after, coupling, seed: c.seed,
             sampling: { temperature, topP, topK }, maxTokens, mode,
           };
-          const ref = await setup.engine.complete({ ...base, drafter: 'none', gamma: 1 });
+          const ref = await setup.engine.complete({ ...base, drafter: NO_DRAFTER, gamma: 1 });
           referenceRuns++;
           if (ref.text === '') emptyReferences++;
           if (ref.contextNote !== undefined) notes.add(ref.contextNote);

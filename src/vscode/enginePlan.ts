@@ -10,15 +10,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DrafterSpec, EngineOptions } from '../engine/process/engine';
 import {
+  DEFAULT_DRAFTER, builtinDrafterSpecs, describeDrafter, drafterKind, drafterModel, formatDrafterSpec, modelDrafterSpecs, parseDrafterSpec,
+  pickerKinds, withDrafterModel,
+} from '../engine/decode/drafters/drafterSpec';
+import {
   Catalog, CatalogEntry, DeviceVariants, ModelSpecError, downloadedDeviceVariants, entryForDir, entryStatus, findEntry,
   isDownloadable, missingDeviceVariants, resolveModel,
 } from '../models/catalog';
 import { hasGpuDeviceNode, likelyDevice } from '../engine/runtime/device';
 import { onnxFileFor, onnxFilesIn, variantOfFile } from '../engine/runtime/modelDir';
 import type { LockstepSettings } from './settings';
-
-export const BUILTIN_DRAFTERS = ['none', 'prompt-lookup'] as const;
-const LOOKUP_PREFIX = 'prompt-lookup+';
 
 export interface ModelEnv {
   catalog: Catalog;
@@ -164,19 +165,19 @@ export interface ResolvedDrafter {
 }
 
 /**
- * The automatic drafter: the engine's `auto` (autoDrafter.ts), which drafts each round with whichever loaded drafter
+ * The automatic drafter: the engine's `auto` (drafters/auto.ts), which drafts each round with whichever loaded drafter
  * its measurements say pays — prompt lookup, and the target's first recommended available drafter model (loaded here),
  * alone or after a lookup miss — or with none.
  */
 export function autoDrafter(target: ResolvedTarget, env: ModelEnv): ResolvedDrafter {
   const first = availableDrafters(target, env)[0];
   if (first && (target.entry?.recommendedDrafters ?? []).includes(first.id)) {
-    return { spec: 'auto', request: 'auto', label: `auto (${first.id})`, load: drafterLoad(first.id, first.dir, first.variant, first.variants) };
+    return { spec: DEFAULT_DRAFTER, request: DEFAULT_DRAFTER, label: `${DEFAULT_DRAFTER} (${first.id})`, load: drafterLoad(first.id, first.dir, first.variant, first.variants) };
   }
   const missing = target.entry?.recommendedDrafters?.[0];
   const detail = missing === undefined ? undefined
     : `drafter auto: prompt lookup only — ${target.label}'s recommended drafter model ${missing} is not downloaded (Lockstep: Download Models)`;
-  return { spec: 'auto', request: 'auto', label: 'auto (prompt-lookup)', ...(detail === undefined ? {} : { detail }) };
+  return { spec: DEFAULT_DRAFTER, request: DEFAULT_DRAFTER, label: `${DEFAULT_DRAFTER} (prompt-lookup)`, ...(detail === undefined ? {} : { detail }) };
 }
 
 /**
@@ -196,23 +197,24 @@ function engineName(check: DrafterCheck): string {
 
 /** A drafter setting → what to load and what to request. */
 export function resolveDrafter(spec: string, target: ResolvedTarget, env: ModelEnv): ResolvedDrafter {
-  if (spec === 'auto' || spec === '') return autoDrafter(target, env);
-  if ((BUILTIN_DRAFTERS as readonly string[]).includes(spec)) return { spec, request: spec, label: spec };
-  const lookup = spec.startsWith(LOOKUP_PREFIX);
-  const model = lookup ? spec.slice(LOOKUP_PREFIX.length) : spec;
+  // An empty setting is the default; a kind that loads the recommended model is `auto`, planned by autoDrafter.
+  const parsed = parseDrafterSpec(spec === '' ? DEFAULT_DRAFTER : spec);
+  if (drafterKind(parsed).loadsRecommended) return autoDrafter(target, env);
+  const model = drafterModel(parsed);
+  if (model === undefined) return { spec, request: spec, label: spec };
   const fallback = (why: string): ResolvedDrafter => {
     const auto = autoDrafter(target, env);
     return { ...auto, spec, problem: `drafter "${spec}" cannot be used: ${why}; using ${auto.label} instead` };
   };
-  if (model === '') return fallback(`nothing follows "${LOOKUP_PREFIX}"`);
+  if (model === '') return fallback(`nothing follows "${spec}"`);
   const check = checkDrafterModel(model, target, env);
   if (!check.ok) return fallback(check.reason ?? 'unknown reason');
   const name = engineName(check);
   const short = check.entry?.id ?? path.basename(check.dir!);
   return {
     spec,
-    request: lookup ? `${LOOKUP_PREFIX}${name}` : name,
-    label: lookup ? `${LOOKUP_PREFIX}${short}` : short,
+    request: formatDrafterSpec(withDrafterModel(parsed, name)),
+    label: formatDrafterSpec(withDrafterModel(parsed, short)),
     load: drafterLoad(name, check.dir!, check.variant, check.variants),
   };
 }
@@ -324,18 +326,21 @@ export interface ModelChoice {
   available: boolean;
 }
 
-/** Choose Drafter: auto, none, prompt-lookup, every available compatible drafter and its prompt-lookup+ variant. */
+/**
+ * Choose Drafter: each kind (the default first), a kind that needs a model once per available compatible drafter model
+ * (auto, none, prompt-lookup, each model, each prompt-lookup+model).
+ */
 export function drafterChoices(target: ResolvedTarget, env: ModelEnv, current?: string): ModelChoice[] {
   const auto = autoDrafter(target, env);
+  const candidates = `${auto.label.replace(/^auto \((.*)\)$/, '$1')}${auto.load ? ', prompt lookup' : ''}`;
   const models = availableDrafters(target, env);
-  const out: ModelChoice[] = [
-    { spec: 'auto', label: 'auto', description: `whichever drafter measures fastest, round by round (candidates: ${auto.label.replace(/^auto \((.*)\)$/, '$1')}${auto.load ? ', prompt lookup' : ''})`, available: true },
-    { spec: 'none', label: 'none', description: 'no drafter: plain autoregressive decoding', available: true },
-    { spec: 'prompt-lookup', label: 'prompt-lookup', description: 'copies continuations of earlier text (free)', available: true },
-  ];
-  for (const m of models) out.push({ spec: m.id, label: m.id, description: m.entry.name, available: true });
-  for (const m of models) {
-    out.push({ spec: `${LOOKUP_PREFIX}${m.id}`, label: `${LOOKUP_PREFIX}${m.id}`, description: `prompt lookup, then ${m.id}`, available: true });
+  const out: ModelChoice[] = [];
+  for (const kind of pickerKinds()) {
+    const named = kind.needsModel ? models.map((m) => ({ spec: kind.spec(m.id), title: m.entry.name })) : [{ spec: kind.spec(''), title: '' }];
+    for (const { spec, title } of named) {
+      const name = formatDrafterSpec(spec);
+      out.push({ spec: name, label: name, description: describeDrafter(spec, { title, candidates }), available: true });
+    }
   }
   // Catalog drafters of the family that still need downloading.
   for (const m of env.catalog.models) {
@@ -375,14 +380,16 @@ export function downloadChoices(env: ModelEnv): CatalogEntry[] {
 
 /** The drafter specs Verify Drafter Invariance compares: none, prompt-lookup, every available model and its lookup pair. */
 export function verifyDrafters(target: ResolvedTarget, env: ModelEnv): { spec: string; request: string; load?: DrafterSpec }[] {
-  const out: { spec: string; request: string; load?: DrafterSpec }[] = [
-    { spec: 'none', request: 'none' },
-    { spec: 'prompt-lookup', request: 'prompt-lookup' },
-  ];
+  const out: { spec: string; request: string; load?: DrafterSpec }[] = builtinDrafterSpecs({ verified: true }).map((s) => {
+    const name = formatDrafterSpec(s);
+    return { spec: name, request: name };
+  });
   for (const m of availableDrafters(target, env)) {
     const load = drafterLoad(m.id, m.dir, m.variant, m.variants);
-    out.push({ spec: m.id, request: m.id, load });
-    out.push({ spec: `${LOOKUP_PREFIX}${m.id}`, request: `${LOOKUP_PREFIX}${m.id}`, load });
+    for (const s of modelDrafterSpecs(m.id, { verified: true })) {
+      const name = formatDrafterSpec(s);
+      out.push({ spec: name, request: name, load });
+    }
   }
   return out;
 }

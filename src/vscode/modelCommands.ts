@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { offerDownload } from './downloadCommands';
 import type { ExtensionState } from './extensionState';
 import { EnginePlan, ModelEnv, checkDrafterModel, drafterChoices, resolveTarget, targetChoices } from './enginePlan';
+import { DEFAULT_DRAFTER, drafterModel, parseDrafterSpec } from '../engine/decode/drafters/drafterSpec';
 
 /** The models and plan a command needs, or undefined after telling the user why there are none. */
 export function requireModels(x: ExtensionState): { env: ModelEnv; plan: EnginePlan } | undefined {
@@ -96,11 +97,11 @@ export async function chooseTarget(x: ExtensionState, arg?: unknown): Promise<vo
   try {
     const target = resolveTarget(spec, x.env());
     const d = x.settings.drafter;
-    if (!['auto', 'none', 'prompt-lookup'].includes(d)) {
-      const model = d.startsWith('prompt-lookup+') ? d.slice('prompt-lookup+'.length) : d;
+    const model = drafterModel(parseDrafterSpec(d));
+    if (model !== undefined) {
       if (!checkDrafterModel(model, target, x.env()).ok) {
-        await x.updateSetting('drafter', 'auto');
-        x.log.info(`drafter ${d} does not suit ${target.label}: drafter setting → auto`);
+        await x.updateSetting('drafter', DEFAULT_DRAFTER);
+        x.log.info(`drafter ${d} does not suit ${target.label}: drafter setting → ${DEFAULT_DRAFTER}`);
       }
     }
   } catch {

@@ -14,7 +14,7 @@
  * Which coupling runs is the request's: the loop sees only its draft policy and its target chooser
  * (couplings/coupling.ts).
  */
-import { Drafter, Drafts } from './drafters';
+import { Drafter, Drafts } from './drafters/drafter';
 import { CausalLM } from '../runtime/model';
 import { SamplingSettings } from './types';
 import { CouplingKind, couplingSpec } from './couplings/registry';

@@ -2,7 +2,11 @@
  * The engine: a target model, its tokenizer and FIM template, and any number of drafters sharing that tokenizer.
  * complete(): text around the cursor → FIM prompt tokens → generate (draft → verify → commit) → stop rules → text.
  */
-import { Drafter, LookupThenModelDrafter, ModelDrafter, NoDrafter, PromptLookupDrafter } from '../decode/drafters';
+import type { Drafter, DrafterContext } from '../decode/drafters/drafter';
+import { ModelDrafter } from '../decode/drafters/model';
+import { NO_DRAFTER } from '../decode/drafters/none';
+import { makeDrafter } from '../decode/drafters/registry';
+import { type ParsedDrafter, builtinDrafterSpecs, drafterKind, formatDrafterSpec, modelDrafterSpecs } from '../decode/drafters/drafterSpec';
 import { ContextFit, fitContext } from '../prompt/contextFit';
 import { CancelSignal, TargetState, generate, stopRequested } from '../decode/decode';
 import { type ContextPrompt, buildContextPrompt } from '../prompt/contextPrompt';
@@ -10,7 +14,6 @@ import { FimTemplate, detectFimTemplate } from '../prompt/fim';
 import { CausalLM, LoadOptions } from '../runtime/model';
 import { readModelConfig } from '../runtime/modelDir';
 import { FusedEvent, FusedUpgrade } from '../runtime/fusedUpgrade';
-import { AutoDrafter } from '../decode/autoDrafter';
 import { RunningFusedJob, runFusedJob } from '../runtime/fusedModel';
 import { CALL_RULES, Device, DeviceOutcome, deviceCandidates } from '../runtime/device';
 import { CANDIDATE_RULES, CandidateRule, ExactnessVerdict, probeExactness } from '../runtime/exactness';
@@ -25,7 +28,21 @@ import { TokenizerWrapper } from '../prompt/tokenizer';
 export type { CompletionMode, CompletionRequest, CompletionResult, DrafterSpec, EngineInfo, EngineOptions } from '../request/requests';
 
 export class Engine {
+  /** Every drafter by the name requests give (drafterSpec.ts), in the order they were made. */
   private readonly drafters = new Map<string, Drafter>();
+  /** The names of those `auto` may choose among. */
+  private readonly candidateNames = new Set<string>();
+  /** The loaded drafter models, by name: each kind that drafts with one shares its drafter (and so its cache). */
+  private readonly models = new Map<string, ModelDrafter>();
+  private readonly drafterContext: DrafterContext = {
+    candidates: () => [...this.drafters.entries()].filter(([n]) => this.candidateNames.has(n)).map(([, d]) => d),
+    costs: () => this.target.callCosts,
+    model: (name) => {
+      const m = this.models.get(name);
+      if (!m) throw new Error(`no drafter model "${name}" is loaded`);
+      return m;
+    },
+  };
   private state: TargetState;
   private readonly loadNotes: string[] = [];
   private upgrade: FusedUpgrade | null = null;
@@ -44,13 +61,8 @@ export class Engine {
     // An inexact target's rows depend on the call grouping: reusing a cached prefix would change the prompt's grouping.
     this.state = new TargetState(target, exactness.exact);
     if (target.loadNote) this.loadNotes.push(`target: ${target.loadNote}`);
-    this.drafters.set('none', new NoDrafter());
-    this.drafters.set('prompt-lookup', new PromptLookupDrafter());
-    // Chooses among the others (those loaded later too) by measured acceptance and call costs (autoDrafter.ts).
-    this.drafters.set('auto', new AutoDrafter(
-      () => [...this.drafters.entries()].filter(([n]) => n !== 'auto' && n !== 'none').map(([, d]) => d),
-      () => this.target.callCosts,
-    ));
+    // none, prompt-lookup, and auto, which chooses among the others (those loaded later too) by measurement (auto.ts).
+    for (const spec of builtinDrafterSpecs()) this.makeDrafter(spec);
   }
 
   /**
@@ -125,9 +137,15 @@ export class Engine {
     if (model.loadNote) this.loadNotes.push(`drafter ${name}: ${model.loadNote}`);
     // A drafter's copy made in the background is used from the next start (a drafter never changes the bytes, only speed).
     if (model.pendingFused) this.drafterJobs.push(runFusedJob(model.pendingFused));
-    const drafter = new ModelDrafter(name, model);
-    this.drafters.set(name, drafter);
-    this.drafters.set(`prompt-lookup+${name}`, new LookupThenModelDrafter(drafter));
+    this.models.set(name, new ModelDrafter(name, model));
+    for (const spec of modelDrafterSpecs(name)) this.makeDrafter(spec);
+  }
+
+  /** Makes a drafter through its kind (registry.ts) under the name requests give it. */
+  private makeDrafter(spec: ParsedDrafter): void {
+    const name = formatDrafterSpec(spec);
+    this.drafters.set(name, makeDrafter(spec, this.drafterContext));
+    if (drafterKind(spec).candidate) this.candidateNames.add(name);
   }
 
   /** Listens to the fused copy's progress (made in the background: EngineOptions.fusedMode 'background'). */
@@ -200,8 +218,7 @@ export class Engine {
       loadNotes: [...this.loadNotes],
       models: [
         { name: 'target', variant: this.target.variant, file: this.target.file, loadedFile: this.target.loadedFile },
-        ...[...this.drafters.values()].flatMap((d) => (d instanceof ModelDrafter
-          ? [{ name: d.name, variant: d.model.variant, file: d.model.file, loadedFile: d.model.loadedFile }] : [])),
+        ...[...this.models.values()].map((d) => ({ name: d.name, variant: d.model.variant, file: d.model.file, loadedFile: d.model.loadedFile })),
       ],
     };
   }
@@ -235,8 +252,8 @@ export class Engine {
       throw new Error(`unknown drafter "${req.drafter}"; loaded: ${this.drafterNames().join(', ')}`);
     }
     // Drafts would change how the target's tokens are grouped into calls, and so its bits: plain decoding only.
-    const draftingOff = !this.exactness.exact && req.drafter !== 'none';
-    const drafter = draftingOff ? this.drafters.get('none')! : asked;
+    const draftingOff = !this.exactness.exact && req.drafter !== NO_DRAFTER;
+    const drafter = draftingOff ? this.drafters.get(NO_DRAFTER)! : asked;
     // A request cancelled while it waited is not even tokenized (an 8 KB window costs milliseconds to encode).
     if (await stopRequested(signal)) return notStartedResult(req);
     const fit = this.fitContext(req);
@@ -300,7 +317,7 @@ export class Engine {
     this.upgrade = null;
     for (const j of this.drafterJobs.splice(0)) await j.cancel();
     await this.target.dispose();
-    for (const d of this.drafters.values()) if (d instanceof ModelDrafter) await d.model.dispose();
+    for (const d of this.models.values()) await d.model.dispose();
   }
 }
 

@@ -1,14 +1,14 @@
 /**
  * Drafting by measurement: the target's call costs T(k)/T(1) (callCosts.ts) enter adaptive γ (decode.ts), and the
- * `auto` drafter (autoDrafter.ts) picks, round by round, the drafter predicted to be fastest — or none — from the
+ * `auto` drafter (drafters/auto.ts) picks, round by round, the drafter predicted to be fastest — or none — from the
  * acceptance and costs it has seen; its text is the text of any other drafter.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallCosts } from '../../../src/engine/runtime/callCosts';
 import { chooseGamma, predictedSpeedup } from '../../../src/engine/decode/decode';
-import { AutoDrafter } from '../../../src/engine/decode/autoDrafter';
-import type { Drafter, Drafts } from '../../../src/engine/decode/drafters';
+import { AutoDrafter } from '../../../src/engine/decode/drafters/auto';
+import type { Drafter, Drafts } from '../../../src/engine/decode/drafters/drafter';
 import { CompletionRequest, Engine } from '../../../src/engine/process/engine';
 import { DRAFTER_B_DIR, TARGET_DIR } from '../../helpers/models';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { PromptLookupDrafter } from '../../../src/engine/decode/drafters';
+import { PromptLookupDrafter } from '../../../src/engine/decode/drafters/promptLookup';
 import { chooseGamma, predictedSpeedup } from '../../../src/engine/decode/decode';
 import { CompletionRequest, Engine } from '../../../src/engine/process/engine';
 import { heldOutPrompts } from '../../helpers/prompts';

@@ -7,7 +7,7 @@
  *
  * Also the checks every sampler shares (seed, vocabulary size).
  */
-import type { DraftPolicy } from '../drafters';
+import type { DraftPolicy } from '../drafters/drafter';
 import type { SamplingSettings, TokenSampler } from '../types';
 
 /** The largest vocabulary a sampler accepts: 64·vocabLimit darts must fit the uint32 id word (wmh.ts). */

@@ -21,7 +21,7 @@
  * turns each logits row into a dense p and verifies. Nothing allocates per token (rows grow only when wider).
  */
 
-import type { DraftPolicy } from '../drafters';
+import type { DraftPolicy } from '../drafters/drafter';
 import type { SamplingSettings } from '../types';
 import {
   STREAM_STANDARD_ACCEPT,

@@ -6,9 +6,11 @@
  * measurement rather than by name is safe here because every drafter gives the same text (the coupling makes the
  * output the target's own seeded sample), so switching changes only the speed.
  */
-import { predictedSpeedup } from './decode';
-import type { Drafter, DraftPolicy, Drafts } from './drafters';
-import type { CallCosts } from '../runtime/callCosts';
+import { predictedSpeedup } from '../decode';
+import type { Drafter, DrafterKind, DraftPolicy, Drafts } from './drafter';
+import type { CallCosts } from '../../runtime/callCosts';
+
+export const AUTO = 'auto';
 
 /** Acceptance assumed for a drafter not tried yet: optimistic, so that each is tried. */
 const PRIOR_ACCEPTANCE = 0.6;
@@ -35,7 +37,7 @@ interface Figures {
 const fresh = (): Figures => ({ accepted: 0, rejected: 0, alpha: PRIOR_ACCEPTANCE, rounds: 0, lastRound: 0, secondsPerToken: 0 });
 
 export class AutoDrafter implements Drafter {
-  readonly name = 'auto';
+  readonly name = AUTO;
   private readonly figures = new Map<string, Figures>();
   private chosen: Drafter | null = null;
   private last: { name: string; tokens: number[]; length: number; tail: number } | null = null;
@@ -144,3 +146,18 @@ export class AutoDrafter implements Drafter {
     this.chosen = null;
   }
 }
+
+export const AUTO_KIND: DrafterKind<{ readonly kind: 'auto' }> = {
+  kind: 'auto',
+  usage: AUTO,
+  needsModel: false,
+  loadsRecommended: true,
+  candidate: false,
+  verified: false,
+  fallback: false,
+  parse: (name) => (name === AUTO ? { kind: 'auto' } : undefined),
+  spec: () => ({ kind: 'auto' }),
+  format: () => AUTO,
+  describe: (_, words) => `whichever drafter measures fastest, round by round (candidates: ${words.candidates})`,
+  make: (_, ctx) => new AutoDrafter(() => ctx.candidates(), () => ctx.costs()),
+};
