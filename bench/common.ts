@@ -170,6 +170,15 @@ export interface ModelChoice {
   target?: string;
 }
 
+/** The model options the engine benchmarks (coupling, latency, overhead) share. */
+export interface BenchModelOptions extends ModelChoice {
+  /** The target's and the model drafters' ONNX variants (--variant, --drafter-variant). */
+  variant?: string;
+  'drafter-variant'?: string;
+  threads?: number;
+  fim?: string;
+}
+
 /** The target's catalog entry (by id, or by its bundled directory), if any. */
 function targetEntry(o: ModelChoice, cwd: string): CatalogEntry | undefined {
   const catalog = loadCatalog(o.catalog === undefined ? undefined : path.resolve(cwd, o.catalog));

@@ -23,17 +23,10 @@ import { Distribution } from '../../src/engine/decode/sampling';
 import { TokenizerWrapper } from '../../src/engine/prompt/tokenizer';
 import { SamplingSettings, TokenSampler } from '../../src/engine/decode/types';
 import { openEngine } from '../../src/cli/engineOpen';
-import { BenchIo, ReportHead, headLines, heldoutPrompts, mean, modelDir, modelDrafters, pct, reportHead, table } from '../common';
+import { BenchIo, ReportHead, headLines, heldoutPrompts, mean, modelDir, modelDrafters, pct, reportHead, table, type BenchModelOptions } from '../common';
 import { VegaLiteSpec } from '../report/plot';
 
-export interface CouplingOptions {
-  catalog?: string;
-  target?: string;
-  /** The target's and the model drafters' ONNX variants (--variant, --drafter-variant). */
-  variant?: string;
-  'drafter-variant'?: string;
-  threads?: number;
-  fim?: string;
+export interface CouplingOptions extends BenchModelOptions {
   /** Model drafters to compare with the target (default: the target's recommended drafter). */
   drafters?: string[];
   temperatures?: number[];

@@ -17,18 +17,11 @@ import { StopChecker } from '../../src/engine/prompt/stops';
 import { fimStopTokenIds } from '../../src/engine/prompt/fim';
 import { CouplingKind, DEFAULT_COUPLING } from '../../src/engine/decode/couplings/registry';
 import { openEngine } from '../../src/cli/engineOpen';
-import { ReportHead, headLines, heldoutPrompts, modelDir, modelDrafters, quantile, reportHead, table } from '../common';
+import { ReportHead, headLines, heldoutPrompts, modelDir, modelDrafters, quantile, reportHead, table, type BenchModelOptions } from '../common';
 import { VegaLiteSpec } from '../report/plot';
 import { ContextAssemblyRow, formatContextAssembly, timeContextAssembly } from './contextAssembly';
 
-export interface LatencyOptions {
-  catalog?: string;
-  target?: string;
-  /** The target's and the model drafters' ONNX variants (--variant, --drafter-variant). */
-  variant?: string;
-  'drafter-variant'?: string;
-  threads?: number;
-  fim?: string;
+export interface LatencyOptions extends BenchModelOptions {
   drafters?: string[];
   coupling?: CouplingKind;
   temperature?: number;

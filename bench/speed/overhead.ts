@@ -25,17 +25,10 @@ import { Distribution } from '../../src/engine/decode/sampling';
 import { sampleInverseCdf } from '../../src/engine/decode/couplings/standard';
 import { SamplingSettings } from '../../src/engine/decode/types';
 import { openEngine } from '../../src/cli/engineOpen';
-import { ReportHead, headLines, heldoutPrompts, median, modelDir, modelDrafters, pct, reportHead, table } from '../common';
+import { ReportHead, headLines, heldoutPrompts, median, modelDir, modelDrafters, pct, reportHead, table, type BenchModelOptions } from '../common';
 import { VegaLiteSpec } from '../report/plot';
 
-export interface OverheadOptions {
-  catalog?: string;
-  target?: string;
-  /** The target's and the model drafters' ONNX variants (--variant, --drafter-variant). */
-  variant?: string;
-  'drafter-variant'?: string;
-  threads?: number;
-  fim?: string;
+export interface OverheadOptions extends BenchModelOptions {
   /** The model drafter (default: the target's recommended one). */
   drafter?: string;
   prompts?: number;
